@@ -1,0 +1,107 @@
+/**
+ * The tool's errors: one base class with a stable `code`, the entity it is about, and
+ * the fix. The CLI maps them to exit codes in one place (src/cli/main.ts); nothing else
+ * calls process.exit.
+ */
+
+/** Exit codes are a public contract: cron jobs and operators' scripts test them. */
+export const ExitCode = {
+  /** Everything done, nothing to report. */
+  Ok: 0,
+  /** The command ran, but the data is not clean: rejects over --max-rejects, verify differences, a plan that would lose data. */
+  DataIssues: 1,
+  /** Bad command line (unknown flag, missing argument). */
+  Usage: 2,
+  /** Bad configuration or schema: nothing was written. */
+  Config: 3,
+  /** A database could not be reached or refused the credentials. */
+  Connection: 4,
+  /** Another hybrid-migrate process holds the lock on a collection. */
+  Locked: 5,
+  /** The run failed part-way (a database error that retries did not cure); rerunning resumes. */
+  Failed: 6,
+  /** Interrupted by SIGINT/SIGTERM after in-flight batches committed; rerunning resumes. */
+  Interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface HybridMigrateErrorOptions {
+  /** The collection, model, field path or database the error is about. */
+  entity?: string;
+  /** What the operator should do about it. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class HybridMigrateError extends Error {
+  readonly code: string;
+  readonly exitCode: ExitCode;
+  readonly entity: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(code: string, exitCode: ExitCode, message: string, options: HybridMigrateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+    this.entity = options.entity;
+    this.hint = options.hint;
+  }
+}
+
+/** One configuration problem, with the path of the offending setting. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** Every configuration problem found, reported at once before anything is written. */
+export class ConfigError extends HybridMigrateError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], options: HybridMigrateErrorOptions = {}) {
+    const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n');
+    super('CONFIG_INVALID', ExitCode.Config, `Configuration is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${lines}`, {
+      hint: 'Fix the settings listed above; nothing was written.',
+      ...options,
+    });
+    this.issues = issues;
+  }
+}
+
+export type DatabaseName = 'MongoDB' | 'PostgreSQL';
+
+/** A database could not be reached or refused us. The message never contains a password. */
+export class ConnectionError extends HybridMigrateError {
+  readonly database: DatabaseName;
+  constructor(database: DatabaseName, message: string, options: HybridMigrateErrorOptions = {}) {
+    super('CONNECTION_FAILED', ExitCode.Connection, message, { entity: database, ...options });
+    this.database = database;
+  }
+}
+
+export class UsageError extends HybridMigrateError {
+  constructor(message: string, options: HybridMigrateErrorOptions = {}) {
+    super('USAGE', ExitCode.Usage, message, options);
+  }
+}
+
+/** Another process holds the advisory lock of a collection. */
+export class LockHeldError extends HybridMigrateError {
+  constructor(message: string, options: HybridMigrateErrorOptions = {}) {
+    super('LOCKED', ExitCode.Locked, message, options);
+  }
+}
+
+/** The run stopped because the operator asked (SIGINT/SIGTERM); committed work is kept. */
+export class InterruptedError extends HybridMigrateError {
+  constructor(message = 'Interrupted: in-flight batches were committed; rerun the same command to resume.') {
+    super('INTERRUPTED', ExitCode.Interrupted, message);
+  }
+}
+
+/** The run failed part-way; whatever was committed is consistent and a rerun resumes. */
+export class RunFailedError extends HybridMigrateError {
+  constructor(message: string, options: HybridMigrateErrorOptions = {}) {
+    super('RUN_FAILED', ExitCode.Failed, message, options);
+  }
+}
