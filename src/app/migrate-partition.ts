@@ -1,0 +1,116 @@
+/**
+ * One `_id` range of one collection: read a batch, convert it, check its references,
+ * write it with its checkpoint in one transaction, and go on — reading the next batch
+ * while the current one is written, so reading and writing overlap.
+ */
+import type { Db, Document } from 'mongodb';
+import type pg from 'pg';
+import type { MappedCollection } from '../core/mapping.js';
+import { convertDocument, settleReferences, type ConvertedDocument, type PendingReference } from '../core/transform.js';
+import { canonicalExtendedJson } from '../core/canonical.js';
+import { readBatches } from '../source/mongo-source.js';
+import { ejson, rangeFilter, type IdRange } from '../source/partitions.js';
+import { writeBatch, type BatchDocument, type RejectRecord, type WritePlan } from '../target/batch-writer.js';
+import type { ReferenceIndex } from './reference-index.js';
+
+export interface PartitionTask {
+  collection: MappedCollection;
+  plan: WritePlan;
+  partition: number;
+  range: IdRange;
+  lastKey: string | null;
+  mode: 'fresh' | 'upsert';
+}
+
+export interface PartitionContext {
+  db: Db;
+  pool: pg.Pool;
+  runId: string;
+  batchSize: number;
+  dryRun: boolean;
+  references: ReferenceIndex;
+  stats: CollectionStats;
+  /** Stop between batches (Ctrl-C, --max-rejects, a lost lock). */
+  signal: AbortSignal;
+  onBatch?: (read: number) => void;
+}
+
+/** Counters of one collection, shared by its partitions. */
+export class CollectionStats {
+  read = 0;
+  migrated = 0;
+  rejected = 0;
+  skippedModified = 0;
+  readonly orphans = new Map<string, number>();
+  readonly coercions = new Map<string, number>();
+  readonly rejectSamples: RejectRecord[] = [];
+
+  count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+}
+
+export async function migratePartition(task: PartitionTask, ctx: PartitionContext): Promise<void> {
+  const filter = rangeFilter(task.range, task.lastKey);
+  const batches = readBatches(ctx.db, task.collection.name, filter, ctx.batchSize, ctx.signal);
+  let pending: Promise<IteratorResult<Document[]>> = batches.next();
+  while (!ctx.signal.aborted) {
+    const next = await pending;
+    if (next.done) break;
+    const docs = next.value;
+    // Read-ahead: the next batch is fetched while this one is converted and written.
+    pending = batches.next();
+    await processBatch(task, ctx, docs);
+  }
+  // Stop the reader cleanly (closes the cursor) whether we finished or were asked to stop.
+  await batches.return(undefined);
+}
+
+async function processBatch(task: PartitionTask, ctx: PartitionContext, docs: Document[]): Promise<void> {
+  const { collection } = task;
+  const stats = ctx.stats;
+  const rejects: RejectRecord[] = [];
+  const converted: { doc: ConvertedDocument; source: Document }[] = [];
+  for (const source of docs) {
+    const r = convertDocument(collection, source);
+    if (r.ok) converted.push({ doc: r.doc, source });
+    else rejects.push({ sourceKey: r.sourceKey, fieldPath: r.path, reason: r.reason, document: canonicalExtendedJson(source) });
+  }
+  await ctx.references.load(converted.map((c) => c.doc));
+  const batch: BatchDocument[] = [];
+  for (const { doc, source } of converted) {
+    const deferredRefs: BatchDocument['deferred'] = [];
+    const isDeferred = (ref: PendingReference) => {
+      const src = ref.mapped.source;
+      if (src.kind !== 'reference' || !src.deferred || ref.row !== 0) return false;
+      deferredRefs.push({ rowUuid: doc.uuid, field: ref.mapped.column.field, targetCollection: ref.targetCollection, targetUuid: ref.uuid, sourceText: ref.sourceText });
+      return true;
+    };
+    const settled = settleReferences(
+      doc,
+      (target, uuid) => ctx.references.exists(target, uuid),
+      isDeferred,
+      (ref) => stats.count(stats.orphans, `${collection.name}.${ref.mapped.label}`),
+    );
+    if (!settled.ok) {
+      rejects.push({ sourceKey: doc.sourceKey, fieldPath: settled.path, reason: settled.reason, document: canonicalExtendedJson(source) });
+      continue;
+    }
+    for (const c of doc.coercions) stats.count(stats.coercions, c);
+    batch.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source), deferred: deferredRefs });
+  }
+  const last = docs[docs.length - 1] as Document;
+  let written = batch.length;
+  let refused: RejectRecord[] = [];
+  if (!ctx.dryRun) {
+    const outcome = await writeBatch(ctx.pool, task.plan, ctx.runId, { docs: batch, rejects, checkpoint: { partition: task.partition, lastKey: ejson(last._id), read: docs.length } }, task.mode);
+    written = outcome.written;
+    refused = outcome.refused;
+    stats.skippedModified += outcome.skippedModified.length;
+  }
+  stats.read += docs.length;
+  stats.migrated += written;
+  stats.rejected += rejects.length + refused.length;
+  for (const r of [...rejects, ...refused]) if (stats.rejectSamples.length < 20) stats.rejectSamples.push(r);
+  ctx.onBatch?.(docs.length);
+}

@@ -1,0 +1,258 @@
+/**
+ * `migrate`: every requested collection in foreign-key order (independent ones in
+ * parallel), each split into `_id` ranges with their own checkpoints; then the references
+ * deferred to break cycles. Takes the collections' locks first and gives them back last.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Db } from 'mongodb';
+import type pg from 'pg';
+import pLimit from 'p-limit';
+import type { MappedCollection, MigrationMapping } from '../core/mapping.js';
+import { HybridMigrateError, ExitCode } from '../core/errors.js';
+import { computeRanges } from '../source/partitions.js';
+import { writePlanFor } from '../target/batch-writer.js';
+import { acquireCollectionLocks } from '../target/collection-lock.js';
+import { ensureStateSchema, readCheckpoints, stateTable, type CheckpointRow } from '../target/state-store.js';
+import { CollectionStats, migratePartition, type PartitionTask } from './migrate-partition.js';
+import { ReferenceIndex } from './reference-index.js';
+import { resolveDeferredReferences } from './deferred-references.js';
+import { mappingFingerprint } from './fingerprint.js';
+
+export interface MigrateOptions {
+  /** Collections to migrate, in any order; the mapping's load order applies. */
+  collections: readonly string[];
+  dryRun: boolean;
+  /** Start the collections over: checkpoints reset; rows are upserted, never deleted. */
+  restart: boolean;
+  batchSize?: number;
+  concurrency?: number;
+  maxRejects?: number;
+  /** Documents per `_id` range (a range is read and written by one worker). */
+  partitionSize: number;
+  signal: AbortSignal;
+}
+
+export interface MigrateEvents {
+  collectionStarted?(name: string, total: number, alreadyRead: number): void;
+  batchDone?(name: string, read: number): void;
+  collectionFinished?(summary: CollectionSummary): void;
+}
+
+export interface CollectionSummary {
+  name: string;
+  model: string;
+  status: 'migrated' | 'already-done' | 'interrupted' | 'dry-run';
+  read: number;
+  migrated: number;
+  rejected: number;
+  skippedModified: number;
+  orphans: Record<string, number>;
+  coercions: Record<string, number>;
+  rejectSamples: { sourceKey: string; fieldPath: string; reason: string }[];
+  durationMs: number;
+}
+
+export interface MigrateResult {
+  runId: string;
+  dryRun: boolean;
+  collections: CollectionSummary[];
+  deferredResolved: number;
+  interrupted: boolean;
+  maxRejectsExceeded: boolean;
+}
+
+export interface MigrateDeps {
+  db: Db;
+  pool: pg.Pool;
+  mapping: MigrationMapping;
+  events?: MigrateEvents;
+}
+
+export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
+  const { mapping, pool } = deps;
+  const names = mapping.loadOrder.filter((n) => opts.collections.includes(n));
+  const runId = randomUUID();
+  const concurrency = opts.concurrency ?? mapping.concurrency;
+  const maxRejects = opts.maxRejects ?? mapping.maxRejects;
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(new Error('interrupted'));
+  opts.signal.addEventListener('abort', onOuterAbort, { once: true });
+  let maxRejectsExceeded = false;
+
+  if (!opts.dryRun) await ensureStateSchema(pool);
+  const locks = opts.dryRun ? undefined : await acquireCollectionLocks(pool, names);
+  locks?.lost.then(() => stop.abort(new Error('lock connection lost')));
+  try {
+    if (!opts.dryRun) {
+      await pool.query(`INSERT INTO ${stateTable('runs')} (id, command, options, host, pid) VALUES ($1, 'migrate', $2, $3, $4)`, [
+        runId,
+        JSON.stringify({ collections: names, restart: opts.restart, batchSize: opts.batchSize ?? null }),
+        hostname(),
+        process.pid,
+      ]);
+    }
+    const references = new ReferenceIndex(pool, mapping);
+    const workers = pLimit(concurrency);
+    const done = new Map<string, Promise<void>>();
+    const summaries: CollectionSummary[] = [];
+    let totalRejected = 0;
+
+    const runCollection = async (name: string): Promise<void> => {
+      const collection = mapping.collections.get(name) as MappedCollection;
+      const waitFor = dependenciesOf(collection, names);
+      await Promise.all(waitFor.map((d) => done.get(d)));
+      if (stop.signal.aborted) return;
+      const started = Date.now();
+      const stats = new CollectionStats();
+      const tasks = await prepareTasks(deps, collection, opts, runId);
+      const status: CollectionSummary['status'] = opts.dryRun ? 'dry-run' : tasks.length === 0 ? 'already-done' : 'migrated';
+      const batchSize = opts.batchSize ?? collection.batchSize;
+      const total = await deps.db.collection(name).estimatedDocumentCount();
+      deps.events?.collectionStarted?.(name, total, 0);
+      await Promise.all(
+        tasks.map((task) =>
+          workers(async () => {
+            if (stop.signal.aborted) return;
+            await migratePartition(task, {
+              db: deps.db,
+              pool,
+              runId,
+              batchSize,
+              dryRun: opts.dryRun,
+              references,
+              stats,
+              signal: stop.signal,
+              onBatch: (read) => {
+                deps.events?.batchDone?.(name, read);
+                totalRejected = summaries.reduce((n, s) => n + s.rejected, 0) + stats.rejected;
+                if (maxRejects !== undefined && totalRejected > maxRejects) {
+                  maxRejectsExceeded = true;
+                  stop.abort(new Error('max rejects'));
+                }
+              },
+            });
+            if (!opts.dryRun && !stop.signal.aborted) {
+              await pool.query(`UPDATE ${stateTable('checkpoints')} SET status = 'done', updated_at = now() WHERE collection = $1 AND partition = $2`, [name, task.partition]);
+            }
+          }),
+        ),
+      );
+      const summary: CollectionSummary = {
+        name,
+        model: collection.model.name,
+        status: stop.signal.aborted ? 'interrupted' : status,
+        read: stats.read,
+        migrated: stats.migrated,
+        rejected: stats.rejected,
+        skippedModified: stats.skippedModified,
+        orphans: Object.fromEntries(stats.orphans),
+        coercions: Object.fromEntries(stats.coercions),
+        rejectSamples: stats.rejectSamples.map(({ sourceKey, fieldPath, reason }) => ({ sourceKey, fieldPath, reason })),
+        durationMs: Date.now() - started,
+      };
+      summaries.push(summary);
+      deps.events?.collectionFinished?.(summary);
+    };
+
+    for (const name of names) done.set(name, runCollection(name));
+    const results = await Promise.allSettled(names.map((n) => done.get(n)));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+
+    let deferredResolved = 0;
+    if (!opts.dryRun && !stop.signal.aborted) deferredResolved = await resolveDeferredReferences(pool, mapping, names);
+
+    const interrupted = stop.signal.aborted && !maxRejectsExceeded;
+    const ordered = names.map((n) => summaries.find((s) => s.name === n)).filter((s): s is CollectionSummary => s !== undefined);
+    if (!opts.dryRun) {
+      await pool.query(`UPDATE ${stateTable('runs')} SET finished_at = now(), status = $2, summary = $3 WHERE id = $1`, [
+        runId,
+        interrupted ? 'interrupted' : maxRejectsExceeded ? 'max-rejects' : 'done',
+        JSON.stringify({ collections: ordered.map(({ rejectSamples: _r, ...s }) => s) }),
+      ]);
+    }
+    return { runId, dryRun: opts.dryRun, collections: ordered, deferredResolved, interrupted, maxRejectsExceeded };
+  } finally {
+    opts.signal.removeEventListener('abort', onOuterAbort);
+    await locks?.release();
+  }
+}
+
+/** Collections this one must wait for: the targets of its non-deferred references within the run. */
+function dependenciesOf(collection: MappedCollection, names: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const col of [...collection.columns, ...collection.children.flatMap((c) => c.columns)]) {
+    const s = col.source;
+    if (s.kind === 'reference' && !s.deferred && s.targetCollection !== collection.name && names.includes(s.targetCollection)) out.add(s.targetCollection);
+  }
+  return [...out];
+}
+
+/**
+ * The ranges still to do. First run: ranges computed and recorded (mode 'fresh' when the
+ * migration never wrote this collection, so COPY goes straight into the table). --restart:
+ * checkpoints reset and every range upserts.
+ */
+async function prepareTasks(deps: MigrateDeps, collection: MappedCollection, opts: MigrateOptions, runId: string): Promise<PartitionTask[]> {
+  const { pool, db } = deps;
+  const plan = writePlanFor(collection);
+  const fingerprint = mappingFingerprint(collection);
+  let rows: CheckpointRow[] = opts.dryRun ? await readCheckpointsIfAny(pool, collection.name) : await readCheckpoints(pool, collection.name);
+  if (rows.length > 0 && !opts.restart && rows.some((r) => r.mapping_fingerprint !== fingerprint)) {
+    throw new HybridMigrateError(
+      'CHECKPOINT_MAPPING_CHANGED',
+      ExitCode.Config,
+      `Collection "${collection.name}": its checkpoints were written with a different mapping (configuration or Prisma schema changed since).`,
+      { entity: collection.name, hint: 'Pass --restart to migrate it again with the new mapping (rows are upserted, never deleted), or restore the previous configuration.' },
+    );
+  }
+  if (rows.length === 0 || opts.restart) {
+    const ranges = await computeRanges(db, collection.name, { partitionSize: opts.partitionSize, maxPartitions: 64 });
+    const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${stateTable('id_map')} WHERE collection = $1`, [collection.name]).catch(() => ({ rows: [{ n: '0' }] }));
+    const mode = opts.restart || Number(r.rows[0]?.n ?? 0) > 0 ? 'upsert' : 'fresh';
+    rows = ranges.map((range, i) => ({
+      collection: collection.name,
+      partition: i,
+      range_start: range.start,
+      range_end: range.end,
+      last_key: null,
+      docs_read: '0',
+      docs_written: '0',
+      docs_rejected: '0',
+      status: 'pending',
+      mode,
+      mapping_fingerprint: fingerprint,
+    }));
+    if (!opts.dryRun) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`DELETE FROM ${stateTable('checkpoints')} WHERE collection = $1`, [collection.name]);
+        for (const row of rows) {
+          await client.query(
+            `INSERT INTO ${stateTable('checkpoints')} (collection, partition, range_start, range_end, mode, mapping_fingerprint, run_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+            [row.collection, row.partition, row.range_start, row.range_end, row.mode, row.mapping_fingerprint, runId],
+          );
+        }
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    }
+  }
+  return rows
+    .filter((r) => r.status !== 'done')
+    .map((r) => ({ collection, plan, partition: r.partition, range: { start: r.range_start, end: r.range_end }, lastKey: r.last_key, mode: r.mode }));
+}
+
+async function readCheckpointsIfAny(pool: pg.Pool, collection: string): Promise<CheckpointRow[]> {
+  try {
+    return await readCheckpoints(pool, collection);
+  } catch {
+    return []; // dry run against a database the tool never wrote to: no state schema yet
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Everything a command needs, assembled once: configuration, Prisma schema, mapping (all
+ * checked before any connection is opened), then both connections, opened in parallel so
+ * that an unreachable database is reported within seconds.
+ */
+import { resolve } from 'node:path';
+import { ConfigError, ConnectionError } from '../core/errors.js';
+import type { MigrationMapping } from '../core/mapping.js';
+import { loadConfig, type LoadedConfig } from '../config/load-config.js';
+import { resolveMapping } from '../config/resolve-mapping.js';
+import { loadPrismaSchema, type PrismaSchema } from '../schema/prisma-schema.js';
+import { connectMongo, type MongoSource } from '../source/mongo-source.js';
+import { connectPostgres, type PgTarget } from '../target/pg-target.js';
+
+export interface GlobalOptions {
+  config?: string;
+  schema?: string;
+  mongoDb?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+export interface Setup {
+  loaded: LoadedConfig;
+  schema: PrismaSchema;
+  mapping: MigrationMapping;
+  /** Collections the command works on, in load order. */
+  collections: string[];
+}
+
+/** Loads configuration and schema and resolves the mapping; every problem is reported at once (exit 3). */
+export async function loadSetup(opts: GlobalOptions, requested: readonly string[]): Promise<Setup> {
+  const loaded = await loadConfig(opts.config);
+  const schemaPath = opts.schema ? resolve(opts.schema) : resolve(loaded.dir, loaded.config.schema ?? 'prisma/schema.prisma');
+  const schema = await loadPrismaSchema(schemaPath);
+  const configured = Object.keys(loaded.config.collections ?? {});
+  const unknown = requested.filter((c) => !configured.includes(c));
+  const names = requested.length > 0 ? [...requested] : configured;
+  if (names.length === 0) {
+    throw new ConfigError([{ path: 'collections', message: 'no collection to work on: name collections on the command line or list them in hybrid-migrate.config.ts' }]);
+  }
+  const { mapping, issues } = resolveMapping(loaded.config, schema, names);
+  // A collection named on the command line but absent from the configuration uses defaults by name; say so only if that fails.
+  if (issues.length > 0) throw new ConfigError(issues, { hint: unknown.length > 0 ? `Collections not in the configuration use defaults by name: ${unknown.join(', ')}.` : undefined });
+  return { loaded, schema, mapping, collections: mapping.loadOrder.filter((n) => names.includes(n)) };
+}
+
+export interface Connections {
+  mongo: MongoSource;
+  pg: PgTarget;
+  close(): Promise<void>;
+}
+
+export function requireEnv(env: NodeJS.ProcessEnv): { mongoUri: string; databaseUrl: string } {
+  const missing = (['MONGO_URI', 'DATABASE_URL'] as const).filter((k) => !env[k]);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      missing.map((k) => ({ path: k, message: `environment variable ${k} is not set` })),
+      { hint: 'Set MONGO_URI (the MongoDB source) and DATABASE_URL (the PostgreSQL target), as the application does.' },
+    );
+  }
+  return { mongoUri: env.MONGO_URI as string, databaseUrl: env.DATABASE_URL as string };
+}
+
+/** Opens both databases in parallel; a failure names the database and never shows a password (exit 4). */
+export async function connect(env: NodeJS.ProcessEnv, opts: GlobalOptions & { poolSize?: number; command: string }): Promise<Connections> {
+  const { mongoUri, databaseUrl } = requireEnv(env);
+  const [mongo, pg] = await Promise.allSettled([
+    connectMongo({ uri: mongoUri, dbName: opts.mongoDb, timeoutMs: 5000 }),
+    connectPostgres({ url: databaseUrl, max: opts.poolSize ?? 8, timeoutMs: 5000, applicationName: `hybrid-migrate ${opts.command} pid=${process.pid}` }),
+  ]);
+  if (mongo.status === 'rejected' || pg.status === 'rejected') {
+    if (mongo.status === 'fulfilled') await mongo.value.close().catch(() => undefined);
+    if (pg.status === 'fulfilled') await pg.value.close().catch(() => undefined);
+    const errors = [mongo, pg].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+    if (errors.length === 1) throw errors[0];
+    throw new ConnectionError('MongoDB', errors.map((e) => e.message).join('; '), { hint: 'Check MONGO_URI and DATABASE_URL.' });
+  }
+  return {
+    mongo: mongo.value,
+    pg: pg.value,
+    async close() {
+      await Promise.allSettled([mongo.value.close(), pg.value.close()]);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * Process entry: wires signals and the real streams to the program, and is the only place
+ * that calls process.exit.
+ */
+import { ExitCode } from '../core/errors.js';
+import { run } from './program.js';
+
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = (sig: NodeJS.Signals) => {
+  interrupts++;
+  if (interrupts === 1) {
+    process.stderr.write(`\n${sig}: finishing in-flight batches, then stopping (press Ctrl-C again to stop at once)\n`);
+    controller.abort(new Error(sig));
+  } else {
+    process.exit(ExitCode.Interrupted);
+  }
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const code = await run(process.argv.slice(2), {
+  env: process.env,
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  isTTY: Boolean(process.stderr.isTTY),
+  signal: controller.signal,
+});
+process.exitCode = code;
+// Drivers may keep idle sockets or timers alive; the work is done and committed.
+setTimeout(() => process.exit(code), 100).unref();

@@ -1,0 +1,118 @@
+/**
+ * The command-line program: parses argv, runs one command, maps its result or error to an
+ * exit code in one place. No side effects on import; src/cli/main.ts is the process entry.
+ */
+import { Command, CommanderError } from 'commander';
+import pino, { type Logger } from 'pino';
+import { ExitCode, HybridMigrateError } from '../core/errors.js';
+import { passwordsOf, redactText } from '../core/redact.js';
+import type { GlobalOptions } from './context.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerPlan } from './commands/plan.js';
+import { registerPending } from './commands/pending.js';
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  isTTY: boolean;
+  /** Aborted on SIGINT/SIGTERM: commands stop at the next batch boundary. */
+  signal: AbortSignal;
+}
+
+export interface CommandRuntime extends CliIo {
+  logger: Logger;
+  /** Removes every known secret (passwords of MONGO_URI/DATABASE_URL) from a text. */
+  scrub(text: string): string;
+  global(): GlobalOptions;
+}
+
+/** Thrown by a command to end with an exit code after printing its result. */
+export class ExitWith extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+export function buildProgram(io: CliIo): { program: Command; runtime: CommandRuntime } {
+  const secrets = passwordsOf([io.env.MONGO_URI, io.env.DATABASE_URL]);
+  const scrub = (text: string) => redactText(text, secrets);
+  const program = new Command('hybrid-migrate');
+  const runtime: CommandRuntime = {
+    ...io,
+    scrub,
+    logger: pino({ level: 'info', base: undefined }, { write: (s: string) => io.stderr(scrub(s)) }),
+    global: () => program.opts<GlobalOptions>(),
+  };
+  program
+    .description(
+      'Move a live MongoDB e-commerce database into PostgreSQL + Prisma, progressively and without loss, ' +
+        'while the application keeps writing to both. Reads MONGO_URI (source) and DATABASE_URL (target).',
+    )
+    .version('0.1.0')
+    .option('-c, --config <file>', 'configuration file (default: ./hybrid-migrate.config.ts if present)')
+    .option('--schema <file>', 'Prisma schema (default: the config\'s "schema", else prisma/schema.prisma)')
+    .option('--mongo-db <name>', 'MongoDB database name (default: the one in MONGO_URI)')
+    .option('--json', 'print the result as JSON on stdout (logs stay on stderr)')
+    .option('-v, --verbose', 'debug logs, and stack traces on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: (s) => io.stderr(scrub(s)) })
+    .addHelpText(
+      'after',
+      `
+Typical session:
+  $ hybrid-migrate plan                  what will happen, before writing anything
+  $ hybrid-migrate migrate orders        migrate one collection (its parents must be migrated first)
+  $ hybrid-migrate migrate               everything, in foreign-key order
+  $ hybrid-migrate migrate --dry-run     read and convert everything, write nothing
+
+Exit codes:
+  0 done · 1 data issues (rejects over --max-rejects, differences) · 2 usage
+  3 configuration · 4 connection · 5 locked by another run · 6 failed part-way (rerun resumes)
+  130 interrupted (in-flight batches committed; rerun resumes)`,
+    );
+  program.hook('preAction', (_cmd, action) => {
+    if (action.optsWithGlobals<GlobalOptions>().verbose) runtime.logger.level = 'debug';
+  });
+  registerPlan(program, runtime);
+  registerMigrate(program, runtime);
+  registerPending(program, runtime);
+  return { program, runtime };
+}
+
+/** Runs the CLI and returns the exit code (the caller exits). */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const { program, runtime } = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.Ok;
+  } catch (e) {
+    return exitCodeOf(e, runtime);
+  }
+}
+
+function exitCodeOf(e: unknown, runtime: CommandRuntime): number {
+  if (e instanceof ExitWith) return e.code;
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+    return ExitCode.Usage;
+  }
+  const verbose = Boolean(runtime.global().verbose);
+  if (e instanceof HybridMigrateError) {
+    const lines = [`error: ${e.message}`];
+    if (e.hint) lines.push(`hint: ${e.hint}`);
+    if (verbose && e.stack) lines.push(e.stack);
+    if (verbose && e.cause instanceof Error && e.cause.stack) lines.push(`cause: ${e.cause.stack}`);
+    runtime.stderr(runtime.scrub(`${lines.join('\n')}\n`));
+    return e.exitCode;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  runtime.stderr(
+    runtime.scrub(
+      `error: ${err.message}\n` +
+        (verbose && err.stack ? `${err.stack}\n` : 'hint: the run stopped part-way; what was committed is consistent and rerunning resumes. Use --verbose for details.\n'),
+    ),
+  );
+  return ExitCode.Failed;
+}

@@ -1,0 +1,330 @@
+/**
+ * Turns configuration + Prisma schema into the mapping every command uses, and checks it
+ * before any row is written: unknown models and fields, required columns without a source,
+ * references to unmapped collections, foreign-key cycles (broken by deferring a nullable
+ * reference to a second pass). Pure: all problems are returned together.
+ */
+import type { CollectionConfig, FieldMapping, FieldSetting, HybridMigrateConfig, ChildMapping } from './define-config.js';
+import type { ConfigIssue } from '../core/errors.js';
+import type {
+  ColumnSource,
+  DeferredReference,
+  MappedChild,
+  MappedCollection,
+  MappedColumn,
+  MigrationMapping,
+  ValueOptions,
+} from '../core/mapping.js';
+import { relationOf, type PrismaSchema, type SchemaColumn, type SchemaModel } from '../schema/prisma-schema.js';
+
+export const DEFAULTS = { batchSize: 5000, concurrency: 4, extraField: 'legacyExtra', updatedAtField: 'updatedAt' } as const;
+
+export interface ResolveResult {
+  mapping: MigrationMapping;
+  issues: ConfigIssue[];
+}
+
+/** The model a collection maps to when configuration does not say: same table name, or singular PascalCase. */
+export function defaultModelFor(collection: string, schema: PrismaSchema): SchemaModel | undefined {
+  for (const m of schema.models.values()) if (m.table === collection) return m;
+  const pascal = collection.replace(/(^|[_-])(\w)/g, (_, __, c: string) => c.toUpperCase());
+  const candidates = [pascal, pascal.replace(/ies$/, 'y'), pascal.replace(/s$/, '')];
+  for (const name of candidates) {
+    const m = schema.models.get(name);
+    if (m) return m;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves the mapping of `collections` (default: every collection in the configuration).
+ * Collections not in the configuration use the defaults by name.
+ */
+export function resolveMapping(config: HybridMigrateConfig, schema: PrismaSchema, collections?: readonly string[]): ResolveResult {
+  const issues: ConfigIssue[] = [];
+  const configured = config.collections ?? {};
+  const names = collections && collections.length > 0 ? [...collections] : Object.keys(configured);
+  const batchSize = config.batchSize ?? DEFAULTS.batchSize;
+
+  // Which collection holds the documents of each model (for references), over the whole configuration.
+  const collectionOfModel = new Map<string, string>();
+  const modelOf = new Map<string, SchemaModel>();
+  for (const name of new Set([...Object.keys(configured), ...names])) {
+    const cfg = Object.hasOwn(configured, name) ? configured[name] : undefined;
+    const model = cfg?.model ? schema.models.get(cfg.model) : defaultModelFor(name, schema);
+    if (!model) {
+      if (names.includes(name)) {
+        issues.push({
+          path: `collections.${name}.model`,
+          message: cfg?.model
+            ? `model "${cfg.model}" is not in the Prisma schema (${schema.path}); models: ${[...schema.models.keys()].join(', ')}`
+            : `no Prisma model matches collection "${name}"; set collections.${name}.model`,
+        });
+      }
+      continue;
+    }
+    modelOf.set(name, model);
+    const previous = collectionOfModel.get(model.name);
+    if (previous && previous !== name) {
+      issues.push({ path: `collections.${name}.model`, message: `model "${model.name}" is already the target of collection "${previous}"` });
+    } else collectionOfModel.set(model.name, name);
+  }
+
+  const mapped = new Map<string, MappedCollection>();
+  for (const name of names) {
+    const model = modelOf.get(name);
+    if (!model) continue;
+    const cfg: CollectionConfig = (Object.hasOwn(configured, name) ? configured[name] : undefined) ?? {};
+    mapped.set(name, resolveCollection(name, model, cfg, schema, collectionOfModel, batchSize, issues));
+  }
+
+  const { order, deferred, cycle } = loadOrder(mapped);
+  if (cycle.length > 0) {
+    issues.push({
+      path: 'collections',
+      message: `collections ${cycle.join(', ')} reference each other through required foreign keys only; make one of those fields optional in the Prisma schema so it can be written in a second pass`,
+    });
+  }
+  for (const d of deferred) {
+    const col = mapped.get(d.collection)?.columns.find((c) => c.column.field === d.field);
+    if (col?.source.kind === 'reference') col.source.deferred = true;
+  }
+  return {
+    mapping: {
+      collections: mapped,
+      loadOrder: order,
+      deferred,
+      batchSize,
+      concurrency: config.concurrency ?? DEFAULTS.concurrency,
+      maxRejects: config.maxRejects,
+    },
+    issues,
+  };
+}
+
+function resolveCollection(
+  name: string,
+  model: SchemaModel,
+  cfg: CollectionConfig,
+  schema: PrismaSchema,
+  collectionOfModel: ReadonlyMap<string, string>,
+  batchSize: number,
+  issues: ConfigIssue[],
+): MappedCollection {
+  const base = `collections.${name}`;
+  const consumed: string[][] = [['_id']];
+  const extraName = cfg.extraField === false ? undefined : (cfg.extraField ?? DEFAULTS.extraField);
+  const extraColumn = extraName ? model.columnsByField.get(extraName) : undefined;
+  if (cfg.extraField && !extraColumn) issues.push({ path: `${base}.extraField`, message: `model "${model.name}" has no field "${cfg.extraField}"` });
+  else if (extraColumn && extraColumn.kind.type !== 'json') {
+    issues.push({ path: `${base}.extraField`, message: `field "${extraColumn.field}" of "${model.name}" must be Json to keep unmapped source fields` });
+  }
+
+  const columns = resolveColumns(model, cfg.fields ?? {}, `${base}.fields`, '', {
+    schema,
+    collectionOfModel,
+    issues,
+    consumed,
+    extra: extraColumn?.kind.type === 'json' ? extraColumn : undefined,
+    idSource: 'document',
+  });
+
+  const children: MappedChild[] = [];
+  (cfg.children ?? []).forEach((child, i) => {
+    const resolved = resolveChild(model, child, `${base}.children[${i}]`, schema, collectionOfModel, issues, consumed);
+    if (resolved) children.push(resolved);
+  });
+
+  return {
+    name,
+    model,
+    prepare: cfg.prepare,
+    columns,
+    children,
+    extraColumn: extraColumn?.kind.type === 'json' ? extraColumn : undefined,
+    consumedPaths: consumed,
+    ignored: new Set(['__v', ...(cfg.ignore ?? [])]),
+    updatedAtField: cfg.updatedAtField ?? DEFAULTS.updatedAtField,
+    batchSize: cfg.batchSize ?? batchSize,
+  };
+}
+
+interface ColumnContext {
+  schema: PrismaSchema;
+  collectionOfModel: ReadonlyMap<string, string>;
+  issues: ConfigIssue[];
+  consumed: string[][];
+  extra: SchemaColumn | undefined;
+  /** 'document': the id comes from `_id`; 'child': id, parent and position are derived. */
+  idSource: 'document' | 'child';
+  parentField?: string;
+  positionField?: string;
+}
+
+function resolveColumns(
+  model: SchemaModel,
+  fields: Record<string, FieldSetting>,
+  base: string,
+  labelPrefix: string,
+  ctx: ColumnContext,
+): MappedColumn[] {
+  for (const key of Object.keys(fields)) {
+    if (!model.columnsByField.has(key)) {
+      ctx.issues.push({ path: `${base}.${key}`, message: `model "${model.name}" has no scalar field "${key}"; fields: ${model.columns.map((c) => c.field).join(', ')}` });
+    }
+  }
+  const out: MappedColumn[] = [];
+  for (const column of model.columns) {
+    const setting: FieldSetting | undefined = Object.hasOwn(fields, column.field) ? fields[column.field] : undefined;
+    const mapping: FieldMapping = typeof setting === 'string' ? { from: setting } : setting === false || setting === undefined ? {} : setting;
+    const options: ValueOptions = {
+      onInvalid: mapping.onInvalid ?? 'reject',
+      assumeTimeZone: mapping.assumeTimeZone,
+      nul: mapping.nul ?? 'reject',
+    };
+    const path = (mapping.from ?? column.field).split('.');
+    const label = labelPrefix + path.join('.');
+    let source: ColumnSource;
+    if (column.field === model.idField && setting === undefined) {
+      // A document's id comes from its `_id`; a child's from its parent's id and position.
+      source = { kind: 'id' };
+    } else if (ctx.idSource === 'child' && column.field === ctx.parentField) {
+      source = { kind: 'parent' };
+    } else if (ctx.idSource === 'child' && column.field === ctx.positionField && setting === undefined) {
+      source = { kind: 'position' };
+    } else if (ctx.extra && column.field === ctx.extra.field && setting === undefined) {
+      source = { kind: 'extra' };
+    } else if (setting === false) {
+      source = { kind: 'none' };
+      if (column.isRequired && !column.hasDefault) {
+        ctx.issues.push({ path: `${base}.${column.field}`, message: `required field "${model.name}.${column.field}" has no default, so it needs a source` });
+      }
+    } else {
+      const relation = relationOf(model, column.field);
+      if (relation || mapping.references) {
+        const targetModel = relation ? ctx.schema.models.get(relation.targetModel) : undefined;
+        const targetCollection = mapping.references ?? (targetModel ? ctx.collectionOfModel.get(targetModel.name) : undefined);
+        if (!targetModel || !targetCollection) {
+          ctx.issues.push({
+            path: `${base}.${column.field}`,
+            message: `"${model.name}.${column.field}" references model "${relation?.targetModel ?? '?'}", which no configured collection maps; set "references" to the collection name`,
+          });
+          source = { kind: 'none' };
+        } else {
+          source = {
+            kind: 'reference',
+            path,
+            transform: mapping.transform,
+            targetCollection,
+            targetModel,
+            onMissing: mapping.onMissingReference ?? (column.isRequired ? 'reject' : 'keep'),
+            deferred: false,
+          };
+          ctx.consumed.push(path);
+        }
+      } else {
+        source = { kind: 'value', path, transform: mapping.transform };
+        ctx.consumed.push(path);
+      }
+    }
+    out.push({ column, source, options, label });
+  }
+  return out;
+}
+
+function resolveChild(
+  parent: SchemaModel,
+  child: ChildMapping,
+  base: string,
+  schema: PrismaSchema,
+  collectionOfModel: ReadonlyMap<string, string>,
+  issues: ConfigIssue[],
+  consumed: string[][],
+): MappedChild | undefined {
+  const model = schema.models.get(child.model);
+  if (!model) {
+    issues.push({ path: `${base}.model`, message: `model "${child.model}" is not in the Prisma schema` });
+    return undefined;
+  }
+  const parentRelation = child.parentField
+    ? relationOf(model, child.parentField)
+    : model.relations.find((r) => r.targetModel === parent.name);
+  const parentField = parentRelation?.fromFields[0];
+  if (!parentField) {
+    issues.push({ path: `${base}.parentField`, message: `model "${model.name}" has no foreign key to "${parent.name}"` });
+    return undefined;
+  }
+  const positionField = child.positionField ?? 'position';
+  if (!model.columnsByField.has(positionField)) {
+    issues.push({ path: `${base}.positionField`, message: `model "${model.name}" has no field "${positionField}" to hold the array position` });
+  }
+  const label = typeof child.from === 'string' ? child.from : model.name;
+  if (typeof child.from === 'string') consumed.push(child.from.split('.'));
+  for (const c of child.consumes ?? []) consumed.push(c.split('.'));
+  const idColumn = model.columnsByField.get(model.idField);
+  if (!idColumn) {
+    issues.push({ path: `${base}.model`, message: `model "${model.name}" has no id field` });
+    return undefined;
+  }
+  const childConsumed: string[][] = [];
+  const extraCandidate = model.columnsByField.get(DEFAULTS.extraField);
+  const extraColumn = extraCandidate?.kind.type === 'json' ? extraCandidate : undefined;
+  const columns = resolveColumns(model, child.fields ?? {}, `${base}.fields`, `${label}[].`, {
+    schema,
+    collectionOfModel,
+    issues,
+    consumed: childConsumed,
+    extra: extraColumn,
+    idSource: 'child',
+    parentField,
+    positionField,
+  });
+  return {
+    model,
+    from: typeof child.from === 'string' ? child.from.split('.') : child.from,
+    label,
+    columns,
+    consumedPaths: childConsumed,
+    extraColumn,
+    idColumn,
+  };
+}
+
+/** Kahn's algorithm over references; a cycle is broken by deferring an optional reference. */
+function loadOrder(collections: ReadonlyMap<string, MappedCollection>): { order: string[]; deferred: DeferredReference[]; cycle: string[] } {
+  const edges: DeferredReference[] = [];
+  const optional = new Set<DeferredReference>();
+  for (const c of collections.values()) {
+    const refs = [...c.columns, ...c.children.flatMap((ch) => ch.columns)];
+    for (const col of refs) {
+      if (col.source.kind !== 'reference' || !collections.has(col.source.targetCollection)) continue;
+      const edge = { collection: c.name, field: col.column.field, targetCollection: col.source.targetCollection };
+      edges.push(edge);
+      // Only a top-level nullable foreign key can be written later; child references are loaded with their rows.
+      if (!col.column.isRequired && c.columns.includes(col)) optional.add(edge);
+    }
+  }
+  const deferred: DeferredReference[] = [];
+  const order: string[] = [];
+  const remaining = new Set([...collections.keys()].sort());
+  const active = (e: DeferredReference) => !deferred.includes(e) && e.collection !== e.targetCollection;
+  for (const e of edges) if (e.collection === e.targetCollection && optional.has(e)) deferred.push(e);
+  while (remaining.size > 0) {
+    const ready = [...remaining].filter((n) => !edges.some((e) => active(e) && e.collection === n && remaining.has(e.targetCollection)));
+    if (ready.length > 0) {
+      for (const n of ready) {
+        order.push(n);
+        remaining.delete(n);
+      }
+      continue;
+    }
+    const breakable = edges.find((e) => active(e) && optional.has(e) && remaining.has(e.collection) && remaining.has(e.targetCollection));
+    if (!breakable) {
+      // A cycle of required references cannot be loaded row by row; the caller reports it.
+      const cycle = [...remaining];
+      return { order: [...order, ...cycle], deferred, cycle };
+    }
+    deferred.push(breakable);
+  }
+  return { order, deferred, cycle: [] };
+}

@@ -1,0 +1,315 @@
+/**
+ * A source document → the rows it becomes (the model's row and its child rows), or the
+ * reason it is set aside. Pure and synchronous: the same document always gives the same
+ * rows, which is what lets verify convert again and compare.
+ *
+ * References are turned into UUIDs here without any lookup (the UUID of a document is a
+ * function of its `_id`); whether the referenced row exists is checked per batch by the
+ * caller, which then applies each field's missing-reference policy with `settleReferences`.
+ */
+import type { SourceDocument } from '../config/define-config.js';
+import type { MappedChild, MappedCollection, MappedColumn } from './mapping.js';
+import type { SchemaColumn } from '../schema/prisma-schema.js';
+import { convertList, convertScalar } from './convert-value.js';
+import { childUuid, idToUuid, objectIdToUuid, parseReference, sourceIdKey } from './ids.js';
+import { toJson } from './values/index.js';
+import { isObjectIdLike } from './values/conversion.js';
+
+/** A reference written by a row, to be checked against the target table. */
+export interface PendingReference {
+  /** Index in `ConvertedDocument.rows` (0 = the document's own row). */
+  row: number;
+  /** Column index in that row. */
+  column: number;
+  uuid: string;
+  targetCollection: string;
+  mapped: MappedColumn;
+  /** The source value as text (24-hex for ObjectIds), kept for the orphan report and `keep`. */
+  sourceText: string;
+}
+
+export interface ConvertedRows {
+  /** Rows in write order: the document's row first, then child rows grouped by child mapping. */
+  rows: RowBuffer[];
+}
+
+export interface RowBuffer {
+  /** null: the collection's own model; otherwise the index of the child mapping. */
+  child: number | null;
+  values: (string | null)[];
+  /** The extra JSON object before serialisation (orphans are added to it after the reference check). */
+  extra: Record<string, unknown> | undefined;
+  extraIndex: number;
+}
+
+export interface ConvertedDocument {
+  sourceKey: string;
+  uuid: string;
+  rows: RowBuffer[];
+  references: PendingReference[];
+  /** `field: coercion` entries, for the run's coercion counts. */
+  coercions: string[];
+}
+
+export type ConversionResult =
+  | { ok: true; doc: ConvertedDocument }
+  | { ok: false; sourceKey: string; uuid: string | undefined; reason: string; path: string };
+
+class Reject extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** The columns of a model that the migration writes, in COPY order. */
+export function writtenColumns(columns: readonly MappedColumn[]): MappedColumn[] {
+  return columns.filter((c) => c.source.kind !== 'none');
+}
+
+export function convertDocument(mapping: MappedCollection, raw: SourceDocument): ConversionResult {
+  const id = raw._id;
+  let sourceKey = '';
+  let uuid: string | undefined;
+  try {
+    sourceKey = sourceIdKey(id);
+    uuid = idToUuid(mapping.name, id);
+    if (id === undefined || id === null) throw new Reject('_id', 'document has no _id');
+    const doc = mapping.prepare ? mapping.prepare(raw) : raw;
+    const out: ConvertedDocument = { sourceKey, uuid, rows: [], references: [], coercions: [] };
+    const objectIdTime = isObjectIdLike(id) ? new Date(objectIdSeconds(id.toHexString()) * 1000).toISOString() : undefined;
+    const rowUuid = uuid;
+    out.rows.push(convertRow(mapping.columns, doc, mapping.consumedPaths, mapping.ignored, { uuid: rowUuid, parent: undefined, position: 0, objectIdTime }, out, null));
+    mapping.children.forEach((child, ci) => convertChildren(child, ci, doc, rowUuid, out));
+    return { ok: true, doc: out };
+  } catch (e) {
+    if (e instanceof Reject) return { ok: false, sourceKey, uuid, reason: e.reason, path: e.path };
+    const message = e instanceof Error ? e.message : String(e);
+    return { ok: false, sourceKey, uuid, reason: `conversion failed: ${message}`, path: '' };
+  }
+}
+
+function convertChildren(child: MappedChild, ci: number, doc: SourceDocument, parentUuid: string, out: ConvertedDocument): void {
+  const value = typeof child.from === 'function' ? child.from(doc) : valueAt(doc, child.from);
+  if (value === undefined || value === null) return;
+  if (!Array.isArray(value)) throw new Reject(child.label, `is ${describe(value)}, expected an array`);
+  for (let i = 0; i < value.length; i++) {
+    const element: unknown = value[i];
+    if (element === null || typeof element !== 'object' || Array.isArray(element) || isObjectIdLike(element)) {
+      throw new Reject(`${child.label}[${i}]`, `is ${describe(element)}, expected an object`);
+    }
+    const rowUuid = childUuid(parentUuid, child.model.name, i);
+    out.rows.push(
+      convertRow(child.columns, element as SourceDocument, child.consumedPaths, EMPTY, { uuid: rowUuid, parent: parentUuid, position: i, objectIdTime: undefined }, out, ci),
+    );
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+interface RowIdentity {
+  uuid: string;
+  parent: string | undefined;
+  position: number;
+  /** The document's ObjectId time (ISO), used when a required creation date is missing. */
+  objectIdTime: string | undefined;
+}
+
+function convertRow(
+  columns: readonly MappedColumn[],
+  doc: SourceDocument,
+  consumed: readonly (readonly string[])[],
+  ignored: ReadonlySet<string>,
+  identity: RowIdentity,
+  out: ConvertedDocument,
+  child: number | null,
+): RowBuffer {
+  const pathOf = (m: MappedColumn) => (child === null ? m.label : m.label.replace('[]', `[${identity.position}]`));
+  const values: (string | null)[] = [];
+  let extra: Record<string, unknown> | undefined;
+  let extraIndex = -1;
+  const rowIndex = out.rows.length;
+  for (const mapped of columns) {
+    const source = mapped.source;
+    switch (source.kind) {
+      case 'none':
+        continue;
+      case 'id':
+        values.push(identity.uuid);
+        continue;
+      case 'parent':
+        values.push(identity.parent ?? null);
+        continue;
+      case 'position':
+        values.push(String(identity.position));
+        continue;
+      case 'extra':
+        extraIndex = values.length;
+        extra = remainder(doc, consumed, ignored);
+        values.push(null);
+        continue;
+      case 'reference': {
+        const rawValue = valueAt(doc, source.path);
+        const value = source.transform ? source.transform(rawValue, doc) : rawValue;
+        const ref = value === undefined || value === null ? null : parseReference(value);
+        if (ref === null) {
+          values.push(nullFor(mapped, pathOf(mapped), identity));
+          continue;
+        }
+        const refUuid = ref.kind === 'objectId' ? objectIdToUuid(ref.hex) : idToUuid(source.targetCollection, ref.value);
+        const sourceText = ref.kind === 'objectId' ? ref.hex : sourceIdKey(ref.value);
+        out.references.push({ row: rowIndex, column: values.length, uuid: refUuid, targetCollection: source.targetCollection, mapped, sourceText });
+        if (ref.kind === 'objectId' && typeof value === 'string') out.coercions.push(`${mapped.label}:reference-from-hex-string`);
+        values.push(refUuid);
+        continue;
+      }
+      case 'value': {
+        const rawValue = valueAt(doc, source.path);
+        const value = source.transform ? source.transform(rawValue, doc) : rawValue;
+        values.push(convertPresent(mapped, value, pathOf(mapped), out, identity));
+        continue;
+      }
+    }
+  }
+  return { child, values, extra, extraIndex };
+}
+
+function convertPresent(mapped: MappedColumn, value: unknown, path: string, out: ConvertedDocument, identity: RowIdentity): string | null {
+  const column = mapped.column;
+  if (value === undefined || value === null) return nullFor(mapped, path, identity, out);
+  const r = column.isList ? convertList(column, value, mapped.options) : convertScalar(column, value, mapped.options);
+  if (r.ok) {
+    // Coercions are counted per field, not per array position.
+    if (r.coercion) out.coercions.push(`${mapped.label}:${r.coercion}`);
+    return r.value;
+  }
+  throw new Reject(path, `${path} ${r.reason}`);
+}
+
+/**
+ * An absent or null value: NULL for an optional column; for a required column the schema's
+ * literal default (recorded as a coercion), the ObjectId's own time for a missing creation
+ * date, or a reject naming the field.
+ */
+function nullFor(mapped: MappedColumn, path: string, identity: RowIdentity, out?: ConvertedDocument): string | null {
+  const column = mapped.column;
+  if (!column.isRequired) return null;
+  if (column.isList) return '{}';
+  if (column.defaultLiteral !== undefined) {
+    out?.coercions.push(`${mapped.label}:default-applied`);
+    if (column.kind.type === 'boolean') return column.defaultLiteral ? 't' : 'f';
+    return String(column.defaultLiteral);
+  }
+  if (column.kind.type === 'timestamp' && column.defaultFunction === 'now' && identity.objectIdTime) {
+    // Mongoose sets createdAt when it creates the _id: the ObjectId's time is the same instant to the second.
+    out?.coercions.push(`${mapped.label}:date-from-objectid-time`);
+    return identity.objectIdTime;
+  }
+  throw new Reject(path, `${path} is missing, and "${column.field}" is required`);
+}
+
+function objectIdSeconds(hex: string): number {
+  return Number.parseInt(hex.slice(0, 8), 16);
+}
+
+/** The value at a dotted path, undefined when any step is missing or not an object. */
+export function valueAt(doc: unknown, path: readonly string[]): unknown {
+  let cur: unknown = doc;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    if (!Object.hasOwn(cur, key)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+/**
+ * What no column consumes: top-level fields not mapped, and unmapped keys inside objects of
+ * which only some paths are mapped. A mapped path whose parent is not an object (an address
+ * that is a string) leaves that value here, so it is kept rather than lost.
+ */
+export function remainder(doc: SourceDocument, consumed: readonly (readonly string[])[], ignored: ReadonlySet<string>): Record<string, unknown> | undefined {
+  return remainderOf(doc, consumed, 0, ignored);
+}
+
+function remainderOf(obj: Readonly<Record<string, unknown>>, consumed: readonly (readonly string[])[], depth: number, ignored: ReadonlySet<string>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const key of Object.keys(obj)) {
+    const value = obj[key];
+    if (value === undefined || (depth === 0 && ignored.has(key))) continue;
+    const relevant = consumed.filter((p) => p[depth] === key);
+    let kept: unknown = value;
+    if (relevant.some((p) => p.length === depth + 1)) continue; // consumed whole
+    if (relevant.length > 0 && isPlainObject(value)) {
+      kept = remainderOf(value, relevant, depth + 1, EMPTY);
+      if (kept === undefined) continue;
+    }
+    out ??= Object.create(null) as Record<string, unknown>;
+    out[key] = kept;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && (v as { _bsontype?: unknown })._bsontype === undefined;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (isObjectIdLike(value)) return 'an ObjectId';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * Applies missing-reference policies once the caller knows which referenced UUIDs exist,
+ * and serialises the extra JSON of each row. Returns a reject when a policy says so.
+ */
+export function settleReferences(
+  doc: ConvertedDocument,
+  exists: (targetCollection: string, uuid: string) => boolean,
+  deferred: (ref: PendingReference) => boolean,
+  orphans: (ref: PendingReference) => void,
+): { ok: true } | { ok: false; reason: string; path: string } {
+  for (const ref of doc.references) {
+    if (deferred(ref)) {
+      // Written in the second pass of a foreign-key cycle: NULL for now.
+      (doc.rows[ref.row] as RowBuffer).values[ref.column] = null;
+      continue;
+    }
+    if (exists(ref.targetCollection, ref.uuid)) continue;
+    orphans(ref);
+    const source = ref.mapped.source;
+    const policy = source.kind === 'reference' ? source.onMissing : 'reject';
+    const row = doc.rows[ref.row] as RowBuffer;
+    const path = labelOf(doc, ref);
+    if (policy === 'reject' || ref.mapped.column.isRequired) {
+      return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, which does not exist`, path };
+    }
+    row.values[ref.column] = null;
+    if (policy === 'keep') {
+      if (row.extraIndex < 0) return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, which does not exist, and the model has no extra JSON field to keep it`, path };
+      row.extra ??= Object.create(null) as Record<string, unknown>;
+      const bucket = (row.extra.$orphans ??= Object.create(null)) as Record<string, unknown>;
+      bucket[ref.mapped.column.field] = ref.sourceText;
+    }
+  }
+  for (const row of doc.rows) {
+    if (row.extraIndex < 0 || row.extra === undefined) continue;
+    const json = toJson(row.extra);
+    if (!json.ok) return { ok: false, reason: `unmapped fields: ${json.reason}`, path: 'legacyExtra' };
+    row.values[row.extraIndex] = json.value;
+  }
+  return { ok: true };
+}
+
+function labelOf(doc: ConvertedDocument, ref: PendingReference): string {
+  const row = doc.rows[ref.row] as RowBuffer;
+  if (row.child === null) return ref.mapped.label;
+  const position = doc.rows.slice(0, ref.row).filter((r) => r.child === row.child).length;
+  return ref.mapped.label.replace('[]', `[${position}]`);
+}
+
+export type { SchemaColumn };

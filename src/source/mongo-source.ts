@@ -1,0 +1,95 @@
+/**
+ * Reading MongoDB through a mongoose connection (the driver underneath, with the options
+ * that keep every BSON type exact: Int64 as bigint, Decimal128 as Decimal128, no
+ * promotion of binary). Documents are read in `_id` order, in batches, so memory stays
+ * bounded whatever the collection size.
+ */
+import mongoose from 'mongoose';
+import type { Db, Document, Filter } from 'mongodb';
+import { ConnectionError } from '../core/errors.js';
+import { redactText, redactUri, passwordsOf } from '../core/redact.js';
+
+/** Options that make the driver hand us BSON values without loss. */
+export const EXACT_READ_OPTIONS = { useBigInt64: true, promoteBuffers: false, promoteValues: true, bsonRegExp: true } as const;
+
+export interface MongoSource {
+  db: Db;
+  /** What `status` shows: server kind and version. */
+  serverVersion: string;
+  /** FerretDB serves a subset of MongoDB (no $bucketAuto, $sample, Decimal128…). */
+  isFerretDb: boolean;
+  close(): Promise<void>;
+}
+
+export interface ConnectMongoOptions {
+  uri: string;
+  /** Database name; default: the one in the URI. */
+  dbName?: string;
+  /** Fail fast: an unreachable server is reported within this time. */
+  timeoutMs?: number;
+  appName?: string;
+}
+
+export async function connectMongo(opts: ConnectMongoOptions): Promise<MongoSource> {
+  const timeoutMs = opts.timeoutMs ?? 8000;
+  const secrets = passwordsOf([opts.uri]);
+  let connection: mongoose.Connection;
+  try {
+    connection = mongoose.createConnection(opts.uri, {
+      serverSelectionTimeoutMS: timeoutMs,
+      connectTimeoutMS: timeoutMs,
+      appName: opts.appName ?? 'hybrid-migrate',
+      autoIndex: false,
+      autoCreate: false,
+      ...(opts.dbName ? { dbName: opts.dbName } : {}),
+    });
+    await connection.asPromise();
+  } catch (cause) {
+    throw new ConnectionError('MongoDB', `MongoDB (${redactUri(opts.uri)}): ${oneLine(redactText(errorMessage(cause), secrets))}`, {
+      hint: 'Check MONGO_URI: host, port, credentials, and that the server is running.',
+    });
+  }
+  const db = connection.db;
+  if (!db) throw new ConnectionError('MongoDB', `MongoDB (${redactUri(opts.uri)}): connected without a database`);
+  let serverVersion = 'unknown';
+  let isFerretDb = false;
+  try {
+    const info = await db.admin().command({ buildInfo: 1 });
+    isFerretDb = typeof info.ferretdbVersion === 'string';
+    serverVersion = isFerretDb ? `FerretDB ${String(info.ferretdbVersion)} (MongoDB ${String(info.version)} wire)` : `MongoDB ${String(info.version)}`;
+  } catch (cause) {
+    await connection.close().catch(() => undefined);
+    throw new ConnectionError('MongoDB', `MongoDB (${redactUri(opts.uri)}): ${oneLine(redactText(errorMessage(cause), secrets))}`, {
+      hint: 'Check the credentials in MONGO_URI and that the user may run buildInfo.',
+    });
+  }
+  return { db, serverVersion, isFerretDb, close: () => connection.close() };
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim().slice(0, 400);
+}
+
+/** Reads a collection in `_id` order, `batchSize` documents at a time. */
+export async function* readBatches(db: Db, collection: string, filter: Filter<Document>, batchSize: number, signal?: AbortSignal): AsyncGenerator<Document[]> {
+  const cursor = db.collection(collection).find(filter, { sort: { _id: 1 }, batchSize, ...EXACT_READ_OPTIONS });
+  try {
+    let batch: Document[] = [];
+    for await (const doc of cursor) {
+      batch.push(doc);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+        if (signal?.aborted) return;
+      }
+    }
+    if (batch.length > 0) yield batch;
+  } finally {
+    await cursor.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Writes one batch in ONE PostgreSQL transaction: the rows, their child rows, their
+ * id_map entries, the rejects and the checkpoint commit together, so the checkpoint is
+ * never ahead of or behind the data (umzug's rule: record progress only with the work).
+ *
+ * A batch that PostgreSQL refuses (a unique or foreign-key violation) is split in halves
+ * under savepoints until the guilty documents are isolated (pgloader's method): one bad
+ * document never costs its batch.
+ */
+import type pg from 'pg';
+import type { MappedCollection } from '../core/mapping.js';
+import type { ConvertedDocument } from '../core/transform.js';
+import { writtenColumns } from '../core/transform.js';
+import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
+import { copyLine, copyRows } from './copy.js';
+import { rowHashSql, stateTable } from './state-store.js';
+import { describePgError } from './pg-target.js';
+
+export interface RejectRecord {
+  sourceKey: string;
+  fieldPath: string;
+  reason: string;
+  /** The original document as canonical Extended JSON. */
+  document: string;
+}
+
+export interface DeferredRecord {
+  rowUuid: string;
+  field: string;
+  targetCollection: string;
+  targetUuid: string;
+  sourceText: string;
+}
+
+export interface BatchDocument {
+  converted: ConvertedDocument;
+  /** Canonical Extended JSON of the source document, used if PostgreSQL refuses it. */
+  sourceJson: () => string;
+  deferred: DeferredRecord[];
+}
+
+export interface BatchInput {
+  docs: BatchDocument[];
+  rejects: RejectRecord[];
+  checkpoint: { partition: number; lastKey: string; read: number };
+}
+
+export interface BatchOutcome {
+  written: number;
+  /** Documents PostgreSQL refused, isolated by splitting (the conversion rejects are not repeated here). */
+  refused: RejectRecord[];
+  /** Upsert mode: documents whose row the application changed since migration; left as they are. */
+  skippedModified: string[];
+}
+
+/** Precomputed SQL for one model (the collection's or a child's). */
+interface TableWrite {
+  model: SchemaModel;
+  table: string;
+  columns: string[];
+  idColumn: string;
+  /** Child tables: the column holding the parent's id. */
+  parentColumn: string | undefined;
+}
+
+export interface WritePlan {
+  collection: MappedCollection;
+  main: TableWrite;
+  children: TableWrite[];
+}
+
+export function writePlanFor(collection: MappedCollection): WritePlan {
+  const main: TableWrite = {
+    model: collection.model,
+    table: qualifiedTable(collection.model),
+    columns: writtenColumns(collection.columns).map((c) => quoteIdent(c.column.column)),
+    idColumn: quoteIdent(collection.model.columnsByField.get(collection.model.idField)?.column ?? 'id'),
+    parentColumn: undefined,
+  };
+  const children = collection.children.map((child) => ({
+    model: child.model,
+    table: qualifiedTable(child.model),
+    columns: writtenColumns(child.columns).map((c) => quoteIdent(c.column.column)),
+    idColumn: quoteIdent(child.idColumn.column),
+    parentColumn: quoteIdent(child.columns.find((c) => c.source.kind === 'parent')?.column.column ?? 'parent_id'),
+  }));
+  return { collection, main, children };
+}
+
+export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, mode: 'fresh' | 'upsert'): Promise<BatchOutcome> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const refused: RejectRecord[] = [];
+    const skippedModified: string[] = [];
+    const written = await writeIsolating(client, plan, runId, input.docs, mode, refused, skippedModified);
+    await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
+    await recordDeferred(client, plan.collection.name, runId, input.docs, refused);
+    await client.query(
+      `UPDATE ${stateTable('checkpoints')}
+          SET last_key = $3, docs_read = docs_read + $4, docs_written = docs_written + $5, docs_rejected = docs_rejected + $6,
+              status = 'running', run_id = $7, updated_at = now()
+        WHERE collection = $1 AND partition = $2`,
+      [plan.collection.name, input.checkpoint.partition, input.checkpoint.lastKey, input.checkpoint.read, written, input.rejects.length + refused.length, runId],
+    );
+    await client.query('COMMIT');
+    return { written, refused, skippedModified };
+  } catch (e) {
+    broken = true;
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Writes docs under a savepoint; on refusal, splits until each refused document is alone. */
+async function writeIsolating(
+  client: pg.PoolClient,
+  plan: WritePlan,
+  runId: string,
+  docs: readonly BatchDocument[],
+  mode: 'fresh' | 'upsert',
+  refused: RejectRecord[],
+  skipped: string[],
+): Promise<number> {
+  if (docs.length === 0) return 0;
+  await client.query('SAVEPOINT hm_batch');
+  try {
+    const n = await writeDocs(client, plan, runId, docs, mode, skipped);
+    await client.query('RELEASE SAVEPOINT hm_batch');
+    return n;
+  } catch (e) {
+    if (!isDataError(e)) throw e;
+    await client.query('ROLLBACK TO SAVEPOINT hm_batch');
+    await client.query('RELEASE SAVEPOINT hm_batch');
+    if (docs.length === 1) {
+      const doc = docs[0] as BatchDocument;
+      refused.push({ sourceKey: doc.converted.sourceKey, fieldPath: fieldOfPgError(e, plan), reason: `PostgreSQL refused the row: ${describePgError(e)}`, document: doc.sourceJson() });
+      return 0;
+    }
+    const mid = docs.length >> 1;
+    return (await writeIsolating(client, plan, runId, docs.slice(0, mid), mode, refused, skipped)) + (await writeIsolating(client, plan, runId, docs.slice(mid), mode, refused, skipped));
+  }
+}
+
+/** SQLSTATE classes caused by a row's content (22 data exception, 23 integrity violation): worth isolating. */
+function isDataError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+/** The field a constraint error is about, from "Key (workspace_id, phone)=(…)" or the column name. */
+function fieldOfPgError(e: unknown, plan: WritePlan): string {
+  const err = e as { detail?: string; column?: string; table?: string };
+  const cols = err.column ? [err.column] : (/Key \(([^)]*)\)/.exec(err.detail ?? '')?.[1]?.split(', ') ?? []);
+  const models = [plan.main.model, ...plan.children.map((c) => c.model)];
+  const model = models.find((m) => m.table === err.table) ?? plan.main.model;
+  const fields = cols.map((c) => model.columns.find((mc) => mc.column === c.replace(/"/g, ''))?.field ?? c);
+  return fields.length > 0 ? fields.join(',') : '(row)';
+}
+
+async function writeDocs(client: pg.PoolClient, plan: WritePlan, runId: string, docs: readonly BatchDocument[], mode: 'fresh' | 'upsert', skipped: string[]): Promise<number> {
+  const mainLines: string[] = [];
+  const childLines: string[][] = plan.children.map(() => []);
+  const keys: string[] = [];
+  const uuids: string[] = [];
+  for (const d of docs) {
+    keys.push(d.converted.sourceKey);
+    uuids.push(d.converted.uuid);
+    for (const row of d.converted.rows) {
+      if (row.child === null) mainLines.push(copyLine(row.values));
+      else (childLines[row.child] as string[]).push(copyLine(row.values));
+    }
+  }
+  let writtenUuids = uuids;
+  if (mode === 'fresh') {
+    await copyRows(client, plan.main.table, plan.main.columns, mainLines);
+    for (let i = 0; i < plan.children.length; i++) {
+      const child = plan.children[i] as TableWrite;
+      await copyRows(client, child.table, child.columns, childLines[i] as string[]);
+    }
+  } else {
+    writtenUuids = await upsertRows(client, plan, mainLines, childLines);
+    const written = new Set(writtenUuids);
+    for (const d of docs) if (!written.has(d.converted.uuid)) skipped.push(d.converted.sourceKey);
+  }
+  if (writtenUuids.length === 0) return 0;
+  await client.query(
+    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash)
+     SELECT $1, k.key, t.${plan.main.idColumn}, $2, $3, ${rowHashSql('t')}
+       FROM unnest($4::text[], $5::uuid[]) AS k(key, id)
+       JOIN ${plan.main.table} t ON t.${plan.main.idColumn} = k.id
+     ON CONFLICT (collection, source_key) DO UPDATE
+       SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, migrated_at = now()`,
+    [plan.collection.name, plan.main.model.table, runId, keys, uuids],
+  );
+  return writtenUuids.length;
+}
+
+/**
+ * Upsert through staging tables: rows the migration wrote before and the application has not
+ * changed since (hash recorded in id_map equals the current row's) are replaced, with their
+ * child rows; rows changed by the application are left alone and reported. New rows are
+ * inserted. Never touches a row the application created (its id cannot be one of ours).
+ */
+async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: string[], childLines: string[][]): Promise<string[]> {
+  const stage = await stageTable(client, plan.main);
+  await copyRows(client, stage, plan.main.columns, mainLines);
+  const sets = plan.main.columns.filter((c) => c !== plan.main.idColumn).map((c) => `${c} = EXCLUDED.${c}`);
+  const r = await client.query<{ id: string }>(
+    `INSERT INTO ${plan.main.table} AS t (${plan.main.columns.join(', ')})
+     SELECT ${plan.main.columns.join(', ')} FROM ${stage}
+     ON CONFLICT (${plan.main.idColumn}) DO UPDATE SET ${sets.join(', ')}
+       WHERE ${rowHashSql('t')} = (SELECT m.row_hash FROM ${stateTable('id_map')} m WHERE m.uuid = t.${plan.main.idColumn})
+     RETURNING t.${plan.main.idColumn} AS id`,
+  );
+  const ids = r.rows.map((row) => row.id);
+  for (let i = 0; i < plan.children.length; i++) {
+    const child = plan.children[i] as TableWrite;
+    const childStage = await stageTable(client, child);
+    await copyRows(client, childStage, child.columns, childLines[i] as string[]);
+    await client.query(`DELETE FROM ${child.table} WHERE ${child.parentColumn} = ANY($1::uuid[])`, [ids]);
+    await client.query(`INSERT INTO ${child.table} (${child.columns.join(', ')}) SELECT ${child.columns.join(', ')} FROM ${childStage} WHERE ${child.parentColumn} = ANY($1::uuid[])`, [ids]);
+  }
+  // Emptied for the next attempt inside this transaction (a split batch stages again).
+  await client.query(`DELETE FROM ${stage}`);
+  for (let i = 0; i < plan.children.length; i++) await client.query(`DELETE FROM pg_temp.${quoteIdent(`hm_stage_${(plan.children[i] as TableWrite).model.table}`.slice(0, 63))}`);
+  return ids;
+}
+
+async function stageTable(client: pg.PoolClient, table: TableWrite): Promise<string> {
+  const name = quoteIdent(`hm_stage_${table.model.table}`.slice(0, 63));
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${name} (LIKE ${table.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
+  return `pg_temp.${name}`;
+}
+
+async function recordRejects(client: pg.PoolClient, collection: string, runId: string, rejects: readonly RejectRecord[]): Promise<void> {
+  if (rejects.length === 0) return;
+  await client.query(
+    `INSERT INTO ${stateTable('rejects')} (collection, source_key, run_id, field_path, reason, document)
+     SELECT $1, k, $2, f, r, d FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS x(k, f, r, d)
+     ON CONFLICT (collection, source_key) DO UPDATE
+       SET run_id = EXCLUDED.run_id, field_path = EXCLUDED.field_path, reason = EXCLUDED.reason, document = EXCLUDED.document, created_at = now()`,
+    [collection, runId, rejects.map((r) => r.sourceKey), rejects.map((r) => r.fieldPath), rejects.map((r) => r.reason), rejects.map((r) => r.document)],
+  );
+}
+
+async function recordDeferred(client: pg.PoolClient, collection: string, runId: string, docs: readonly BatchDocument[], refused: readonly RejectRecord[]): Promise<void> {
+  const refusedKeys = new Set(refused.map((r) => r.sourceKey));
+  const rows = docs.filter((d) => !refusedKeys.has(d.converted.sourceKey)).flatMap((d) => d.deferred);
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO ${stateTable('deferred_refs')} (collection, row_uuid, field, target_collection, target_uuid, source_text, run_id)
+     SELECT $1, u, f, tc, tu, st, $2 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[]) AS x(u, f, tc, tu, st)
+     ON CONFLICT (collection, row_uuid, field) DO UPDATE SET target_uuid = EXCLUDED.target_uuid, source_text = EXCLUDED.source_text, run_id = EXCLUDED.run_id`,
+    [collection, runId, rows.map((r) => r.rowUuid), rows.map((r) => r.field), rows.map((r) => r.targetCollection), rows.map((r) => r.targetUuid), rows.map((r) => r.sourceText)],
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * The migration's own state, in PostgreSQL next to the data so that it commits in the same
+ * transaction: runs, the ObjectId→UUID registry (id_map), per-range checkpoints, rejects and
+ * references deferred to break foreign-key cycles. It lives in a schema of the tool's own,
+ * never in the application's, and is created when missing.
+ */
+import type pg from 'pg';
+import { quoteIdent } from '../schema/prisma-schema.js';
+
+export const STATE_SCHEMA = 'hybrid_migrate';
+const S = quoteIdent(STATE_SCHEMA);
+
+/** Bumped when the state tables change shape. */
+export const STATE_VERSION = 1;
+
+const DDL = `
+CREATE SCHEMA IF NOT EXISTS ${S};
+CREATE TABLE IF NOT EXISTS ${S}.meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS ${S}.runs (
+  id uuid PRIMARY KEY,
+  command text NOT NULL,
+  options jsonb NOT NULL DEFAULT '{}',
+  started_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  status text NOT NULL DEFAULT 'running',
+  summary jsonb,
+  host text,
+  pid integer
+);
+CREATE TABLE IF NOT EXISTS ${S}.id_map (
+  collection text NOT NULL,
+  source_key text NOT NULL,
+  uuid uuid NOT NULL,
+  target_table text NOT NULL,
+  run_id uuid NOT NULL,
+  migrated_at timestamptz NOT NULL DEFAULT now(),
+  row_hash text NOT NULL,
+  PRIMARY KEY (collection, source_key)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS id_map_uuid ON ${S}.id_map (uuid);
+CREATE INDEX IF NOT EXISTS id_map_run ON ${S}.id_map (run_id);
+CREATE TABLE IF NOT EXISTS ${S}.checkpoints (
+  collection text NOT NULL,
+  partition integer NOT NULL,
+  range_start text,
+  range_end text,
+  last_key text,
+  docs_read bigint NOT NULL DEFAULT 0,
+  docs_written bigint NOT NULL DEFAULT 0,
+  docs_rejected bigint NOT NULL DEFAULT 0,
+  status text NOT NULL DEFAULT 'pending',
+  mode text NOT NULL DEFAULT 'fresh',
+  mapping_fingerprint text NOT NULL,
+  run_id uuid,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (collection, partition)
+);
+CREATE TABLE IF NOT EXISTS ${S}.rejects (
+  id bigserial PRIMARY KEY,
+  collection text NOT NULL,
+  source_key text NOT NULL,
+  run_id uuid NOT NULL,
+  field_path text NOT NULL,
+  reason text NOT NULL,
+  document text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX IF NOT EXISTS rejects_doc ON ${S}.rejects (collection, source_key);
+CREATE TABLE IF NOT EXISTS ${S}.deferred_refs (
+  collection text NOT NULL,
+  row_uuid uuid NOT NULL,
+  field text NOT NULL,
+  target_collection text NOT NULL,
+  target_uuid uuid NOT NULL,
+  source_text text NOT NULL,
+  run_id uuid NOT NULL,
+  PRIMARY KEY (collection, row_uuid, field)
+);
+`;
+
+/** Creates the state schema when missing. Concurrent callers serialise on a transaction lock. */
+export async function ensureStateSchema(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(${STATE_LOCK_CLASS}, 0)`);
+    await client.query(DDL);
+    await client.query(`INSERT INTO ${S}.meta (key, value) VALUES ('version', $1) ON CONFLICT (key) DO NOTHING`, [String(STATE_VERSION)]);
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** First key of every advisory lock the tool takes ('HM' in ASCII): never collides with other tools' 64-bit keys. */
+export const STATE_LOCK_CLASS = 0x484d;
+
+/** The SQL expression of a row's hash, computed by PostgreSQL from what it actually stores. */
+export function rowHashSql(alias: string): string {
+  return `md5(to_jsonb(${alias})::text)`;
+}
+
+export interface CheckpointRow {
+  collection: string;
+  partition: number;
+  range_start: string | null;
+  range_end: string | null;
+  last_key: string | null;
+  docs_read: string;
+  docs_written: string;
+  docs_rejected: string;
+  status: 'pending' | 'running' | 'done';
+  mode: 'fresh' | 'upsert';
+  mapping_fingerprint: string;
+}
+
+export async function readCheckpoints(pool: pg.Pool, collection: string): Promise<CheckpointRow[]> {
+  const r = await pool.query<CheckpointRow>(`SELECT * FROM ${S}.checkpoints WHERE collection = $1 ORDER BY partition`, [collection]);
+  return r.rows;
+}
+
+export const stateTable = (name: 'runs' | 'id_map' | 'checkpoints' | 'rejects' | 'deferred_refs' | 'meta') => `${S}.${quoteIdent(name)}`;
