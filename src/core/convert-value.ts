@@ -47,7 +47,7 @@ export function convertScalar(column: SchemaColumn, value: unknown, options: Val
     case 'enum':
       return toEnum(value, kind.values);
     case 'uuid':
-      if (isObjectIdLike(value)) return { ok: true, value: objectIdToUuid(value.toHexString()), coercion: 'uuid-from-objectid' };
+      if (isObjectIdLike(value)) return { ok: true, value: objectIdToUuid(value), coercion: 'uuid-from-objectid' };
       if (typeof value === 'string' && UUID_RE.test(value)) return { ok: true, value: value.toLowerCase() };
       return { ok: false, reason: 'is not a UUID' };
     case 'bytes': {
@@ -59,8 +59,11 @@ export function convertScalar(column: SchemaColumn, value: unknown, options: Val
 
 function bytesOf(value: unknown): Uint8Array | undefined {
   if (value instanceof Uint8Array) return value;
-  const buffer = (value as { buffer?: unknown } | null)?.buffer;
-  if ((value as { _bsontype?: string } | null)?._bsontype === 'Binary' && buffer instanceof Uint8Array) return buffer;
+  // A bson Binary's `buffer` may be longer than its data: `position` is the data's length.
+  const binary = value as { _bsontype?: string; buffer?: unknown; position?: unknown } | null;
+  if (binary?._bsontype === 'Binary' && binary.buffer instanceof Uint8Array) {
+    return typeof binary.position === 'number' ? binary.buffer.subarray(0, binary.position) : binary.buffer;
+  }
   return undefined;
 }
 

@@ -41,18 +41,27 @@ export function secretForms(secret: string): string[] {
 
 /** The passwords found in connection strings, to scrub from any text (driver errors quote them). */
 export function passwordsOf(uris: readonly (string | undefined)[]): string[] {
-  const out: string[] = [];
+  const out = new Set<string>();
   for (const uri of uris) {
     if (!uri) continue;
+    // As typed: the userinfo runs to the LAST '@' of the authority (a password may hold '@' or a
+    // partial percent-encoding that URL parsing would normalise away).
+    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(uri)?.[1] ?? '';
+    const at = authority.lastIndexOf('@');
+    const colon = authority.indexOf(':');
+    if (at > 0 && colon >= 0 && colon < at) out.add(authority.slice(colon + 1, at));
     try {
       const url = new URL(uri);
-      if (url.password) out.push(url.password);
+      if (url.password) out.add(url.password);
+      for (const key of ['password', 'pass', 'pwd', 'sslpassword']) {
+        const v = url.searchParams.get(key);
+        if (v) out.add(v);
+      }
     } catch {
-      const m = /:\/\/[^:/@\s]*:([^@\s]*)@/.exec(uri);
-      if (m?.[1]) out.push(m[1]);
+      // not parseable as a URL: the raw userinfo above is all we can know
     }
   }
-  return out;
+  return [...out].filter((p) => p.length > 0);
 }
 
 /**
