@@ -62,7 +62,9 @@ async function describeHolder(client: pg.PoolClient, collection: string): Promis
   const r = await client.query<{ pid: number; application_name: string; backend_start: Date | null; client_addr: string | null }>(
     `SELECT a.pid, a.application_name, a.backend_start, a.client_addr::text AS client_addr
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2`,
+      WHERE l.locktype = 'advisory' AND l.granted AND l.pid <> pg_backend_pid()
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2`,
     [STATE_LOCK_CLASS, lockKey(collection)],
   );
   const h = r.rows[0];

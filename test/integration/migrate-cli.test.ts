@@ -1,0 +1,184 @@
+/**
+ * The CLI's contract as operators and cron see it: exit codes, what reaches stdout and
+ * stderr, locks, dry runs, interruptions and bad input — always through the real binary.
+ */
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabases, useTestDatabases } from '../support/databases.js';
+import { mongoUriFor, runCli, startCli } from '../support/cli.js';
+import { insertSimpleOrders } from '../support/simple-orders.js';
+import { lockKey } from '../../src/target/collection-lock.js';
+import { STATE_LOCK_CLASS } from '../../src/target/state-store.js';
+
+const t = useTestDatabases();
+let env: { MONGO_URI: string; DATABASE_URL: string };
+
+beforeAll(async () => {
+  env = { MONGO_URI: mongoUriFor(t.mongoUri, t.mongoDbName), DATABASE_URL: t.databaseUrl };
+  await insertSimpleOrders(t.db, 3000);
+});
+
+async function stateSchemaExists(pool = t.pg): Promise<boolean> {
+  const r = await pool.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'hybrid_migrate'`);
+  return r.rows.length > 0;
+}
+
+describe('migrate --dry-run', () => {
+  it('reads and converts everything and writes nothing, not even its own state', async () => {
+    const r = await runCli(['migrate', 'workspaces', 'orders', '--dry-run', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { dryRun: boolean; collections: { name: string; read: number; migrated: number; rejected: number; durationMs: number }[] };
+    expect(out.dryRun).toBe(true);
+    expect(out.collections.map((c) => [c.name, c.read])).toEqual([['workspaces', 1], ['orders', 3000]]);
+    // Orders reference a workspace that a dry run did not write: each is reported as it would be.
+    expect(out.collections[1]).toMatchObject({ migrated: 0, rejected: 3000 });
+    expect(await stateSchemaExists()).toBe(false);
+    const rows = await t.pg.query(`SELECT (SELECT count(*) FROM workspaces) + (SELECT count(*) FROM orders) AS n`);
+    expect(rows.rows[0]).toEqual({ n: '0' });
+  });
+});
+
+describe('locks', () => {
+  it('exits 5 at once, naming the holder, when another session holds the collection', async () => {
+    const holder = await t.pg.connect();
+    try {
+      await holder.query(`SET application_name = 'hybrid-migrate migrate pid=4242'`);
+      await holder.query('SELECT pg_advisory_lock($1::int, $2::int)', [STATE_LOCK_CLASS, lockKey('orders')]);
+      const r = await runCli(['migrate', 'orders'], env);
+      expect(r.code).toBe(5);
+      expect(r.ms).toBeLessThan(5000);
+      expect(r.stderr).toMatch(/Collection "orders" is locked by hybrid-migrate migrate pid=4242/);
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock_all()');
+      holder.release();
+    }
+  });
+
+  it('lets exactly one of two concurrent runs work; the other exits 5', async () => {
+    const first = startCli(['migrate', 'workspaces', 'orders', '--batch-size', '50'], env);
+    // Wait until the first run holds its locks (it has started reading).
+    await new Promise<void>((resolve) => {
+      const onData = (d: Buffer) => d.toString().includes('collection started') && resolve();
+      first.child.stderr?.on('data', onData);
+    });
+    const second = await runCli(['migrate', 'orders'], env);
+    expect(second.code, second.stderr).toBe(5);
+    const r = await first.done;
+    expect(r.code, r.stderr).toBe(0);
+    const n = await t.pg.query(`SELECT count(*)::int AS n FROM orders`);
+    expect(n.rows[0]).toEqual({ n: 3000 });
+  });
+});
+
+describe('interruption', () => {
+  it('on SIGINT lets in-flight batches commit, exits 130, and the rerun completes', async () => {
+    const db = await createTestDatabases();
+    try {
+      await insertSimpleOrders(db.db, 4000);
+      const e = { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl };
+      const run = startCli(['migrate', '--batch-size', '100', '--concurrency', '1'], e);
+      await new Promise<void>((resolve) => run.child.stderr?.on('data', (d: Buffer) => d.toString().includes('"collection":"orders"') && resolve()));
+      await new Promise((r) => setTimeout(r, 300));
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toMatch(/finishing in-flight batches/);
+      const partial = await db.pg.query<{ n: number; written: number }>(`SELECT (SELECT count(*)::int FROM orders) AS n, (SELECT sum(docs_written)::int FROM hybrid_migrate.checkpoints WHERE collection = 'orders') AS written`);
+      expect(partial.rows[0]?.n).toBeLessThan(4000);
+      expect(partial.rows[0]?.n).toBe(partial.rows[0]?.written); // checkpoint and data agree
+      const again = await runCli(['migrate'], e);
+      expect(again.code, again.stderr).toBe(0);
+      const n = await db.pg.query(`SELECT count(*)::int AS n FROM orders`);
+      expect(n.rows[0]).toEqual({ n: 4000 });
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('rejects limit', () => {
+  it('stops with exit code 1 once more documents than --max-rejects are rejected', async () => {
+    const db = await createTestDatabases();
+    try {
+      await insertSimpleOrders(db.db, 500, { badEvery: 10 });
+      const e = { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl };
+      const r = await runCli(['migrate', '--max-rejects', '5', '--batch-size', '100', '--json'], e);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/more than 5 documents rejected/);
+      expect(JSON.parse(r.stdout)).toMatchObject({ maxRejectsExceeded: true });
+      const rejects = await db.pg.query(`SELECT field_path, count(*)::int AS n FROM hybrid_migrate.rejects GROUP BY 1`);
+      expect(rejects.rows[0]).toMatchObject({ field_path: 'status' });
+      expect(rejects.rows[0]?.n).toBeGreaterThan(5);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('bad input', () => {
+  const secret = 'S3cr3t!p@ss%2F';
+  const forms = [secret, encodeURIComponent(secret), decodeURIComponent(secret), Buffer.from(secret).toString('base64')];
+
+  it('an unreachable PostgreSQL: exit 4 within 10 s, one line naming it, password masked', async () => {
+    const r = await runCli(['migrate'], { MONGO_URI: env.MONGO_URI, DATABASE_URL: `postgresql://app:${secret}@127.0.0.1:1/shop` });
+    expect(r.code).toBe(4);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(r.stderr).toMatch(/^error: PostgreSQL \(postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/shop\)/);
+    for (const f of forms) expect(r.stdout + r.stderr).not.toContain(f);
+  });
+
+  it('an unreachable MongoDB: exit 4 within 10 s, password masked', async () => {
+    const r = await runCli(['migrate'], { MONGO_URI: `mongodb://app:${secret}@127.0.0.1:1/shop?directConnection=true`, DATABASE_URL: env.DATABASE_URL });
+    expect(r.code).toBe(4);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(r.stderr).toMatch(/^error: MongoDB \(mongodb:\/\/app:\*\*\*@127\.0\.0\.1:1\/shop\)/);
+    for (const f of forms) expect(r.stdout + r.stderr).not.toContain(f);
+  });
+
+  it('credentials PostgreSQL refuses: exit 4, password masked', async () => {
+    // These machines trust local connections, so the refusal is forced with a role that does not exist.
+    const url = new URL(t.databaseUrl);
+    url.username = `hm_nobody_${Date.now()}`;
+    url.password = encodeURIComponent(secret);
+    const r = await runCli(['migrate'], { MONGO_URI: env.MONGO_URI, DATABASE_URL: url.toString() });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/^error: PostgreSQL \(postgresql:\/\/hm_nobody_\d+:\*\*\*@/);
+    for (const f of forms) expect(r.stdout + r.stderr).not.toContain(f);
+  });
+
+  it('a configuration with several problems: exit 3 listing them all, before any write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-config-'));
+    const file = join(dir, 'hybrid-migrate.config.mjs');
+    writeFileSync(
+      file,
+      `export default { schema: ${JSON.stringify(join(process.cwd(), 'prisma/schema.prisma'))}, batchSize: 0, colections: {}, collections: { orders: { model: 'Nope' }, clients: { fields: { nosuch: 'x' } } } };\n`,
+    );
+    const db = await createTestDatabases();
+    try {
+      const r = await runCli(['--config', file, 'migrate'], { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/batchSize: must be an integer from 1 to 100000, got 0/);
+      expect(r.stderr).toMatch(/colections: unknown setting/);
+      expect(await stateSchemaExists(db.pg)).toBe(false);
+      // Fix the shape errors: the model errors are then all listed too.
+      writeFileSync(file, `export default { schema: ${JSON.stringify(join(process.cwd(), 'prisma/schema.prisma'))}, collections: { orders: { model: 'Nope' }, clients: { fields: { nosuch: 'x' } } } };\n`);
+      const r2 = await runCli(['--config', file, 'migrate'], { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl });
+      expect(r2.code).toBe(3);
+      expect(r2.stderr).toMatch(/collections\.orders\.model: model "Nope" is not in the Prisma schema/);
+      expect(r2.stderr).toMatch(/collections\.clients\.fields\.nosuch: model "Client" has no scalar field "nosuch"/);
+      expect(await stateSchemaExists(db.pg)).toBe(false);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('an unknown flag or a bad number: exit 2 with usage help', async () => {
+    const r = await runCli(['migrate', '--batch-size', '0'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--batch-size must be an integer from 1 to 100000/);
+    const r2 = await runCli(['migrate', '--no-such-flag'], env);
+    expect(r2.code).toBe(2);
+  });
+});

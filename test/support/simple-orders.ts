@@ -1,0 +1,24 @@
+/** A workspace and `n` plain orders (with one item and one status entry each): bulk data for crash, lock and signal tests. */
+import { ObjectId, type Db } from 'mongodb';
+
+export async function insertSimpleOrders(db: Db, n: number, opts: { workspaceId?: ObjectId; badEvery?: number } = {}): Promise<ObjectId> {
+  const ws = opts.workspaceId ?? new ObjectId();
+  if (!opts.workspaceId) await db.collection('workspaces').insertOne({ _id: ws, name: 'Shop', slug: `shop-${ws.toHexString()}`, currency: 'XOF', createdAt: new Date('2020-01-01T00:00:00Z') });
+  const base = Date.UTC(2020, 0, 1);
+  for (let i = 0; i < n; i += 5000) {
+    const docs = [];
+    for (let j = i; j < Math.min(n, i + 5000); j++) {
+      const bad = opts.badEvery !== undefined && j % opts.badEvery === 0;
+      docs.push({
+        workspaceId: ws,
+        clientName: `Client ${j}`,
+        status: bad ? 'not-a-status' : 'pending',
+        items: [{ name: 'Article', quantity: 1, unitPrice: 1000 + j }],
+        statusHistory: [{ status: 'pending', at: new Date(base + j * 1000) }],
+        createdAt: new Date(base + j * 1000),
+      });
+    }
+    await db.collection('orders').insertMany(docs, { ordered: false });
+  }
+  return ws;
+}
