@@ -43,12 +43,12 @@ export async function resolveDeferredReferences(pool: pg.Pool, mapping: Migratio
       if (keep) {
         const kept = await client.query(
           `UPDATE ${table} t SET ${extra} = coalesce(t.${extra}, '{}'::jsonb)
-                 || jsonb_build_object('$orphans', coalesce(t.${extra} -> '$orphans', '{}'::jsonb) || jsonb_build_object($2::text, d.source_text))
+                 || jsonb_build_object('$orphans', coalesce(t.${extra} -> '$orphans', '{}'::jsonb) || jsonb_build_object($3::text, d.source_text))
              FROM ${stateTable('deferred_refs')} d, ${stateTable('id_map')} m
             WHERE d.collection = $1 AND d.field = $2 AND t.${id} = d.row_uuid AND m.uuid = t.${id} AND ${unchanged}
               AND NOT EXISTS (SELECT 1 FROM ${targetTable} x WHERE x.${targetId} = d.target_uuid)
           RETURNING t.${id}`,
-          [edge.collection, edge.field],
+          [edge.collection, edge.field, col.label],
         );
         touched.push(...kept.rows.map((r: Record<string, string>) => Object.values(r)[0] as string));
       }

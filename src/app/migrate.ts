@@ -84,13 +84,19 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   const locks = opts.dryRun ? undefined : await acquireCollectionLocks(pool, names);
   locks?.lost.then(() => stop.abort(new Error('lock connection lost')));
   try {
-    if (!opts.dryRun) {
+    // Work out what is left before writing anything: a run with nothing to do writes nothing.
+    const planned = new Map<string, PlannedCollection>();
+    for (const name of names) planned.set(name, await planTasks(deps, mapping.collections.get(name) as MappedCollection, opts));
+    const pendingDeferred = opts.dryRun ? 0 : await countDeferred(pool, names);
+    const nothingToDo = [...planned.values()].every((p) => p.tasks.length === 0) && pendingDeferred === 0;
+    if (!opts.dryRun && !nothingToDo) {
       await pool.query(`INSERT INTO ${stateTable('runs')} (id, command, options, host, pid) VALUES ($1, 'migrate', $2, $3, $4)`, [
         runId,
         JSON.stringify({ collections: names, restart: opts.restart, batchSize: opts.batchSize ?? null }),
         hostname(),
         process.pid,
       ]);
+      for (const p of planned.values()) if (p.newCheckpoints) await recordCheckpoints(pool, p.newCheckpoints, runId);
     }
     const references = new ReferenceIndex(pool, mapping);
     const workers = pLimit(concurrency);
@@ -105,7 +111,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
       if (stop.signal.aborted) return;
       const started = Date.now();
       const stats = new CollectionStats();
-      const tasks = await prepareTasks(deps, collection, opts, runId);
+      const tasks = (planned.get(name) as PlannedCollection).tasks;
       const status: CollectionSummary['status'] = opts.dryRun ? 'dry-run' : tasks.length === 0 ? 'already-done' : 'migrated';
       const batchSize = opts.batchSize ?? collection.batchSize;
       const total = await deps.db.collection(name).estimatedDocumentCount();
@@ -161,11 +167,11 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
     if (failure) throw failure.reason;
 
     let deferredResolved = 0;
-    if (!opts.dryRun && !stop.signal.aborted) deferredResolved = await resolveDeferredReferences(pool, mapping, names);
+    if (!opts.dryRun && !nothingToDo && !stop.signal.aborted) deferredResolved = await resolveDeferredReferences(pool, mapping, names);
 
     const interrupted = stop.signal.aborted && !maxRejectsExceeded;
     const ordered = names.map((n) => summaries.find((s) => s.name === n)).filter((s): s is CollectionSummary => s !== undefined);
-    if (!opts.dryRun) {
+    if (!opts.dryRun && !nothingToDo) {
       await pool.query(`UPDATE ${stateTable('runs')} SET finished_at = now(), status = $2, summary = $3 WHERE id = $1`, [
         runId,
         interrupted ? 'interrupted' : maxRejectsExceeded ? 'max-rejects' : 'done',
@@ -189,16 +195,23 @@ function dependenciesOf(collection: MappedCollection, names: readonly string[]):
   return [...out];
 }
 
+interface PlannedCollection {
+  tasks: PartitionTask[];
+  /** Checkpoints to record before the work starts (first run or --restart). */
+  newCheckpoints: CheckpointRow[] | undefined;
+}
+
 /**
- * The ranges still to do. First run: ranges computed and recorded (mode 'fresh' when the
+ * The ranges still to do, read-only. First run: ranges computed (mode 'fresh' when the
  * migration never wrote this collection, so COPY goes straight into the table). --restart:
- * checkpoints reset and every range upserts.
+ * checkpoints replaced and every range upserts.
  */
-async function prepareTasks(deps: MigrateDeps, collection: MappedCollection, opts: MigrateOptions, runId: string): Promise<PartitionTask[]> {
+async function planTasks(deps: MigrateDeps, collection: MappedCollection, opts: MigrateOptions): Promise<PlannedCollection> {
   const { pool, db } = deps;
   const plan = writePlanFor(collection);
   const fingerprint = mappingFingerprint(collection);
-  let rows: CheckpointRow[] = opts.dryRun ? await readCheckpointsIfAny(pool, collection.name) : await readCheckpoints(pool, collection.name);
+  let rows = await readCheckpointsIfAny(pool, collection.name);
+  let newCheckpoints: CheckpointRow[] | undefined;
   if (rows.length > 0 && !opts.restart && rows.some((r) => r.mapping_fingerprint !== fingerprint)) {
     throw new HybridMigrateError(
       'CHECKPOINT_MAPPING_CHANGED',
@@ -209,8 +222,7 @@ async function prepareTasks(deps: MigrateDeps, collection: MappedCollection, opt
   }
   if (rows.length === 0 || opts.restart) {
     const ranges = await computeRanges(db, collection.name, { partitionSize: opts.partitionSize, maxPartitions: 64 });
-    const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${stateTable('id_map')} WHERE collection = $1`, [collection.name]).catch(() => ({ rows: [{ n: '0' }] }));
-    const mode = opts.restart || Number(r.rows[0]?.n ?? 0) > 0 ? 'upsert' : 'fresh';
+    const mode = opts.restart || (await hasMappedRows(pool, collection.name)) ? 'upsert' : 'fresh';
     rows = ranges.map((range, i) => ({
       collection: collection.name,
       partition: i,
@@ -224,29 +236,49 @@ async function prepareTasks(deps: MigrateDeps, collection: MappedCollection, opt
       mode,
       mapping_fingerprint: fingerprint,
     }));
-    if (!opts.dryRun) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(`DELETE FROM ${stateTable('checkpoints')} WHERE collection = $1`, [collection.name]);
-        for (const row of rows) {
-          await client.query(
-            `INSERT INTO ${stateTable('checkpoints')} (collection, partition, range_start, range_end, mode, mapping_fingerprint, run_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-            [row.collection, row.partition, row.range_start, row.range_end, row.mode, row.mapping_fingerprint, runId],
-          );
-        }
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      } finally {
-        client.release();
-      }
-    }
+    newCheckpoints = rows;
   }
-  return rows
+  const tasks = rows
     .filter((r) => r.status !== 'done')
     .map((r) => ({ collection, plan, partition: r.partition, range: { start: r.range_start, end: r.range_end }, lastKey: r.last_key, mode: r.mode }));
+  return { tasks, newCheckpoints };
+}
+
+async function hasMappedRows(pool: pg.Pool, collection: string): Promise<boolean> {
+  try {
+    const r = await pool.query(`SELECT 1 FROM ${stateTable('id_map')} WHERE collection = $1 LIMIT 1`, [collection]);
+    return r.rows.length > 0;
+  } catch {
+    return false; // no state schema yet (dry run on a fresh database)
+  }
+}
+
+async function countDeferred(pool: pg.Pool, collections: readonly string[]): Promise<number> {
+  const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${stateTable('deferred_refs')} WHERE collection = ANY($1::text[])`, [collections]);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Replaces a collection's checkpoints in one transaction (first run, or --restart). */
+async function recordCheckpoints(pool: pg.Pool, rows: readonly CheckpointRow[], runId: string): Promise<void> {
+  const first = rows[0];
+  if (!first) return;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`DELETE FROM ${stateTable('checkpoints')} WHERE collection = $1`, [first.collection]);
+    for (const row of rows) {
+      await client.query(
+        `INSERT INTO ${stateTable('checkpoints')} (collection, partition, range_start, range_end, mode, mapping_fingerprint, run_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [row.collection, row.partition, row.range_start, row.range_end, row.mode, row.mapping_fingerprint, runId],
+      );
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
 }
 
 async function readCheckpointsIfAny(pool: pg.Pool, collection: string): Promise<CheckpointRow[]> {

@@ -293,7 +293,7 @@ export function settleReferences(
       if (row.extraIndex < 0) return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, which does not exist, and the model has no extra JSON field to keep it`, path };
       row.extra ??= Object.create(null) as Record<string, unknown>;
       const bucket = (row.extra.$orphans ??= Object.create(null)) as Record<string, unknown>;
-      bucket[ref.mapped.column.field] = ref.sourceText;
+      bucket[path] = ref.sourceText;
     }
   }
   for (const row of doc.rows) {
