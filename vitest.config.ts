@@ -1,0 +1,32 @@
+// Two projects: `unit` (pure, no servers) and `integration` (real PostgreSQL and a MongoDB-wire
+// server, started once by the global setup; each test file gets its own databases).
+import { availableParallelism } from 'node:os';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Integration files mostly wait on the servers, and their isolation is only proven if files
+    // really run side by side: at least 2 workers even on a 2-core machine (vitest's default is cores - 1).
+    maxWorkers: Math.max(2, availableParallelism()),
+    teardownTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          globals: true,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globals: true,
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
