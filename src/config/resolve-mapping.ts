@@ -182,6 +182,14 @@ function resolveColumns(
       assumeTimeZone: mapping.assumeTimeZone,
       nul: mapping.nul ?? 'reject',
     };
+    if (mapping.onInvalid === 'extra' && (column.isRequired || !ctx.extra)) {
+      ctx.issues.push({
+        path: `${base}.${column.field}.onInvalid`,
+        message: column.isRequired
+          ? `'extra' writes NULL, but "${model.name}.${column.field}" is required; use 'reject'`
+          : `'extra' keeps the value in the extra JSON field, and "${model.name}" has none`,
+      });
+    }
     const path = (mapping.from ?? column.field).split('.');
     const label = labelPrefix + path.join('.');
     let source: ColumnSource;
@@ -203,11 +211,12 @@ function resolveColumns(
       const relation = relationOf(model, column.field);
       if (relation || mapping.references) {
         const targetModel = relation ? ctx.schema.models.get(relation.targetModel) : undefined;
-        const targetCollection = mapping.references ?? (targetModel ? ctx.collectionOfModel.get(targetModel.name) : undefined);
+        // Without configuration, a model's documents live in the collection named like its table.
+        const targetCollection = mapping.references ?? (targetModel ? (ctx.collectionOfModel.get(targetModel.name) ?? targetModel.table) : undefined);
         if (!targetModel || !targetCollection) {
           ctx.issues.push({
             path: `${base}.${column.field}`,
-            message: `"${model.name}.${column.field}" references model "${relation?.targetModel ?? '?'}", which no configured collection maps; set "references" to the collection name`,
+            message: `"${model.name}.${column.field}" is not a foreign key in the Prisma schema, so "references" cannot apply to it`,
           });
           source = { kind: 'none' };
         } else {

@@ -127,6 +127,9 @@ function convertRow(
   child: number | null,
 ): RowBuffer {
   const pathOf = (m: MappedColumn) => (child === null ? m.label : m.label.replace('[]', `[${identity.position}]`));
+  // Values kept aside by the `onInvalid: 'extra'` policy, merged into the extra JSON below.
+  const invalid: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const hasExtra = columns.some((c) => c.source.kind === 'extra');
   const values: (string | null)[] = [];
   let extra: Record<string, unknown> | undefined;
   let extraIndex = -1;
@@ -168,15 +171,26 @@ function convertRow(
       case 'value': {
         const rawValue = valueAt(doc, source.path);
         const value = source.transform ? source.transform(rawValue, doc) : rawValue;
-        values.push(convertPresent(mapped, value, pathOf(mapped), out, identity));
+        values.push(convertPresent(mapped, value, pathOf(mapped), out, identity, hasExtra ? invalid : undefined));
         continue;
       }
     }
   }
+  if (Object.keys(invalid).length > 0) {
+    extra ??= Object.create(null) as Record<string, unknown>;
+    extra.$invalid = invalid;
+  }
   return { child, values, extra, extraIndex };
 }
 
-function convertPresent(mapped: MappedColumn, value: unknown, path: string, out: ConvertedDocument, identity: RowIdentity): string | null {
+function convertPresent(
+  mapped: MappedColumn,
+  value: unknown,
+  path: string,
+  out: ConvertedDocument,
+  identity: RowIdentity,
+  invalid: Record<string, unknown> | undefined,
+): string | null {
   const column = mapped.column;
   if (value === undefined || value === null) return nullFor(mapped, path, identity, out);
   const r = column.isList ? convertList(column, value, mapped.options) : convertScalar(column, value, mapped.options);
@@ -184,6 +198,12 @@ function convertPresent(mapped: MappedColumn, value: unknown, path: string, out:
     // Coercions are counted per field, not per array position.
     if (r.coercion) out.coercions.push(`${mapped.label}:${r.coercion}`);
     return r.value;
+  }
+  if (mapped.options.onInvalid === 'extra' && !column.isRequired && invalid) {
+    // The operator chose to keep the document: NULL in the column, the original value kept in the extra JSON.
+    invalid[path] = value;
+    out.coercions.push(`${mapped.label}:invalid-kept-in-extra`);
+    return null;
   }
   throw new Reject(path, `${path} ${r.reason}`);
 }
