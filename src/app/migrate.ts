@@ -98,7 +98,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
       ]);
       for (const p of planned.values()) if (p.newCheckpoints) await recordCheckpoints(pool, p.newCheckpoints, runId);
     }
-    const references = new ReferenceIndex(pool, mapping);
+    const references = new ReferenceIndex(pool, mapping, opts.dryRun ? deps.db : undefined);
     const workers = pLimit(concurrency);
     const done = new Map<string, Promise<void>>();
     const summaries: CollectionSummary[] = [];

@@ -208,18 +208,24 @@ describe('migrate on the legacy variations FerretDB can store', () => {
   });
 });
 
+describe('text PostgreSQL cannot store', () => {
+  // environment.md lists NUL among what FerretDB cannot store; FerretDB 1.24.2 on SQLite does store it, so this runs everywhere.
+  it('rejects strings containing NUL with the field path and the offset', async () => {
+    await t.db.collection('products').insertOne({ _id: oid(41), workspaceId: ws, name: 'bad\u0000name', createdAt: new Date() });
+    await runMigrate(t.db, t.pg, { collections: ['products'], restart: true });
+    const r = await rejectOf(oid(41));
+    expect(r.field_path).toBe('name');
+    expect(r.reason).toMatch(/NUL character at offset 3/);
+    expect(JSON.parse(r.document)).toMatchObject({ name: 'bad\u0000name' });
+  });
+});
+
 describe('variations only a real MongoDB can store', () => {
-  it('keeps Decimal128 exact and rejects NUL characters with the field path', async (ctx) => {
-    skipUnlessRealMongo(ctx, 'FerretDB v1 stores neither Decimal128 nor strings containing NUL');
-    const w2 = new ObjectId();
-    await t.db.collection('workspaces').insertOne({ _id: w2, name: 'Real', slug: 'real', currency: 'EUR', createdAt: new Date() });
-    await t.db.collection('products').insertMany([
-      { _id: oid(40), workspaceId: w2, name: 'Decimal', sellingPrice: Decimal128.fromString('123456789012345.1234'), createdAt: new Date() },
-      { _id: oid(41), workspaceId: w2, name: 'bad\u0000name', createdAt: new Date() },
-    ]);
-    await runMigrate(t.db, t.pg, { collections: ['workspaces', 'products'], restart: true });
+  it('keeps Decimal128 exact', async (ctx) => {
+    skipUnlessRealMongo(ctx, 'FerretDB v1 cannot store Decimal128 (it drops the connection)');
+    await t.db.collection('products').insertOne({ _id: oid(40), workspaceId: ws, name: 'Decimal', sellingPrice: Decimal128.fromString('123456789012345.1234'), createdAt: new Date() });
+    await runMigrate(t.db, t.pg, { collections: ['products'], restart: true });
     const p = await one<{ sp: string }>(`SELECT selling_price::text AS sp FROM products WHERE id = $1`, [u(oid(40))]);
     expect(p.sp).toBe('123456789012345.1234');
-    expect((await rejectOf(oid(41))).reason).toMatch(/NUL/);
   });
 });
