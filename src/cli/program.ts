@@ -9,7 +9,9 @@ import { passwordsOf, redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPlan } from './commands/plan.js';
-import { registerPending } from './commands/pending.js';
+import { registerRollback } from './commands/rollback.js';
+import { registerStatus } from './commands/status.js';
+import { registerVerify } from './commands/verify.js';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -77,7 +79,9 @@ Exit codes:
   });
   registerPlan(program, runtime);
   registerMigrate(program, runtime);
-  registerPending(program, runtime);
+  registerVerify(program, runtime);
+  registerRollback(program, runtime);
+  registerStatus(program, runtime);
   return { program, runtime };
 }
 
