@@ -6,7 +6,7 @@ import type { CommandRuntime } from '../program.js';
 export function registerStatus(program: Command, _rt: CommandRuntime): void {
   program
     .command('status')
-    .summary('both databases and the migration's progress per collection (not available yet)')
+    .summary("both databases and the migration's progress per collection (not available yet)")
     .argument('[collections...]')
     .allowUnknownOption()
     .action(() => {
