@@ -10,7 +10,8 @@ import { convertDocument, settleReferences, type ConvertedDocument, type Pending
 import { canonicalExtendedJson } from '../core/canonical.js';
 import { readBatches } from '../source/mongo-source.js';
 import { ejson, rangeFilter, type IdRange } from '../source/partitions.js';
-import { writeBatch, type BatchDocument, type RejectRecord, type WritePlan } from '../target/batch-writer.js';
+import { writeBatch, type BatchDocument, type BatchInput, type RejectRecord, type WritePlan, type WriteOptions } from '../target/batch-writer.js';
+import { stateTable } from '../target/state-store.js';
 import type { ReferenceIndex } from './reference-index.js';
 
 export interface PartitionTask {
@@ -30,8 +31,10 @@ export interface PartitionContext {
   dryRun: boolean;
   references: ReferenceIndex;
   stats: CollectionStats;
-  /** Stop between batches (Ctrl-C, --max-rejects, a lost lock). */
+  /** Stop between batches (Ctrl-C, --max-rejects, --max-duration, a lost lock). */
   signal: AbortSignal;
+  /** Runs inside a batch's transaction before it records progress, when the batch wrote anything (creates the run record). */
+  beforeWrite?: (client: pg.PoolClient) => Promise<void>;
   onBatch?: (read: number) => void;
 }
 
@@ -41,6 +44,12 @@ export class CollectionStats {
   migrated = 0;
   rejected = 0;
   skippedModified = 0;
+  /** Incremental: documents read again whose rows are exactly as written before (nothing written). */
+  unchanged = 0;
+  /** Incremental --detect-deletes: rows removed (or marked) because their document was deleted in MongoDB. */
+  deletedInSource = 0;
+  /** Incremental --detect-deletes: rows kept although their document was deleted (changed by, or referenced from, the application). */
+  deleteBlocked = 0;
   readonly orphans = new Map<string, number>();
   readonly coercions = new Map<string, number>();
   readonly rejectSamples: RejectRecord[] = [];
@@ -60,14 +69,33 @@ export async function migratePartition(task: PartitionTask, ctx: PartitionContex
     const docs = next.value;
     // Read-ahead: the next batch is fetched while this one is converted and written.
     pending = batches.next();
-    await processBatch(task, ctx, docs);
+    const last = docs[docs.length - 1] as Document;
+    await processBatch(task, ctx, docs, {
+      options: { mode: task.mode, onConflict: task.collection.onConflict },
+      progress: async (client, done) => {
+        await client.query(
+          `UPDATE ${stateTable('checkpoints')}
+              SET last_key = $3, docs_read = docs_read + $4, docs_written = docs_written + $5, docs_rejected = docs_rejected + $6,
+                  status = 'running', run_id = $7, updated_at = now()
+            WHERE collection = $1 AND partition = $2`,
+          [task.collection.name, task.partition, ejson(last._id), docs.length, done.written, done.rejected, ctx.runId],
+        );
+      },
+    });
   }
   // Stop the reader cleanly (closes the cursor) whether we finished or were asked to stop.
   await batches.return(undefined);
 }
 
-async function processBatch(task: PartitionTask, ctx: PartitionContext, docs: Document[]): Promise<void> {
-  const { collection } = task;
+/** How a batch is written, and the progress it records in its transaction. */
+export interface BatchWrite {
+  options: WriteOptions;
+  progress: BatchInput['progress'];
+}
+
+/** Converts, checks references and writes one batch of source documents; counts into ctx.stats. */
+export async function processBatch(target: { collection: MappedCollection; plan: WritePlan }, ctx: PartitionContext, docs: Document[], write: BatchWrite): Promise<void> {
+  const { collection } = target;
   const stats = ctx.stats;
   const rejects: RejectRecord[] = [];
   const converted: { doc: ConvertedDocument; source: Document }[] = [];
@@ -99,14 +127,18 @@ async function processBatch(task: PartitionTask, ctx: PartitionContext, docs: Do
     for (const c of doc.coercions) stats.count(stats.coercions, c);
     batch.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source), deferred: deferredRefs });
   }
-  const last = docs[docs.length - 1] as Document;
   let written = batch.length;
   let refused: RejectRecord[] = [];
   if (!ctx.dryRun) {
-    const outcome = await writeBatch(ctx.pool, task.plan, ctx.runId, { docs: batch, rejects, checkpoint: { partition: task.partition, lastKey: ejson(last._id), read: docs.length } }, task.mode);
+    const progress: BatchInput['progress'] = async (client, done) => {
+      if (ctx.beforeWrite && (done.written > 0 || done.rejected > 0)) await ctx.beforeWrite(client);
+      await write.progress(client, done);
+    };
+    const outcome = await writeBatch(ctx.pool, target.plan, ctx.runId, { docs: batch, rejects, progress }, write.options);
     written = outcome.written;
     refused = outcome.refused;
     stats.skippedModified += outcome.skippedModified.length;
+    stats.unchanged += outcome.unchanged;
   }
   stats.read += docs.length;
   stats.migrated += written;

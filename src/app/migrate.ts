@@ -14,7 +14,10 @@ import { computeRanges } from '../source/partitions.js';
 import { writePlanFor } from '../target/batch-writer.js';
 import { acquireCollectionLocks } from '../target/collection-lock.js';
 import { ensureStateSchema, readCheckpoints, stateTable, type CheckpointRow } from '../target/state-store.js';
-import { CollectionStats, migratePartition, type PartitionTask } from './migrate-partition.js';
+import { CollectionStats, migratePartition, type PartitionContext, type PartitionTask } from './migrate-partition.js';
+import { detectDeletes } from './detect-deletes.js';
+import { startSyncState, syncCollection } from './incremental.js';
+import type { PrismaSchema } from '../schema/prisma-schema.js';
 import { ReferenceIndex } from './reference-index.js';
 import { resolveDeferredReferences } from './deferred-references.js';
 import { mappingFingerprint } from './fingerprint.js';
@@ -25,6 +28,14 @@ export interface MigrateOptions {
   dryRun: boolean;
   /** Start the collections over: checkpoints reset; rows are upserted, never deleted. */
   restart: boolean;
+  /** After the initial load, sync what changed in MongoDB since the last run (cron). */
+  incremental?: boolean;
+  /** With incremental: compare id sets to find documents deleted in MongoDB (and unknown ones). */
+  detectDeletes?: boolean;
+  /** With incremental: how far before the saved cursor changed documents are read again. Default 5 min. */
+  overlapMs?: number;
+  /** Stop cleanly at the next batch boundary after this long; the next run continues. */
+  maxDurationMs?: number;
   batchSize?: number;
   concurrency?: number;
   maxRejects?: number;
@@ -42,11 +53,17 @@ export interface MigrateEvents {
 export interface CollectionSummary {
   name: string;
   model: string;
-  status: 'migrated' | 'already-done' | 'interrupted' | 'dry-run';
+  status: 'migrated' | 'synced' | 'already-done' | 'interrupted' | 'dry-run';
   read: number;
   migrated: number;
   rejected: number;
   skippedModified: number;
+  /** Incremental: documents read again whose rows were already up to date. */
+  unchanged: number;
+  /** Incremental --detect-deletes: rows removed or marked because their document was deleted in MongoDB. */
+  deletedInSource: number;
+  /** Incremental --detect-deletes: rows kept although their document was deleted (changed by, or referenced from, the application). */
+  deleteBlocked: number;
   orphans: Record<string, number>;
   coercions: Record<string, number>;
   rejectSamples: { sourceKey: string; fieldPath: string; reason: string }[];
@@ -56,9 +73,13 @@ export interface CollectionSummary {
 export interface MigrateResult {
   runId: string;
   dryRun: boolean;
+  incremental: boolean;
+  /** True when anything was written (a run with nothing to do leaves no trace, not even a run record). */
+  wrote: boolean;
   collections: CollectionSummary[];
   deferredResolved: number;
   interrupted: boolean;
+  stoppedByMaxDuration: boolean;
   maxRejectsExceeded: boolean;
 }
 
@@ -66,19 +87,57 @@ export interface MigrateDeps {
   db: Db;
   pool: pg.Pool;
   mapping: MigrationMapping;
+  /** The Prisma schema, to find rows referencing a row before it is removed (--detect-deletes). */
+  schema?: PrismaSchema;
   events?: MigrateEvents;
+}
+
+/** The run's record in hybrid_migrate.runs, written with the first batch that writes anything. */
+class RunRecord {
+  private created = false;
+  constructor(
+    readonly id: string,
+    private readonly options: unknown,
+  ) {}
+
+  get exists(): boolean {
+    return this.created;
+  }
+
+  async ensure(client: pg.PoolClient | pg.Pool): Promise<void> {
+    if (this.created) return;
+    await client.query(
+      `INSERT INTO ${stateTable('runs')} (id, command, options, host, pid) VALUES ($1, 'migrate', $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+      [this.id, JSON.stringify(this.options), hostname(), process.pid],
+    );
+    this.created = true;
+  }
 }
 
 export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
   const { mapping, pool } = deps;
   const names = mapping.loadOrder.filter((n) => opts.collections.includes(n));
-  const runId = randomUUID();
+  const run = new RunRecord(randomUUID(), {
+    collections: names,
+    restart: opts.restart,
+    incremental: Boolean(opts.incremental),
+    detectDeletes: Boolean(opts.detectDeletes),
+    batchSize: opts.batchSize ?? null,
+  });
+  const runId = run.id;
   const concurrency = opts.concurrency ?? mapping.concurrency;
   const maxRejects = opts.maxRejects ?? mapping.maxRejects;
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort(new Error('interrupted'));
   opts.signal.addEventListener('abort', onOuterAbort, { once: true });
   let maxRejectsExceeded = false;
+  let stoppedByMaxDuration = false;
+  const deadline = opts.maxDurationMs
+    ? setTimeout(() => {
+        stoppedByMaxDuration = true;
+        stop.abort(new Error('max duration'));
+      }, opts.maxDurationMs)
+    : undefined;
 
   if (!opts.dryRun) await ensureStateSchema(pool);
   const locks = opts.dryRun ? undefined : await acquireCollectionLocks(pool, names);
@@ -88,21 +147,18 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
     const planned = new Map<string, PlannedCollection>();
     for (const name of names) planned.set(name, await planTasks(deps, mapping.collections.get(name) as MappedCollection, opts));
     const pendingDeferred = opts.dryRun ? 0 : await countDeferred(pool, names);
-    const nothingToDo = [...planned.values()].every((p) => p.tasks.length === 0) && pendingDeferred === 0;
-    if (!opts.dryRun && !nothingToDo) {
-      await pool.query(`INSERT INTO ${stateTable('runs')} (id, command, options, host, pid) VALUES ($1, 'migrate', $2, $3, $4)`, [
-        runId,
-        JSON.stringify({ collections: names, restart: opts.restart, batchSize: opts.batchSize ?? null }),
-        hostname(),
-        process.pid,
-      ]);
-      for (const p of planned.values()) if (p.newCheckpoints) await recordCheckpoints(pool, p.newCheckpoints, runId);
+    if (!opts.dryRun) {
+      for (const p of planned.values()) {
+        if (!p.newCheckpoints) continue;
+        await run.ensure(pool);
+        await recordCheckpoints(pool, p.newCheckpoints, runId);
+      }
+      if (pendingDeferred > 0) await run.ensure(pool);
     }
     const references = new ReferenceIndex(pool, mapping, opts.dryRun ? deps.db : undefined);
     const workers = pLimit(concurrency);
     const done = new Map<string, Promise<void>>();
     const summaries: CollectionSummary[] = [];
-    let totalRejected = 0;
 
     const runCollection = async (name: string): Promise<void> => {
       const collection = mapping.collections.get(name) as MappedCollection;
@@ -112,46 +168,67 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
       const started = Date.now();
       const stats = new CollectionStats();
       const tasks = (planned.get(name) as PlannedCollection).tasks;
-      const status: CollectionSummary['status'] = opts.dryRun ? 'dry-run' : tasks.length === 0 ? 'already-done' : 'migrated';
       const batchSize = opts.batchSize ?? collection.batchSize;
       const total = await deps.db.collection(name).estimatedDocumentCount();
       deps.events?.collectionStarted?.(name, total, 0);
+      const ctx: PartitionContext = {
+        db: deps.db,
+        pool,
+        runId,
+        batchSize,
+        dryRun: opts.dryRun,
+        references,
+        stats,
+        signal: stop.signal,
+        beforeWrite: (client) => run.ensure(client),
+        onBatch: (read) => {
+          deps.events?.batchDone?.(name, read);
+          const totalRejected = summaries.reduce((n, s) => n + s.rejected, 0) + stats.rejected;
+          if (maxRejects !== undefined && totalRejected > maxRejects) {
+            maxRejectsExceeded = true;
+            stop.abort(new Error('max rejects'));
+          }
+        },
+      };
       await Promise.all(
         tasks.map((task) =>
           workers(async () => {
             if (stop.signal.aborted) return;
-            await migratePartition(task, {
-              db: deps.db,
-              pool,
-              runId,
-              batchSize,
-              dryRun: opts.dryRun,
-              references,
-              stats,
-              signal: stop.signal,
-              onBatch: (read) => {
-                deps.events?.batchDone?.(name, read);
-                totalRejected = summaries.reduce((n, s) => n + s.rejected, 0) + stats.rejected;
-                if (maxRejects !== undefined && totalRejected > maxRejects) {
-                  maxRejectsExceeded = true;
-                  stop.abort(new Error('max rejects'));
-                }
-              },
-            });
+            await migratePartition(task, ctx);
             if (!opts.dryRun && !stop.signal.aborted) {
               await pool.query(`UPDATE ${stateTable('checkpoints')} SET status = 'done', updated_at = now() WHERE collection = $1 AND partition = $2`, [name, task.partition]);
             }
           }),
         ),
       );
+      const synced = Boolean(opts.incremental) && !opts.dryRun && !stop.signal.aborted;
+      if (synced) {
+        await workers(() => syncCollection(collection, ctx, { overlapMs: opts.overlapMs ?? DEFAULT_OVERLAP_MS }));
+        if (opts.detectDeletes && !stop.signal.aborted) {
+          if (!deps.schema) throw new Error('detect-deletes needs the Prisma schema');
+          await workers(() => detectDeletes(collection, deps.schema as PrismaSchema, ctx));
+        }
+      }
+      const status: CollectionSummary['status'] = stop.signal.aborted
+        ? 'interrupted'
+        : opts.dryRun
+          ? 'dry-run'
+          : tasks.length > 0
+            ? 'migrated'
+            : synced
+              ? 'synced'
+              : 'already-done';
       const summary: CollectionSummary = {
         name,
         model: collection.model.name,
-        status: stop.signal.aborted ? 'interrupted' : status,
+        status,
         read: stats.read,
         migrated: stats.migrated,
         rejected: stats.rejected,
         skippedModified: stats.skippedModified,
+        unchanged: stats.unchanged,
+        deletedInSource: stats.deletedInSource,
+        deleteBlocked: stats.deleteBlocked,
         orphans: Object.fromEntries(stats.orphans),
         coercions: Object.fromEntries(stats.coercions),
         rejectSamples: stats.rejectSamples.map(({ sourceKey, fieldPath, reason }) => ({ sourceKey, fieldPath, reason })),
@@ -167,23 +244,37 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
     if (failure) throw failure.reason;
 
     let deferredResolved = 0;
-    if (!opts.dryRun && !nothingToDo && !stop.signal.aborted) deferredResolved = await resolveDeferredReferences(pool, mapping, names);
+    if (!opts.dryRun && run.exists && !stop.signal.aborted) deferredResolved = await resolveDeferredReferences(pool, mapping, names);
 
-    const interrupted = stop.signal.aborted && !maxRejectsExceeded;
+    const interrupted = stop.signal.aborted && !maxRejectsExceeded && !stoppedByMaxDuration;
     const ordered = names.map((n) => summaries.find((s) => s.name === n)).filter((s): s is CollectionSummary => s !== undefined);
-    if (!opts.dryRun && !nothingToDo) {
+    if (!opts.dryRun && run.exists) {
       await pool.query(`UPDATE ${stateTable('runs')} SET finished_at = now(), status = $2, summary = $3 WHERE id = $1`, [
         runId,
-        interrupted ? 'interrupted' : maxRejectsExceeded ? 'max-rejects' : 'done',
+        interrupted ? 'interrupted' : maxRejectsExceeded ? 'max-rejects' : stoppedByMaxDuration ? 'max-duration' : 'done',
         JSON.stringify({ collections: ordered.map(({ rejectSamples: _r, ...s }) => s) }),
       ]);
     }
-    return { runId, dryRun: opts.dryRun, collections: ordered, deferredResolved, interrupted, maxRejectsExceeded };
+    return {
+      runId,
+      dryRun: opts.dryRun,
+      incremental: Boolean(opts.incremental),
+      wrote: run.exists,
+      collections: ordered,
+      deferredResolved,
+      interrupted,
+      stoppedByMaxDuration,
+      maxRejectsExceeded,
+    };
   } finally {
+    if (deadline) clearTimeout(deadline);
     opts.signal.removeEventListener('abort', onOuterAbort);
     await locks?.release();
   }
 }
+
+/** Changed documents are read again from this long before the saved cursor: clock skew between app servers, slow writers. */
+export const DEFAULT_OVERLAP_MS = 5 * 60_000;
 
 /** Collections this one must wait for: the targets of its non-deferred references within the run. */
 function dependenciesOf(collection: MappedCollection, names: readonly string[]): string[] {
@@ -272,6 +363,8 @@ async function recordCheckpoints(pool: pg.Pool, rows: readonly CheckpointRow[], 
         [row.collection, row.partition, row.range_start, row.range_end, row.mode, row.mapping_fingerprint, runId],
       );
     }
+    // Whatever changes from now on is for the incremental sync to pick up.
+    await startSyncState(client, first.collection, new Date(), runId);
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -88,6 +88,16 @@ export interface CollectionConfig {
   ignore?: string[];
   /** Source field that tells when a document last changed (incremental sync). Default: `updatedAt`. */
   updatedAtField?: string;
+  /**
+   * A migrated row the application changed since (detected by its hash): `'skip'` leaves it
+   * and reports it (default); `'overwrite'` replaces it with the source document.
+   */
+  onConflict?: 'skip' | 'overwrite';
+  /**
+   * Documents deleted in MongoDB, found by `migrate --incremental --detect-deletes`: `'delete'`
+   * removes the rows the migration wrote (default); `{ mark: 'deletedAt' }` sets that DateTime field instead.
+   */
+  onSourceDelete?: 'delete' | { mark: string };
   /** Documents per batch for this collection. */
   batchSize?: number;
 }

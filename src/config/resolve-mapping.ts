@@ -146,7 +146,19 @@ function resolveCollection(
     ignored: new Set(['__v', ...(cfg.ignore ?? [])]),
     updatedAtField: cfg.updatedAtField ?? DEFAULTS.updatedAtField,
     batchSize: cfg.batchSize ?? batchSize,
+    onConflict: cfg.onConflict ?? 'skip',
+    onSourceDelete: resolveSourceDelete(cfg, model, base, issues),
   };
+}
+
+function resolveSourceDelete(cfg: CollectionConfig, model: SchemaModel, base: string, issues: ConfigIssue[]): MappedCollection['onSourceDelete'] {
+  const setting = cfg.onSourceDelete ?? 'delete';
+  if (setting === 'delete') return { mode: 'delete' };
+  const column = model.columnsByField.get(setting.mark);
+  if (!column || column.kind.type !== 'timestamp' || column.isRequired) {
+    issues.push({ path: `${base}.onSourceDelete.mark`, message: `"${model.name}.${setting.mark}" must be an optional DateTime field to mark deleted documents` });
+  }
+  return { mode: 'mark', field: setting.mark };
 }
 
 interface ColumnContext {

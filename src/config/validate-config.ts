@@ -103,6 +103,8 @@ const collectionShape: Shape = {
   ignore: stringList,
   updatedAtField: nonEmptyString,
   batchSize: positiveInt(100_000),
+  onConflict: oneOf(['skip', 'overwrite']),
+  onSourceDelete: (v, path, issues) => (v === 'delete' ? undefined : checkShape(v, { mark: nonEmptyString }, path, issues)),
 };
 
 const configShape: Shape = {

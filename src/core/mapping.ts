@@ -78,6 +78,10 @@ export interface MappedCollection {
   ignored: ReadonlySet<string>;
   updatedAtField: string;
   batchSize: number;
+  /** A row the application changed since it was migrated: left alone and reported ('skip'), or replaced ('overwrite'). */
+  onConflict: 'skip' | 'overwrite';
+  /** Documents deleted in MongoDB (migrate --incremental --detect-deletes): their rows deleted, or marked in a DateTime field. */
+  onSourceDelete: { mode: 'delete' } | { mode: 'mark'; field: string };
 }
 
 export interface DeferredReference {

@@ -7,10 +7,12 @@
  * under savepoints until the guilty documents are isolated (pgloader's method): one bad
  * document never costs its batch.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { MappedCollection } from '../core/mapping.js';
 import type { ConvertedDocument } from '../core/transform.js';
 import { writtenColumns } from '../core/transform.js';
+import { childUuid } from '../core/ids.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { copyLine, copyRows } from './copy.js';
 import { rowHashSql, stateTable } from './state-store.js';
@@ -42,7 +44,18 @@ export interface BatchDocument {
 export interface BatchInput {
   docs: BatchDocument[];
   rejects: RejectRecord[];
-  checkpoint: { partition: number; lastKey: string; read: number };
+  /**
+   * Records the progress this batch makes (a range checkpoint, a sync cursor), inside the
+   * batch's transaction: progress is never ahead of or behind the data.
+   */
+  progress: (client: pg.PoolClient, outcome: { written: number; rejected: number }) => Promise<void>;
+}
+
+export interface WriteOptions {
+  /** 'fresh': COPY straight into tables the migration never wrote in this range; 'upsert': through staging. */
+  mode: 'fresh' | 'upsert';
+  /** Upsert: a row the application changed since it was migrated is skipped and reported ('skip'), or replaced ('overwrite'). */
+  onConflict: 'skip' | 'overwrite';
 }
 
 export interface BatchOutcome {
@@ -51,6 +64,8 @@ export interface BatchOutcome {
   refused: RejectRecord[];
   /** Upsert mode: documents whose row the application changed since migration; left as they are. */
   skippedModified: string[];
+  /** Upsert mode: documents whose converted rows are exactly what was written before: not written again. */
+  unchanged: number;
 }
 
 /** Precomputed SQL for one model (the collection's or a child's). */
@@ -61,6 +76,8 @@ interface TableWrite {
   idColumn: string;
   /** Child tables: the column holding the parent's id. */
   parentColumn: string | undefined;
+  /** Child tables: the column holding the array position (with the parent's id, it determines a child's UUID). */
+  positionColumn: string | undefined;
 }
 
 export interface WritePlan {
@@ -76,6 +93,7 @@ export function writePlanFor(collection: MappedCollection): WritePlan {
     columns: writtenColumns(collection.columns).map((c) => quoteIdent(c.column.column)),
     idColumn: quoteIdent(collection.model.columnsByField.get(collection.model.idField)?.column ?? 'id'),
     parentColumn: undefined,
+    positionColumn: undefined,
   };
   const children = collection.children.map((child) => ({
     model: child.model,
@@ -83,29 +101,39 @@ export function writePlanFor(collection: MappedCollection): WritePlan {
     columns: writtenColumns(child.columns).map((c) => quoteIdent(c.column.column)),
     idColumn: quoteIdent(child.idColumn.column),
     parentColumn: quoteIdent(child.columns.find((c) => c.source.kind === 'parent')?.column.column ?? 'parent_id'),
+    positionColumn: quoteIdent(child.columns.find((c) => c.source.kind === 'position')?.column.column ?? 'position'),
   }));
   return { collection, main, children };
 }
 
-export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, mode: 'fresh' | 'upsert'): Promise<BatchOutcome> {
+/** Hash of everything a document becomes (its rows, child rows included): equal hash, nothing to write again. */
+export function sourceHash(doc: ConvertedDocument): string {
+  const h = createHash('md5');
+  for (const row of doc.rows) h.update(copyLine(row.values));
+  return h.digest('hex');
+}
+
+export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, options: WriteOptions): Promise<BatchOutcome> {
   const client = await pool.connect();
   let broken = false;
   try {
     await client.query('BEGIN');
     const refused: RejectRecord[] = [];
     const skippedModified: string[] = [];
-    const written = await writeIsolating(client, plan, runId, input.docs, mode, refused, skippedModified);
-    await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
-    await recordDeferred(client, plan.collection.name, runId, input.docs, refused);
-    await client.query(
-      `UPDATE ${stateTable('checkpoints')}
-          SET last_key = $3, docs_read = docs_read + $4, docs_written = docs_written + $5, docs_rejected = docs_rejected + $6,
-              status = 'running', run_id = $7, updated_at = now()
-        WHERE collection = $1 AND partition = $2`,
-      [plan.collection.name, input.checkpoint.partition, input.checkpoint.lastKey, input.checkpoint.read, written, input.rejects.length + refused.length, runId],
-    );
+    let docs = input.docs;
+    let unchanged = 0;
+    if (options.mode === 'upsert') {
+      docs = await changedOnly(client, plan.collection.name, docs);
+      unchanged = input.docs.length - docs.length;
+    }
+    const written = await writeIsolating(client, plan, runId, docs, options, refused, skippedModified);
+    const newRejects = await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
+    await recordDeferred(client, plan.collection.name, runId, docs, refused);
+    await recordConflicts(client, plan.collection.name, runId, input.docs, skippedModified);
+    // Progress counts what this batch changed: a batch that only met known rejects and unchanged rows leaves no trace.
+    await input.progress(client, { written, rejected: newRejects });
     await client.query('COMMIT');
-    return { written, refused, skippedModified };
+    return { written, refused, skippedModified, unchanged };
   } catch (e) {
     broken = true;
     await client.query('ROLLBACK').catch(() => undefined);
@@ -121,14 +149,14 @@ async function writeIsolating(
   plan: WritePlan,
   runId: string,
   docs: readonly BatchDocument[],
-  mode: 'fresh' | 'upsert',
+  options: WriteOptions,
   refused: RejectRecord[],
   skipped: string[],
 ): Promise<number> {
   if (docs.length === 0) return 0;
   await client.query('SAVEPOINT hm_batch');
   try {
-    const n = await writeDocs(client, plan, runId, docs, mode, skipped);
+    const n = await writeDocs(client, plan, runId, docs, options, skipped);
     await client.query('RELEASE SAVEPOINT hm_batch');
     return n;
   } catch (e) {
@@ -141,7 +169,7 @@ async function writeIsolating(
       return 0;
     }
     const mid = docs.length >> 1;
-    return (await writeIsolating(client, plan, runId, docs.slice(0, mid), mode, refused, skipped)) + (await writeIsolating(client, plan, runId, docs.slice(mid), mode, refused, skipped));
+    return (await writeIsolating(client, plan, runId, docs.slice(0, mid), options, refused, skipped)) + (await writeIsolating(client, plan, runId, docs.slice(mid), options, refused, skipped));
   }
 }
 
@@ -161,40 +189,43 @@ function fieldOfPgError(e: unknown, plan: WritePlan): string {
   return fields.length > 0 ? fields.join(',') : '(row)';
 }
 
-async function writeDocs(client: pg.PoolClient, plan: WritePlan, runId: string, docs: readonly BatchDocument[], mode: 'fresh' | 'upsert', skipped: string[]): Promise<number> {
+async function writeDocs(client: pg.PoolClient, plan: WritePlan, runId: string, docs: readonly BatchDocument[], options: WriteOptions, skipped: string[]): Promise<number> {
   const mainLines: string[] = [];
   const childLines: string[][] = plan.children.map(() => []);
   const keys: string[] = [];
   const uuids: string[] = [];
+  const hashes: string[] = [];
   for (const d of docs) {
     keys.push(d.converted.sourceKey);
     uuids.push(d.converted.uuid);
+    hashes.push(sourceHash(d.converted));
     for (const row of d.converted.rows) {
       if (row.child === null) mainLines.push(copyLine(row.values));
       else (childLines[row.child] as string[]).push(copyLine(row.values));
     }
   }
   let writtenUuids = uuids;
-  if (mode === 'fresh') {
+  if (options.mode === 'fresh') {
     await copyRows(client, plan.main.table, plan.main.columns, mainLines);
     for (let i = 0; i < plan.children.length; i++) {
       const child = plan.children[i] as TableWrite;
       await copyRows(client, child.table, child.columns, childLines[i] as string[]);
     }
   } else {
-    writtenUuids = await upsertRows(client, plan, mainLines, childLines);
+    writtenUuids = await upsertRows(client, plan, mainLines, childLines, options.onConflict);
     const written = new Set(writtenUuids);
     for (const d of docs) if (!written.has(d.converted.uuid)) skipped.push(d.converted.sourceKey);
   }
   if (writtenUuids.length === 0) return 0;
   await client.query(
-    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash)
-     SELECT $1, k.key, t.${plan.main.idColumn}, $2, $3, ${rowHashSql('t')}
-       FROM unnest($4::text[], $5::uuid[]) AS k(key, id)
+    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash)
+     SELECT $1, k.key, t.${plan.main.idColumn}, $2, $3, ${rowHashSql('t')}, k.hash
+       FROM unnest($4::text[], $5::uuid[], $6::text[]) AS k(key, id, hash)
        JOIN ${plan.main.table} t ON t.${plan.main.idColumn} = k.id
+      WHERE t.${plan.main.idColumn} = ANY($7::uuid[])
      ON CONFLICT (collection, source_key) DO UPDATE
-       SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, migrated_at = now()`,
-    [plan.collection.name, plan.main.model.table, runId, keys, uuids],
+       SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, source_hash = EXCLUDED.source_hash, migrated_at = now()`,
+    [plan.collection.name, plan.main.model.table, runId, keys, uuids, hashes, writtenUuids],
   );
   return writtenUuids.length;
 }
@@ -205,15 +236,18 @@ async function writeDocs(client: pg.PoolClient, plan: WritePlan, runId: string, 
  * child rows; rows changed by the application are left alone and reported. New rows are
  * inserted. Never touches a row the application created (its id cannot be one of ours).
  */
-async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: string[], childLines: string[][]): Promise<string[]> {
+async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: string[], childLines: string[][], onConflict: 'skip' | 'overwrite'): Promise<string[]> {
   const stage = await stageTable(client, plan.main);
   await copyRows(client, stage, plan.main.columns, mainLines);
   const sets = plan.main.columns.filter((c) => c !== plan.main.idColumn).map((c) => `${c} = EXCLUDED.${c}`);
+  // Only rows the migration wrote (in id_map) are ever updated; with 'skip', only while unchanged since.
+  const owned = `(SELECT m.row_hash FROM ${stateTable('id_map')} m WHERE m.uuid = t.${plan.main.idColumn})`;
+  const guard = onConflict === 'skip' ? `${rowHashSql('t')} = ${owned}` : `${owned} IS NOT NULL`;
   const r = await client.query<{ id: string }>(
     `INSERT INTO ${plan.main.table} AS t (${plan.main.columns.join(', ')})
      SELECT ${plan.main.columns.join(', ')} FROM ${stage}
      ON CONFLICT (${plan.main.idColumn}) DO UPDATE SET ${sets.join(', ')}
-       WHERE ${rowHashSql('t')} = (SELECT m.row_hash FROM ${stateTable('id_map')} m WHERE m.uuid = t.${plan.main.idColumn})
+       WHERE ${guard}
      RETURNING t.${plan.main.idColumn} AS id`,
   );
   const ids = r.rows.map((row) => row.id);
@@ -221,7 +255,14 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
     const child = plan.children[i] as TableWrite;
     const childStage = await stageTable(client, child);
     await copyRows(client, childStage, child.columns, childLines[i] as string[]);
-    await client.query(`DELETE FROM ${child.table} WHERE ${child.parentColumn} = ANY($1::uuid[])`, [ids]);
+    // Replace only the child rows the migration wrote (their UUID derives from parent and position):
+    // a line the application added to a migrated order stays.
+    const existing = await client.query<{ id: string; parent: string; position: number }>(
+      `SELECT ${child.idColumn}::text AS id, ${child.parentColumn}::text AS parent, ${child.positionColumn} AS position FROM ${child.table} WHERE ${child.parentColumn} = ANY($1::uuid[])`,
+      [ids],
+    );
+    const ours = existing.rows.filter((row) => row.id === childUuid(row.parent, child.model.name, row.position)).map((row) => row.id);
+    if (ours.length > 0) await client.query(`DELETE FROM ${child.table} WHERE ${child.idColumn} = ANY($1::uuid[])`, [ours]);
     await client.query(`INSERT INTO ${child.table} (${child.columns.join(', ')}) SELECT ${child.columns.join(', ')} FROM ${childStage} WHERE ${child.parentColumn} = ANY($1::uuid[])`, [ids]);
   }
   // Emptied for the next attempt inside this transaction (a split batch stages again).
@@ -230,21 +271,47 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
   return ids;
 }
 
+/** Drops the documents whose converted rows hash to what id_map says was written last time. */
+async function changedOnly(client: pg.PoolClient, collection: string, docs: readonly BatchDocument[]): Promise<BatchDocument[]> {
+  if (docs.length === 0) return [];
+  const r = await client.query<{ source_key: string; source_hash: string | null }>(
+    `SELECT source_key, source_hash FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])`,
+    [collection, docs.map((d) => d.converted.sourceKey)],
+  );
+  const stored = new Map(r.rows.map((row) => [row.source_key, row.source_hash]));
+  return docs.filter((d) => stored.get(d.converted.sourceKey) !== sourceHash(d.converted));
+}
+
+/** Rows the application changed since migration, left alone: recorded so status and the summary can show them. */
+async function recordConflicts(client: pg.PoolClient, collection: string, runId: string, docs: readonly BatchDocument[], skipped: readonly string[]): Promise<void> {
+  if (skipped.length === 0) return;
+  const uuidOf = new Map(docs.map((d) => [d.converted.sourceKey, d.converted.uuid]));
+  await client.query(
+    `INSERT INTO ${stateTable('conflicts')} (collection, source_key, uuid, kind, run_id)
+     SELECT $1, k, u, 'modified-by-application', $2 FROM unnest($3::text[], $4::uuid[]) AS x(k, u)
+     ON CONFLICT (collection, source_key, kind) DO UPDATE SET run_id = EXCLUDED.run_id, detected_at = now()`,
+    [collection, runId, [...skipped], skipped.map((k) => uuidOf.get(k))],
+  );
+}
+
 async function stageTable(client: pg.PoolClient, table: TableWrite): Promise<string> {
   const name = quoteIdent(`hm_stage_${table.model.table}`.slice(0, 63));
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${name} (LIKE ${table.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
   return `pg_temp.${name}`;
 }
 
-async function recordRejects(client: pg.PoolClient, collection: string, runId: string, rejects: readonly RejectRecord[]): Promise<void> {
-  if (rejects.length === 0) return;
-  await client.query(
+/** Records rejects; one already recorded with the same reason and document is left as it is. Returns how many were written. */
+async function recordRejects(client: pg.PoolClient, collection: string, runId: string, rejects: readonly RejectRecord[]): Promise<number> {
+  if (rejects.length === 0) return 0;
+  const r = await client.query(
     `INSERT INTO ${stateTable('rejects')} (collection, source_key, run_id, field_path, reason, document)
      SELECT $1, k, $2, f, r, d FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS x(k, f, r, d)
      ON CONFLICT (collection, source_key) DO UPDATE
-       SET run_id = EXCLUDED.run_id, field_path = EXCLUDED.field_path, reason = EXCLUDED.reason, document = EXCLUDED.document, created_at = now()`,
-    [collection, runId, rejects.map((r) => r.sourceKey), rejects.map((r) => r.fieldPath), rejects.map((r) => r.reason), rejects.map((r) => r.document)],
+       SET run_id = EXCLUDED.run_id, field_path = EXCLUDED.field_path, reason = EXCLUDED.reason, document = EXCLUDED.document, created_at = now()
+       WHERE (${stateTable('rejects')}.reason, ${stateTable('rejects')}.document) IS DISTINCT FROM (EXCLUDED.reason, EXCLUDED.document)`,
+    [collection, runId, rejects.map((x) => x.sourceKey), rejects.map((x) => x.fieldPath), rejects.map((x) => x.reason), rejects.map((x) => x.document)],
   );
+  return r.rowCount ?? 0;
 }
 
 async function recordDeferred(client: pg.PoolClient, collection: string, runId: string, docs: readonly BatchDocument[], refused: readonly RejectRecord[]): Promise<void> {

@@ -66,6 +66,25 @@ CREATE TABLE IF NOT EXISTS ${S}.rejects (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX IF NOT EXISTS rejects_doc ON ${S}.rejects (collection, source_key);
+ALTER TABLE ${S}.id_map ADD COLUMN IF NOT EXISTS source_hash text;
+CREATE TABLE IF NOT EXISTS ${S}.sync_state (
+  collection text PRIMARY KEY,
+  cursor_updated_at timestamptz,
+  cursor_key text,
+  high_water_key text,
+  last_run_id uuid,
+  last_synced_at timestamptz,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS ${S}.conflicts (
+  collection text NOT NULL,
+  source_key text NOT NULL,
+  uuid uuid NOT NULL,
+  kind text NOT NULL,
+  run_id uuid NOT NULL,
+  detected_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (collection, source_key, kind)
+);
 CREATE TABLE IF NOT EXISTS ${S}.deferred_refs (
   collection text NOT NULL,
   row_uuid uuid NOT NULL,
@@ -122,4 +141,4 @@ export async function readCheckpoints(pool: pg.Pool, collection: string): Promis
   return r.rows;
 }
 
-export const stateTable = (name: 'runs' | 'id_map' | 'checkpoints' | 'rejects' | 'deferred_refs' | 'meta') => `${S}.${quoteIdent(name)}`;
+export const stateTable = (name: 'runs' | 'id_map' | 'checkpoints' | 'rejects' | 'deferred_refs' | 'meta' | 'sync_state' | 'conflicts') => `${S}.${quoteIdent(name)}`;

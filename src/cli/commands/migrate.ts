@@ -1,7 +1,7 @@
 /** `hybrid-migrate migrate [collections...]` */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { migrate, type MigrateResult } from '../../app/migrate.js';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 import { connect, loadSetup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
@@ -17,6 +17,15 @@ export function positiveInt(name: string, max: number) {
   };
 }
 
+/** '90s', '5m', '1h', '250ms' or plain seconds → milliseconds. */
+export function duration(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError('must be a duration such as 90s, 5m or 1h.');
+  const n = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive duration.');
+  return Math.round(n);
+}
+
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be an integer ≥ 0.');
@@ -26,6 +35,10 @@ function nonNegativeInt(value: string): number {
 interface MigrateFlags {
   dryRun?: boolean;
   restart?: boolean;
+  incremental?: boolean;
+  detectDeletes?: boolean;
+  overlap?: number;
+  maxDuration?: number;
   batchSize?: number;
   concurrency?: number;
   maxRejects?: number;
@@ -46,6 +59,10 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .argument('[collections...]', 'collections to migrate (default: all configured)')
     .option('--dry-run', 'read and convert everything, check references, write nothing')
     .option('--restart', 'start the named collections over: checkpoints reset, rows upserted (never deleted), rows changed by the application kept')
+    .option('--incremental', 'then sync what changed in MongoDB since the last run: new documents by _id, changed ones by updatedAt (cron)')
+    .option('--detect-deletes', 'with --incremental: compare id sets to remove (or mark) rows whose documents were deleted, and migrate documents no cursor could see')
+    .option('--overlap <duration>', 'with --incremental: read changed documents again from this long before the last cursor (default 5m)', duration)
+    .option('--max-duration <duration>', 'stop cleanly at the next batch boundary after this long (e.g. 50m); the next run continues', duration)
     .option('--batch-size <n>', 'documents per batch and transaction (default 5000)', positiveInt('--batch-size', 100_000))
     .option('--concurrency <n>', 'collections and _id ranges worked on in parallel (default 4)', positiveInt('--concurrency', 64))
     .option('--max-rejects <n>', 'stop with exit code 1 once more than n documents are rejected', nonNegativeInt)
@@ -57,10 +74,19 @@ Examples:
   $ hybrid-migrate migrate                      every collection, parents first
   $ hybrid-migrate migrate orders transactions  just these (their parents must already be migrated)
   $ hybrid-migrate migrate --dry-run --json     what would be written, rejected and coerced
-  $ hybrid-migrate migrate orders --restart     redo orders after a mapping change`,
+  $ hybrid-migrate migrate orders --restart     redo orders after a mapping change
+  $ hybrid-migrate migrate --incremental --json every 10 minutes from cron: what changed since
+
+Cron (a second run while one is still going exits 5 at once; a run with nothing new writes nothing):
+  */10 * * * *  cd /srv/shop && hybrid-migrate migrate --incremental --max-duration 9m --json >> /var/log/hybrid-migrate.jsonl
+  17 3 * * *    cd /srv/shop && hybrid-migrate migrate --incremental --detect-deletes --json >> /var/log/hybrid-migrate.jsonl`,
     )
     .action(async (collections: string[], flags: MigrateFlags) => {
       const global = rt.global();
+      if (flags.detectDeletes && !flags.incremental) throw new UsageError('--detect-deletes works with --incremental.');
+      if (flags.incremental && flags.restart) throw new UsageError('--incremental and --restart cannot be combined: restart first, then sync.');
+      // Cron: without a terminal, only the summary (stdout) and warnings (stderr) unless --verbose.
+      if (flags.incremental && !rt.isTTY && !global.verbose) rt.logger.level = 'warn';
       const setup = await loadSetup(global, collections);
       const concurrency = flags.concurrency ?? setup.mapping.concurrency;
       const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3 });
@@ -69,11 +95,15 @@ Examples:
       try {
         rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
         result = await migrate(
-          { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, events: progress },
+          { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, events: progress },
           {
             collections: setup.collections,
             dryRun: Boolean(flags.dryRun),
             restart: Boolean(flags.restart),
+            incremental: Boolean(flags.incremental),
+            detectDeletes: Boolean(flags.detectDeletes),
+            overlapMs: flags.overlap,
+            maxDurationMs: flags.maxDuration,
             batchSize: flags.batchSize,
             concurrency,
             maxRejects: flags.maxRejects,
@@ -99,7 +129,10 @@ function toJson(r: MigrateResult) {
   return {
     runId: r.runId,
     dryRun: r.dryRun,
+    incremental: r.incremental,
+    wrote: r.wrote,
     interrupted: r.interrupted,
+    stoppedByMaxDuration: r.stoppedByMaxDuration,
     maxRejectsExceeded: r.maxRejectsExceeded,
     deferredResolved: r.deferredResolved,
     collections: r.collections.map((c) => ({
@@ -111,6 +144,9 @@ function toJson(r: MigrateResult) {
       model: c.model,
       status: c.status,
       skippedModified: c.skippedModified,
+      unchanged: c.unchanged,
+      deletedInSource: c.deletedInSource,
+      deleteBlocked: c.deleteBlocked,
       orphans: c.orphans,
       coercions: c.coercions,
       rejectSamples: c.rejectSamples,
@@ -129,11 +165,14 @@ function renderSummary(r: MigrateResult): string {
     formatDuration(c.durationMs),
     rate(c.read, c.durationMs),
   ]);
-  const out = [
-    `${r.dryRun ? 'Dry run (nothing written)' : 'Migration'} ${r.runId}${r.interrupted ? ' — interrupted, rerun to resume' : ''}`,
-    '',
-    table(['collection', 'status', 'read', r.dryRun ? 'would write' : 'written', 'rejected', 'orphans', 'duration', 'docs/s'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r']),
-  ];
+  const title = r.dryRun ? 'Dry run (nothing written)' : r.incremental ? 'Incremental sync' : 'Migration';
+  const note = r.interrupted ? ' — interrupted, rerun to resume' : r.stoppedByMaxDuration ? ' — stopped at --max-duration, the next run continues' : !r.wrote && !r.dryRun ? ' — nothing to do, nothing written' : '';
+  const out = [`${title} ${r.runId}${note}`, '', table(['collection', 'status', 'read', r.dryRun ? 'would write' : 'written', 'rejected', 'orphans', 'duration', 'docs/s'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'])];
+  const sync = r.collections.filter((c) => c.unchanged + c.skippedModified + c.deletedInSource + c.deleteBlocked > 0);
+  if (sync.length > 0) {
+    out.push('', table(['collection', 'unchanged', 'kept (changed by the application)', 'deleted in MongoDB', 'kept although deleted'], sync.map((c) => [c.name, formatInt(c.unchanged), formatInt(c.skippedModified), formatInt(c.deletedInSource), formatInt(c.deleteBlocked)]), ['l', 'r', 'r', 'r', 'r']));
+    if (sync.some((c) => c.skippedModified + c.deleteBlocked > 0)) out.push('Rows kept for the application are listed in hybrid_migrate.conflicts.');
+  }
   const orphans = r.collections.flatMap((c) => Object.entries(c.orphans));
   if (orphans.length > 0) out.push('', 'References to missing documents (orphans):', ...orphans.map(([field, n]) => `  ${field}: ${formatInt(n)}`));
   const coercions = r.collections.flatMap((c) => Object.entries(c.coercions).map(([k, n]) => [`${c.name}.${k}`, n] as const));
