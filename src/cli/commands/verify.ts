@@ -1,15 +1,178 @@
-/** `hybrid-migrate verify` — not available in this version yet: listed so `--help` shows the whole tool. */
-import type { Command } from 'commander';
-import { UsageError } from '../../core/errors.js';
-import type { CommandRuntime } from '../program.js';
+/** `hybrid-migrate verify [collections...]` */
+import { randomUUID } from 'node:crypto';
+import { type Command, Option } from 'commander';
+import { migrate } from '../../app/migrate.js';
+import { verify } from '../../app/verify.js';
+import type { VerifyResult } from '../../app/verify-result.js';
+import { collectionAgrees } from '../../app/verify-result.js';
+import { recordVerification } from '../../app/verify-state.js';
+import { ExitCode } from '../../core/errors.js';
+import { reportDirFor, writeDryRunReport, writeVerifyReport, type WrittenReport } from '../../report/write-report.js';
+import { connect, loadSetup } from '../context.js';
+import { ExitWith, type CommandRuntime } from '../program.js';
+import { formatDuration, formatInt, table } from '../render.js';
+import { positiveInt } from './migrate.js';
+import { dryRunJson, renderDryRunSummary } from '../../report/dry-run-summary.js';
 
-export function registerVerify(program: Command, _rt: CommandRuntime): void {
+interface VerifyFlags {
+  sample?: number;
+  concurrency?: number;
+  batchSize: number;
+  out?: string;
+  report: boolean;
+  maxSamples: number;
+  failOnRejects?: boolean;
+  dryRun?: boolean;
+  partitionSize: number;
+}
+
+export function registerVerify(program: Command, rt: CommandRuntime): void {
   program
     .command('verify')
-    .summary('prove MongoDB and PostgreSQL agree, document by document, and write a report (not available yet)')
-    .argument('[collections...]')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('"verify" is not available in this version of hybrid-migrate yet.', { hint: 'See README.md for what this version offers.' });
+    .summary('prove MongoDB and PostgreSQL agree, document by document, and write a report')
+    .description(
+      'Converts every source document again with the migration\'s own rules and compares it, field by field and ' +
+        'child row by child row, with what PostgreSQL holds (exact decimals, millisecond instants, canonical JSON). ' +
+        'Counts per collection: source = migrated + rejected + not yet migrated; rows whose document is gone or ' +
+        'that copy a migrated row are extra. Rows the application wrote itself are never counted nor touched. ' +
+        'Writes a Markdown and an HTML report. Exit code 0 when everything agrees, 1 when anything differs.',
+    )
+    .argument('[collections...]', 'collections to verify (default: all configured)')
+    .option('--sample <n>', 'compare a random sample of n migrated documents per collection (counts stay exact)', positiveInt('--sample', 100_000_000))
+    .option('--concurrency <n>', 'batches compared in parallel (default: the configuration\'s, 4)', positiveInt('--concurrency', 64))
+    .option('--batch-size <n>', 'source documents per batch', positiveInt('--batch-size', 100_000), 1000)
+    .option('--out <dir>', 'report directory (default: migrations-state/reports/ next to the configuration)')
+    .option('--no-report', 'write no report file')
+    .option('--max-samples <n>', 'differences listed per collection (all are counted)', positiveInt('--max-samples', 100_000), 100)
+    .option('--fail-on-rejects', 'rejected documents count as differences (exit 1)')
+    .option('--dry-run', 'verify a migration that has not happened: convert every document, write nothing, report what would be written, rejected and coerced')
+    .addOption(new Option('--partition-size <n>', 'documents per parallel _id range').argParser(positiveInt('--partition-size', 100_000_000)).default(100_000).hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ hybrid-migrate verify                       every collection, every document
+  $ hybrid-migrate verify orders --sample 1000  counts, and 1000 orders compared field by field
+  $ hybrid-migrate verify --json                {"ok", "collections": [{"name", "source", "target", "missing", "extra", "mismatched"}]}
+  $ hybrid-migrate verify --dry-run             what a migration would write, reject and coerce`,
+    )
+    .action(async (collections: string[], flags: VerifyFlags) => {
+      const global = rt.global();
+      const setup = await loadSetup(global, collections);
+      const concurrency = flags.concurrency ?? setup.mapping.concurrency;
+      const reportDir = reportDirFor(setup.loaded.dir, flags.out);
+      const conns = await connect(rt.env, { ...global, command: 'verify', poolSize: concurrency * 3 + 2 });
+      try {
+        if (flags.dryRun) {
+          const result = await migrate(
+            { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
+            { collections: setup.collections, dryRun: true, restart: false, batchSize: flags.batchSize, concurrency, partitionSize: flags.partitionSize, signal: rt.signal },
+          );
+          const report = flags.report ? await writeDryRunReport(result, reportDir) : undefined;
+          rt.stdout(global.json ? `${JSON.stringify(dryRunJson(result, report), null, 2)}\n` : renderDryRunSummary(result, report));
+          if (result.interrupted) throw new ExitWith(ExitCode.Interrupted);
+          if (result.collections.some((c) => c.rejected > 0)) throw new ExitWith(ExitCode.DataIssues);
+          return;
+        }
+        const result = await verify(
+          {
+            db: conns.mongo.db,
+            pool: conns.pg.pool,
+            mapping: setup.mapping,
+            events: {
+              collectionFinished: (c) => rt.logger.info({ collection: c.name, source: c.source, missing: c.missing, extra: c.extra, mismatched: c.mismatched, ms: c.durationMs }, 'verified'),
+            },
+          },
+          {
+            collections: setup.collections,
+            sample: flags.sample,
+            concurrency,
+            batchSize: flags.batchSize,
+            maxSamples: flags.maxSamples,
+            failOnRejects: Boolean(flags.failOnRejects),
+            partitionSize: flags.partitionSize,
+            signal: rt.signal,
+          },
+        );
+        const report = flags.report ? await writeVerifyReport(result, reportDir) : undefined;
+        await recordVerification(conns.pg.pool, randomUUID(), result, report?.html ?? null);
+        rt.stdout(global.json ? `${JSON.stringify(toJson(result, report), null, 2)}\n` : renderSummary(result, report));
+        if (result.interrupted) throw new ExitWith(ExitCode.Interrupted);
+        if (!result.ok) throw new ExitWith(ExitCode.DataIssues);
+      } finally {
+        await conns.close();
+      }
     });
+}
+
+/** The --json contract: `{ok, collections: [{name, source, target, missing, extra, mismatched}]}` (extended, never renamed). */
+function toJson(r: VerifyResult, report: WrittenReport | undefined) {
+  return {
+    ok: r.ok,
+    dryRun: false,
+    sample: r.sample,
+    startedAt: r.startedAt,
+    durationMs: r.durationMs,
+    interrupted: r.interrupted,
+    report: report ?? null,
+    collections: r.collections.map((c) => ({
+      name: c.name,
+      source: c.source,
+      target: c.target,
+      missing: c.missing,
+      extra: c.extra,
+      mismatched: c.mismatched,
+      model: c.model,
+      table: c.table,
+      migrated: c.migrated,
+      rejected: c.rejected,
+      notMigrated: c.notMigrated,
+      checked: c.checked,
+      uncheckedRegistry: c.uncheckedRegistry,
+      fields: c.fields,
+      mismatches: c.mismatches,
+      missingRows: c.missingRows,
+      extraRows: c.extraRows,
+      rejectSamples: c.rejectSamples,
+      durationMs: c.durationMs,
+    })),
+  };
+}
+
+function renderSummary(r: VerifyResult, report: WrittenReport | undefined): string {
+  const rows = r.collections.map((c) => [
+    c.name,
+    formatInt(c.source),
+    formatInt(c.target),
+    formatInt(c.migrated),
+    formatInt(c.rejected),
+    formatInt(c.notMigrated),
+    formatInt(c.missing),
+    formatInt(c.extra),
+    formatInt(c.mismatched),
+    formatInt(c.checked),
+    r.interrupted ? 'interrupted' : collectionAgrees(c, r.failOnRejects) ? 'ok' : 'DIFFERENCES',
+  ]);
+  const verdict = r.interrupted ? 'interrupted: the counts cover what was read' : r.ok ? 'MongoDB and PostgreSQL agree' : 'DIFFERENCES found';
+  const out = [
+    `Verification (${r.sample === null ? 'every document' : `sample of ${r.sample} per collection`}, ${formatDuration(r.durationMs)}): ${verdict}`,
+    '',
+    table(['collection', 'source', 'target', 'migrated', 'rejected', 'not migrated', 'missing', 'extra', 'mismatched', 'checked', 'status'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']),
+  ];
+  for (const c of r.collections) {
+    const shown = c.mismatches.slice(0, 10).map((m) => `  ${m.sourceId} (${m.uuid}) ${m.field}: source ${show(m.source)}, target ${show(m.target)}`);
+    if (shown.length > 0) out.push('', `${c.name}: ${formatInt(c.mismatched)} documents differ${c.mismatched > 0 && c.mismatches.length > 10 ? ' (first differences)' : ''}:`, ...shown);
+    const missing = c.missingRows.slice(0, 5).map((m) => `  ${m.sourceId} ${m.uuid ?? ''} ${m.reason}`);
+    if (missing.length > 0) out.push('', `${c.name}: ${formatInt(c.missing)} missing:`, ...missing);
+    const extra = c.extraRows.slice(0, 5).map((e) => `  ${e.uuid} ${e.sourceKey ?? ''} ${e.reason}`);
+    if (extra.length > 0) out.push('', `${c.name}: ${formatInt(c.extra)} extra:`, ...extra);
+  }
+  if (report) out.push('', `Report: ${report.html}`, `        ${report.markdown}`);
+  return `${out.join('\n')}\n`;
+}
+
+function show(v: string | null): string {
+  if (v === null) return 'NULL';
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}…"` : s;
 }
