@@ -1,7 +1,8 @@
 /**
  * The library entry point (`import { … } from 'hybrid-migrate'`): the configuration helper
  * and its types for `hybrid-migrate.config.ts`, and the ObjectId→UUID functions the
- * application can use to find a migrated record by its old id.
+ * application can use to find a migrated record by its old id, and the hybrid-mode helpers
+ * (combined reads that never duplicate a migrated record, the extended health check).
  */
 export { defineConfig } from './config/define-config.js';
 export type {
@@ -15,3 +16,14 @@ export type {
   SourceDocument,
 } from './config/define-config.js';
 export { idToUuid, objectIdToUuid, uuidToObjectId } from './core/ids.js';
+
+// Hybrid-mode helpers for the application during Phase 2 (see README, "In the application").
+export { readCombined } from './library/combined-read.js';
+export type { CombinedPage, CombinedReadOptions, PrismaDelegateLike } from './library/combined-read.js';
+export { InvalidCursorError } from './library/combined-order.js';
+export type { SortDirection } from './library/combined-order.js';
+export type { MongoReadable, MongooseModelLike, NativeCollectionLike } from './library/mongo-readable.js';
+export { migratedIds } from './library/registry.js';
+export type { PgQueryable, PrismaRawQueryable, RegistryConnection } from './library/registry.js';
+export { healthCheck } from './library/health-check.js';
+export type { HealthCheckOptions, HealthCheckResult, MongoPingable } from './library/health-check.js';

@@ -5,8 +5,9 @@
  * bounded whatever the collection size.
  */
 import mongoose from 'mongoose';
-import type { Db, Document, Filter } from 'mongodb';
+import type { CommandFailedEvent, CommandSucceededEvent, Db, Document, Filter, MongoClient } from 'mongodb';
 import { ConnectionError } from '../core/errors.js';
+import { MetricsRecorder } from '../core/metrics.js';
 import { redactText, redactUri, passwordsOf } from '../core/redact.js';
 
 /** Options that make the driver hand us BSON values without loss. */
@@ -18,6 +19,8 @@ export interface MongoSource {
   serverVersion: string;
   /** FerretDB serves a subset of MongoDB (no $bucketAuto, $sample, Decimal128…). */
   isFerretDb: boolean;
+  /** Requests, durations, errors and documents of every command sent to MongoDB (driver command monitoring). */
+  metrics: MetricsRecorder;
   close(): Promise<void>;
 }
 
@@ -28,6 +31,8 @@ export interface ConnectMongoOptions {
   /** Fail fast: an unreachable server is reported within this time. */
   timeoutMs?: number;
   appName?: string;
+  /** Where command metrics go; default: a new recorder, exposed as `MongoSource.metrics`. */
+  metrics?: MetricsRecorder;
 }
 
 export async function connectMongo(opts: ConnectMongoOptions): Promise<MongoSource> {
@@ -41,6 +46,8 @@ export async function connectMongo(opts: ConnectMongoOptions): Promise<MongoSour
       appName: opts.appName ?? 'hybrid-migrate',
       autoIndex: false,
       autoCreate: false,
+      // Command monitoring feeds the metrics (requests, durations, errors per database).
+      monitorCommands: true,
       ...(opts.dbName ? { dbName: opts.dbName } : {}),
     });
     await connection.asPromise();
@@ -49,6 +56,8 @@ export async function connectMongo(opts: ConnectMongoOptions): Promise<MongoSour
       hint: 'Check MONGO_URI: host, port, credentials, and that the server is running.',
     });
   }
+  const metrics = opts.metrics ?? new MetricsRecorder();
+  monitorCommands(connection.getClient(), metrics);
   const db = connection.db;
   if (!db) throw new ConnectionError('MongoDB', `MongoDB (${redactUri(opts.uri)}): connected without a database`);
   let serverVersion = 'unknown';
@@ -63,7 +72,34 @@ export async function connectMongo(opts: ConnectMongoOptions): Promise<MongoSour
       hint: 'Check the credentials in MONGO_URI and that the user may run buildInfo.',
     });
   }
-  return { db, serverVersion, isFerretDb, close: () => connection.close() };
+  return { db, serverVersion, isFerretDb, metrics, close: () => connection.close() };
+}
+
+/** Feeds every command's outcome to the recorder; a listener error must never reach the driver. */
+export function monitorCommands(client: MongoClient, metrics: MetricsRecorder): void {
+  client.on('commandSucceeded', (e: CommandSucceededEvent) => {
+    try {
+      metrics.record({ operation: e.commandName, durationMs: e.duration, ok: true, items: documentsIn(e.reply) });
+    } catch {
+      // metrics are best effort
+    }
+  });
+  client.on('commandFailed', (e: CommandFailedEvent) => {
+    try {
+      metrics.record({ operation: e.commandName, durationMs: e.duration, ok: false });
+    } catch {
+      // metrics are best effort
+    }
+  });
+}
+
+/** Documents a reply carries (a cursor batch) or a write affected (`n`), without walking the documents. */
+function documentsIn(reply: unknown): number | undefined {
+  if (!reply || typeof reply !== 'object') return undefined;
+  const r = reply as { cursor?: { firstBatch?: unknown; nextBatch?: unknown }; n?: unknown };
+  const batch = r.cursor?.firstBatch ?? r.cursor?.nextBatch;
+  if (Array.isArray(batch)) return batch.length;
+  return typeof r.n === 'number' ? r.n : undefined;
 }
 
 function errorMessage(e: unknown): string {

@@ -1,0 +1,55 @@
+/**
+ * Whether a collection can leave MongoDB (Phase 3): fully migrated, verified clean, and the
+ * incremental sync caught up. Pure: status gathers the facts, this weighs them. Each condition
+ * that fails is a blocker; each that cannot be checked (a database down, a verification row
+ * status does not understand) is an unknown — never counted as passed.
+ */
+import type { VerificationInfo } from './status-verification.js';
+
+/** The facts about one collection that readiness depends on; null = could not be read. */
+export interface ReadinessFacts {
+  documents: number | null;
+  pending: number | null;
+  pendingExact: boolean;
+  rejected: number | null;
+  checkpoints: { ranges: number; done: number } | null;
+  /** Start of the last migrate run that finished cleanly (ISO), null if none. */
+  lastCompleteRunStart: string | null;
+  /** Source documents whose updatedAt is after that start. */
+  changedSinceLastRun: number | null;
+  verification: VerificationInfo | null | undefined;
+}
+
+export interface Readiness {
+  /** true: every condition checked and met; false: at least one blocker; null: no blocker but something unknown. */
+  ready: boolean | null;
+  blockers: string[];
+  unknown: string[];
+}
+
+export function assessReadiness(f: ReadinessFacts): Readiness {
+  const blockers: string[] = [];
+  const unknown: string[] = [];
+  // 1. Fully migrated.
+  if (f.pending === null) unknown.push('pending documents (MongoDB or PostgreSQL not reachable)');
+  else if (f.pending > 0) blockers.push(`${f.pending} document${f.pending === 1 ? '' : 's'} not migrated${f.pendingExact ? '' : ' (estimated)'}`);
+  else if (!f.pendingExact) unknown.push('pending is estimated from counts (run status --exact to compare ids)');
+  if (f.rejected === null) unknown.push('rejected documents');
+  else if (f.rejected > 0) blockers.push(`${f.rejected} rejected document${f.rejected === 1 ? '' : 's'} (see hybrid_migrate.rejects)`);
+  // 2. Verified clean, after the last run.
+  if (f.verification === undefined) unknown.push('verification (PostgreSQL not reachable)');
+  else if (f.verification === null) blockers.push('never verified');
+  else if (f.verification.outcome === 'differences') blockers.push(`last verification found differences${f.verification.differences ? ` (${f.verification.differences})` : ''}`);
+  else if (f.verification.outcome === 'unknown') unknown.push('outcome of the last verification');
+  else if (f.verification.at && f.lastCompleteRunStart && Date.parse(f.verification.at) < Date.parse(f.lastCompleteRunStart)) blockers.push('verified before the last migrate run');
+  // 3. Caught up: every range done, and nothing changed in MongoDB since the last complete run started.
+  if (f.checkpoints === null) unknown.push('checkpoints');
+  else if (f.checkpoints.ranges === 0) blockers.push('never migrated');
+  else if (f.checkpoints.done < f.checkpoints.ranges) blockers.push(`${f.checkpoints.ranges - f.checkpoints.done} of ${f.checkpoints.ranges} ranges not done`);
+  if (f.checkpoints && f.checkpoints.ranges > 0) {
+    if (f.lastCompleteRunStart === null) blockers.push('no migrate run finished cleanly');
+    else if (f.changedSinceLastRun === null) unknown.push('documents changed since the last run (MongoDB not reachable)');
+    else if (f.changedSinceLastRun > 0) blockers.push(`${f.changedSinceLastRun} document${f.changedSinceLastRun === 1 ? '' : 's'} changed in MongoDB since the last run started (run migrate --incremental)`);
+  }
+  return { ready: blockers.length > 0 ? false : unknown.length > 0 ? null : true, blockers, unknown };
+}
