@@ -13,6 +13,7 @@ import { ejson, rangeFilter, type IdRange } from '../source/partitions.js';
 import { writeBatch, type BatchDocument, type BatchInput, type RejectRecord, type WritePlan, type WriteOptions } from '../target/batch-writer.js';
 import { stateTable } from '../target/state-store.js';
 import type { ReferenceIndex } from './reference-index.js';
+import type { DriftDetector } from './drift-check.js';
 
 export interface PartitionTask {
   collection: MappedCollection;
@@ -33,6 +34,8 @@ export interface PartitionContext {
   stats: CollectionStats;
   /** Stop between batches (Ctrl-C, --max-rejects, --max-duration, a lost lock). */
   signal: AbortSignal;
+  /** Compares what migrate reads with the latest plan (warnings when the source drifted). */
+  drift?: DriftDetector;
   /** Runs inside a batch's transaction before it records progress, when the batch wrote anything (creates the run record). */
   beforeWrite?: (client: pg.PoolClient) => Promise<void>;
   onBatch?: (read: number) => void;
@@ -51,6 +54,8 @@ export class CollectionStats {
   /** Incremental --detect-deletes: rows kept although their document was deleted (changed by, or referenced from, the application). */
   deleteBlocked = 0;
   readonly orphans = new Map<string, number>();
+  /** Rejected documents per field path (all of them, not only the samples). */
+  readonly rejectsByField = new Map<string, number>();
   readonly coercions = new Map<string, number>();
   readonly rejectSamples: RejectRecord[] = [];
 
@@ -100,6 +105,7 @@ export async function processBatch(target: { collection: MappedCollection; plan:
   const rejects: RejectRecord[] = [];
   const converted: { doc: ConvertedDocument; source: Document }[] = [];
   for (const source of docs) {
+    ctx.drift?.observe(source);
     const r = convertDocument(collection, source);
     if (r.ok) converted.push({ doc: r.doc, source });
     else rejects.push({ sourceKey: r.sourceKey, fieldPath: r.path, reason: r.reason, document: canonicalExtendedJson(source) });
@@ -143,6 +149,9 @@ export async function processBatch(target: { collection: MappedCollection; plan:
   stats.read += docs.length;
   stats.migrated += written;
   stats.rejected += rejects.length + refused.length;
-  for (const r of [...rejects, ...refused]) if (stats.rejectSamples.length < 20) stats.rejectSamples.push(r);
+  for (const r of [...rejects, ...refused]) {
+    stats.count(stats.rejectsByField, r.fieldPath || '(document)');
+    if (stats.rejectSamples.length < 20) stats.rejectSamples.push(r);
+  }
   ctx.onBatch?.(docs.length);
 }

@@ -17,6 +17,7 @@ import { ensureStateSchema, readCheckpoints, stateTable, type CheckpointRow } fr
 import { CollectionStats, migratePartition, type PartitionContext, type PartitionTask } from './migrate-partition.js';
 import { detectDeletes } from './detect-deletes.js';
 import { startSyncState, syncCollection } from './incremental.js';
+import { createDriftDetector } from './drift-check.js';
 import type { PrismaSchema } from '../schema/prisma-schema.js';
 import { ReferenceIndex } from './reference-index.js';
 import { resolveDeferredReferences } from './deferred-references.js';
@@ -66,7 +67,11 @@ export interface CollectionSummary {
   deleteBlocked: number;
   orphans: Record<string, number>;
   coercions: Record<string, number>;
+  /** Rejected documents per field path. */
+  rejectsByField: Record<string, number>;
   rejectSamples: { sourceKey: string; fieldPath: string; reason: string }[];
+  /** Fields or BSON types the latest plan never saw (empty when no plan was found). */
+  driftWarnings: string[];
   durationMs: number;
 }
 
@@ -89,6 +94,8 @@ export interface MigrateDeps {
   mapping: MigrationMapping;
   /** The Prisma schema, to find rows referencing a row before it is removed (--detect-deletes). */
   schema?: PrismaSchema;
+  /** The latest plan file (JSON): documents are compared with its histogram, drift is reported. */
+  plan?: unknown;
   events?: MigrateEvents;
 }
 
@@ -171,7 +178,9 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
       const batchSize = opts.batchSize ?? collection.batchSize;
       const total = await deps.db.collection(name).estimatedDocumentCount();
       deps.events?.collectionStarted?.(name, total, 0);
+      const drift = deps.plan !== undefined ? createDriftDetector(deps.plan, name) : undefined;
       const ctx: PartitionContext = {
+        drift,
         db: deps.db,
         pool,
         runId,
@@ -231,7 +240,9 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
         deleteBlocked: stats.deleteBlocked,
         orphans: Object.fromEntries(stats.orphans),
         coercions: Object.fromEntries(stats.coercions),
+        rejectsByField: Object.fromEntries(stats.rejectsByField),
         rejectSamples: stats.rejectSamples.map(({ sourceKey, fieldPath, reason }) => ({ sourceKey, fieldPath, reason })),
+        driftWarnings: drift?.warnings() ?? [],
         durationMs: Date.now() - started,
       };
       summaries.push(summary);

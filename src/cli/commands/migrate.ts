@@ -1,10 +1,14 @@
 /** `hybrid-migrate migrate [collections...]` */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { migrate, type MigrateResult } from '../../app/migrate.js';
-import { ExitCode, UsageError } from '../../core/errors.js';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { connect, loadSetup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
+import { reportDirFor, writeDryRunReport } from '../../report/write-report.js';
+import { loadLatestPlan, planDirectory } from '../../app/drift-check.js';
+import { recordRunMetrics } from '../../app/status-metrics.js';
 import { formatDuration, formatInt, rate, table } from '../render.js';
 
 export function positiveInt(name: string, max: number) {
@@ -26,6 +30,14 @@ export function duration(value: string): number {
   return Math.round(n);
 }
 
+async function readPlanFile(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown;
+  } catch (cause) {
+    throw new ConfigError([{ path: '--plan', message: `cannot read plan file "${path}": ${(cause as Error).message}` }]);
+  }
+}
+
 function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be an integer ≥ 0.');
@@ -39,6 +51,8 @@ interface MigrateFlags {
   detectDeletes?: boolean;
   overlap?: number;
   maxDuration?: number;
+  report?: string | boolean;
+  plan?: string;
   batchSize?: number;
   concurrency?: number;
   maxRejects?: number;
@@ -62,6 +76,8 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--incremental', 'then sync what changed in MongoDB since the last run: new documents by _id, changed ones by updatedAt (cron)')
     .option('--detect-deletes', 'with --incremental: compare id sets to remove (or mark) rows whose documents were deleted, and migrate documents no cursor could see')
     .option('--overlap <duration>', 'with --incremental: read changed documents again from this long before the last cursor (default 5m)', duration)
+    .option('--plan <file>', 'the plan to compare the source with (default: migrations-state/plan-latest.json next to the configuration)')
+    .option('--report [dir]', 'with --dry-run: also write a Markdown and HTML report (default: migrations-state/reports/ next to the configuration)')
     .option('--max-duration <duration>', 'stop cleanly at the next batch boundary after this long (e.g. 50m); the next run continues', duration)
     .option('--batch-size <n>', 'documents per batch and transaction (default 5000)', positiveInt('--batch-size', 100_000))
     .option('--concurrency <n>', 'collections and _id ranges worked on in parallel (default 4)', positiveInt('--concurrency', 64))
@@ -84,18 +100,21 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
     .action(async (collections: string[], flags: MigrateFlags) => {
       const global = rt.global();
       if (flags.detectDeletes && !flags.incremental) throw new UsageError('--detect-deletes works with --incremental.');
+      if (flags.report && !flags.dryRun) throw new UsageError('--report works with --dry-run (after a migration, "verify" writes the report).');
       if (flags.incremental && flags.restart) throw new UsageError('--incremental and --restart cannot be combined: restart first, then sync.');
       // Cron: without a terminal, only the summary (stdout) and warnings (stderr) unless --verbose.
       if (flags.incremental && !rt.isTTY && !global.verbose) rt.logger.level = 'warn';
       const setup = await loadSetup(global, collections);
       const concurrency = flags.concurrency ?? setup.mapping.concurrency;
+      const plan = flags.plan ? await readPlanFile(flags.plan) : await loadLatestPlan(planDirectory(setup.loaded.dir));
+      if (plan === undefined) rt.logger.info('no plan file (run "hybrid-migrate plan"): source drift is not checked');
       const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3 });
       const progress = createProgress({ tty: rt.isTTY, logger: rt.logger, quiet: Boolean(global.json) });
       let result: MigrateResult;
       try {
         rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
         result = await migrate(
-          { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, events: progress },
+          { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, plan, events: progress },
           {
             collections: setup.collections,
             dryRun: Boolean(flags.dryRun),
@@ -111,9 +130,20 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
             signal: rt.signal,
           },
         );
+        if (!result.dryRun) {
+          // The customer's watch list (requests, response time, errors per database), kept with the run for status.
+          await recordRunMetrics(conns.pg.pool, result.runId, { mongodb: conns.mongo.metrics.snapshot(), postgresql: conns.pg.metrics.snapshot() }).catch((e: unknown) =>
+            rt.logger.warn({ err: rt.scrub(String(e)) }, 'could not store the run metrics'),
+          );
+        }
       } finally {
         progress.stop();
         await conns.close();
+      }
+      for (const c of result.collections) for (const w of c.driftWarnings) rt.logger.warn({ collection: c.name }, `source drifted since the plan: ${w}`);
+      if (flags.report && result.dryRun) {
+        const written = await writeDryRunReport(result, reportDirFor(setup.loaded.dir, typeof flags.report === 'string' ? flags.report : undefined));
+        rt.stderr(`report: ${written.html}\n`);
       }
       rt.stdout(global.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : renderSummary(result));
       if (result.maxRejectsExceeded) {
@@ -149,7 +179,9 @@ function toJson(r: MigrateResult) {
       deleteBlocked: c.deleteBlocked,
       orphans: c.orphans,
       coercions: c.coercions,
+      rejectsByField: c.rejectsByField,
       rejectSamples: c.rejectSamples,
+      driftWarnings: c.driftWarnings,
     })),
   };
 }
@@ -177,6 +209,8 @@ function renderSummary(r: MigrateResult): string {
   if (orphans.length > 0) out.push('', 'References to missing documents (orphans):', ...orphans.map(([field, n]) => `  ${field}: ${formatInt(n)}`));
   const coercions = r.collections.flatMap((c) => Object.entries(c.coercions).map(([k, n]) => [`${c.name}.${k}`, n] as const));
   if (coercions.length > 0) out.push('', 'Values converted from another representation:', ...coercions.map(([k, n]) => `  ${k}: ${formatInt(n)}`));
+  const drift = r.collections.flatMap((c) => c.driftWarnings);
+  if (drift.length > 0) out.push('', 'Source drifted since the plan (run "hybrid-migrate plan" again):', ...drift.map((w) => `  ${w}`));
   const samples = r.collections.flatMap((c) => c.rejectSamples.slice(0, 5).map((s) => `  ${c.name} ${s.sourceKey}: ${s.reason}`));
   if (samples.length > 0) out.push('', 'Rejected (first ones; all are in hybrid_migrate.rejects):', ...samples);
   return `${out.join('\n')}\n`;
