@@ -3,8 +3,9 @@
  *
  * Starts FerretDB (a MongoDB wire-protocol server) and PostgreSQL (the machine's, or a
  * private cluster), loads realistic legacy data with every kind of mess production leaves,
- * applies the application's Prisma migration, then runs the real CLI: plan, migrate, and
- * migrate again (nothing left to do). Prints what it did and stops the servers it started.
+ * applies the application's Prisma migration, then runs the real CLI: plan, migrate,
+ * migrate again (nothing left to do), verify (with its HTML report) and status. Prints what
+ * it did and stops the servers it started.
  * It never uses MONGO_URI / DATABASE_URL: the demo touches no database of yours.
  *
  *   npm run demo [-- --scale 3000 --seed 7 --keep]
@@ -46,6 +47,7 @@ async function main(): Promise<number> {
   const scale = Number(values.scale);
   const seed = Number(values.seed);
   const started = Date.now();
+  const reportDir = fileURLToPath(new URL('../../migrations-state/demo-reports', import.meta.url));
 
   step(1, 'Local servers');
   const localEnv = { ...process.env, MONGO_URI: undefined, DATABASE_URL: undefined };
@@ -90,7 +92,13 @@ async function main(): Promise<number> {
     step(6, 'migrate again: checkpoints say everything is done, nothing is written');
     await cli(['migrate'], env);
 
-    step(7, 'What PostgreSQL now holds');
+    step(7, 'verify: every document converted again and compared with its rows; report written');
+    const verifyCode = await cli(['verify', '--out', reportDir], env);
+
+    step(8, 'status: both databases, progress per collection, readiness for Phase 3');
+    await cli(['status'], env);
+
+    step(9, 'What PostgreSQL now holds');
     const target = new pg.Client({ connectionString: databaseUrl });
     await target.connect();
     try {
@@ -115,6 +123,8 @@ async function main(): Promise<number> {
       await target.end();
     }
     if (migrateCode !== 0) code = migrateCode;
+    if (verifyCode !== 0) code = verifyCode;
+    say(`\n  verification report: ${reportDir}`);
     say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.${values.keep ? ` PostgreSQL database "${DEMO_PG_DB}" kept for you to explore.` : ''}`);
     if (!values.keep) await admin.query(`DROP DATABASE IF EXISTS ${DEMO_PG_DB} WITH (FORCE)`);
   } finally {
