@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { MigrationMapping } from '../core/mapping.js';
 import { qualifiedTable, quoteIdent } from '../schema/prisma-schema.js';
 import { rowHashSql, stateTable } from '../target/state-store.js';
+import { withTransaction } from '../target/transaction.js';
 
 /** Resolves the deferred references of `collections`; returns how many rows were updated. */
 export async function resolveDeferredReferences(pool: pg.Pool, mapping: MigrationMapping, collections: readonly string[]): Promise<number> {
@@ -25,9 +26,7 @@ export async function resolveDeferredReferences(pool: pg.Pool, mapping: Migratio
     const targetId = quoteIdent(target.columnsByField.get(target.idField)?.column ?? 'id');
     const extra = collection.extraColumn ? quoteIdent(collection.extraColumn.column) : undefined;
     const keep = col.source.onMissing === 'keep' && extra !== undefined;
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(pool, async (client) => {
       // Only rows still as the migration wrote them (hash unchanged) are completed.
       const unchanged = `${rowHashSql('t')} = m.row_hash`;
       const set = await client.query(
@@ -59,13 +58,7 @@ export async function resolveDeferredReferences(pool: pg.Pool, mapping: Migratio
         [touched],
       );
       await client.query(`DELETE FROM ${stateTable('deferred_refs')} WHERE collection = $1 AND field = $2`, [edge.collection, edge.field]);
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
   return updated;
 }

@@ -16,6 +16,7 @@ import { qualifiedTable, quoteIdent, type PrismaSchema } from '../schema/prisma-
 import { writePlanFor, type WritePlan } from '../target/batch-writer.js';
 import { rowHashSql, stateTable } from '../target/state-store.js';
 import { processBatch, type PartitionContext } from './migrate-partition.js';
+import { withTransaction } from '../target/transaction.js';
 
 const PAGE = 5000;
 
@@ -59,9 +60,7 @@ async function removeDeleted(collection: MappedCollection, schema: PrismaSchema,
 /** Removes (or marks) the rows of documents deleted in MongoDB, in one transaction per page. */
 async function removeRows(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: PartitionContext, gone: { source_key: string; uuid: string }[]): Promise<void> {
   const uuids = gone.map((g) => g.uuid);
-  const client = await ctx.pool.connect();
-  try {
-    await client.query('BEGIN');
+  const { removed, kept } = await withTransaction(ctx.pool, async (client) => {
     // Rows the application changed since migration: kept.
     const unchanged = await client.query<{ id: string }>(
       `SELECT t.${plan.main.idColumn}::text AS id FROM ${plan.main.table} t JOIN ${stateTable('id_map')} m ON m.uuid = t.${plan.main.idColumn}
@@ -100,15 +99,10 @@ async function removeRows(collection: MappedCollection, schema: PrismaSchema, pl
         [collection.name, ctx.runId, kept.map((k) => k.source_key), kept.map((k) => k.uuid)],
       );
     }
-    await client.query('COMMIT');
-    ctx.stats.deletedInSource += ids.length;
-    ctx.stats.deleteBlocked += kept.length;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+    return { removed: ids.length, kept: kept.length };
+  });
+  ctx.stats.deletedInSource += removed;
+  ctx.stats.deleteBlocked += kept;
 }
 
 /** Ids among `ids` that some row references through a foreign key (the collection's own child rows excepted). */

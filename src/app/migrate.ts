@@ -22,6 +22,7 @@ import type { PrismaSchema } from '../schema/prisma-schema.js';
 import { ReferenceIndex } from './reference-index.js';
 import { resolveDeferredReferences } from './deferred-references.js';
 import { mappingFingerprint } from './fingerprint.js';
+import { withTransaction } from '../target/transaction.js';
 
 export interface MigrateOptions {
   /** Collections to migrate, in any order; the mapping's load order applies. */
@@ -364,9 +365,7 @@ async function countDeferred(pool: pg.Pool, collections: readonly string[]): Pro
 async function recordCheckpoints(pool: pg.Pool, rows: readonly CheckpointRow[], runId: string): Promise<void> {
   const first = rows[0];
   if (!first) return;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query(`DELETE FROM ${stateTable('checkpoints')} WHERE collection = $1`, [first.collection]);
     for (const row of rows) {
       await client.query(
@@ -376,13 +375,7 @@ async function recordCheckpoints(pool: pg.Pool, rows: readonly CheckpointRow[], 
     }
     // Whatever changes from now on is for the incremental sync to pick up.
     await startSyncState(client, first.collection, new Date(), runId);
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function readCheckpointsIfAny(pool: pg.Pool, collection: string): Promise<CheckpointRow[]> {

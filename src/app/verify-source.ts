@@ -4,25 +4,11 @@
  * registered documents still exist. Read-only.
  */
 import { Long, ObjectId, type Db, type Document, type Filter } from 'mongodb';
-import { EXACT_READ_OPTIONS } from '../source/mongo-source.js';
+import { EXACT_READ_OPTIONS, readBatches } from '../source/mongo-source.js';
 
 /** Streams `_id`s only, in `_id` order, in batches. */
 export async function* readIdBatches(db: Db, collection: string, batchSize: number, signal?: AbortSignal): AsyncGenerator<unknown[]> {
-  const cursor = db.collection(collection).find({}, { projection: { _id: 1 }, sort: { _id: 1 }, batchSize, ...EXACT_READ_OPTIONS });
-  try {
-    let batch: unknown[] = [];
-    for await (const doc of cursor) {
-      batch.push(doc._id);
-      if (batch.length >= batchSize) {
-        yield batch;
-        batch = [];
-        if (signal?.aborted) return;
-      }
-    }
-    if (batch.length > 0) yield batch;
-  } finally {
-    await cursor.close().catch(() => undefined);
-  }
+  for await (const docs of readBatches(db, collection, {}, batchSize, signal, { _id: 1 })) yield docs.map((d) => d._id as unknown);
 }
 
 /** Keeps a uniform random sample of `size` items of a stream (Vitter's algorithm R). */

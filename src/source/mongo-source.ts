@@ -111,9 +111,16 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim().slice(0, 400);
 }
 
-/** Reads a collection in `_id` order, `batchSize` documents at a time. */
-export async function* readBatches(db: Db, collection: string, filter: Filter<Document>, batchSize: number, signal?: AbortSignal): AsyncGenerator<Document[]> {
-  const cursor = db.collection(collection).find(filter, { sort: { _id: 1 }, batchSize, ...EXACT_READ_OPTIONS });
+/** Reads a collection in `_id` order, `batchSize` documents at a time (only `projection`'s fields when given). */
+export async function* readBatches(
+  db: Db,
+  collection: string,
+  filter: Filter<Document>,
+  batchSize: number,
+  signal?: AbortSignal,
+  projection?: Document,
+): AsyncGenerator<Document[]> {
+  const cursor = db.collection(collection).find(filter, { sort: { _id: 1 }, batchSize, ...(projection ? { projection } : {}), ...EXACT_READ_OPTIONS });
   try {
     let batch: Document[] = [];
     for await (const doc of cursor) {

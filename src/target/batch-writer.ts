@@ -17,6 +17,7 @@ import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-s
 import { copyLine, copyRows } from './copy.js';
 import { rowHashSql, stateTable } from './state-store.js';
 import { describePgError } from './pg-target.js';
+import { withTransaction } from './transaction.js';
 
 export interface RejectRecord {
   sourceKey: string;
@@ -114,10 +115,7 @@ export function sourceHash(doc: ConvertedDocument): string {
 }
 
 export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, options: WriteOptions): Promise<BatchOutcome> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     const refused: RejectRecord[] = [];
     const skippedModified: string[] = [];
     let docs = input.docs;
@@ -132,15 +130,8 @@ export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, 
     await recordConflicts(client, plan.collection.name, runId, input.docs, skippedModified);
     // Progress counts what this batch changed: a batch that only met known rejects and unchanged rows leaves no trace.
     await input.progress(client, { written, rejected: newRejects });
-    await client.query('COMMIT');
     return { written, refused, skippedModified, unchanged };
-  } catch (e) {
-    broken = true;
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release(broken);
-  }
+  });
 }
 
 /** Writes docs under a savepoint; on refusal, splits until each refused document is alone. */

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { quoteIdent } from '../schema/prisma-schema.js';
+import { withTransaction } from './transaction.js';
 
 export const STATE_SCHEMA = 'hybrid_migrate';
 const S = quoteIdent(STATE_SCHEMA);
@@ -99,19 +100,11 @@ CREATE TABLE IF NOT EXISTS ${S}.deferred_refs (
 
 /** Creates the state schema when missing. Concurrent callers serialise on a transaction lock. */
 export async function ensureStateSchema(pool: pg.Pool): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(${STATE_LOCK_CLASS}, 0)`);
     await client.query(DDL);
     await client.query(`INSERT INTO ${S}.meta (key, value) VALUES ('version', $1) ON CONFLICT (key) DO NOTHING`, [String(STATE_VERSION)]);
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** First key of every advisory lock the tool takes ('HM' in ASCII): never collides with other tools' 64-bit keys. */
