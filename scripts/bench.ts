@@ -1,0 +1,369 @@
+/**
+ * `npm run bench [-- --scale 1000000]`: the speed and memory of `migrate`, measured side by
+ * side in ONE run on the same machine and the same generated data, as ratios (these machines
+ * are noisy: absolute numbers move, ratios much less). Not part of the test command.
+ *
+ *   S  the raw source drain rate: the driver reading the orders, decoded, doing nothing else
+ *   P  the raw PostgreSQL COPY rate of the same rows (pre-encoded) into the same tables
+ *   T  `hybrid-migrate migrate orders` end to end (CLI, checkpoints on), peak RSS sampled
+ *   Ts T with an in-process synthetic source (the same documents built in memory): the write side alone
+ *   N  the customer's approach, `prisma.order.create` per document, and Prisma `createMany`, on slices
+ *   R  the cost of resuming after a kill -9 at 50%
+ *
+ * It starts its own servers (never MONGO_URI / DATABASE_URL) and prints a Markdown report.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createJiti } from 'jiti';
+import { MongoClient, type Document } from 'mongodb';
+import pg from 'pg';
+import { applyPrismaMigrations, startLocalServers } from '../src/devservers/index.js';
+import { generateFixtures } from '../src/fixtures/generate.js';
+import { BUILDERS, Ctx, makePlan } from '../src/fixtures/build.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { resolveMapping } from '../src/config/resolve-mapping.js';
+import { loadPrismaSchema } from '../src/schema/prisma-schema.js';
+import { convertDocument, settleReferences, type ConvertedDocument } from '../src/core/transform.js';
+import { EXACT_READ_OPTIONS } from '../src/source/mongo-source.js';
+import { writePlanFor } from '../src/target/batch-writer.js';
+import { copyLine, copyRows } from '../src/target/copy.js';
+import { ensureStateSchema, stateTable } from '../src/target/state-store.js';
+import { CollectionStats, processBatch } from '../src/app/migrate-partition.js';
+import { ReferenceIndex } from '../src/app/reference-index.js';
+import type { MappedCollection } from '../src/core/mapping.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = `${root}/bin/hybrid-migrate`;
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+const rate = (n: number, ms: number) => (n * 1000) / ms;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+interface Timed {
+  docs: number;
+  ms: number;
+}
+
+function withDb(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/** Runs the CLI; samples its peak RSS (VmHWM) from /proc while it runs; optionally kills it when `killWhen` says so. */
+async function cli(args: string[], env: NodeJS.ProcessEnv, killWhen?: () => Promise<boolean>): Promise<{ code: number | null; stdout: string; ms: number; peakRssMb: number; killed: boolean }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let peakKb = 0;
+  let killed = false;
+  const sampler = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+      if (m) peakKb = Math.max(peakKb, Number(m[1]));
+    } catch {
+      /* exited */
+    }
+    if (killWhen && !killed) {
+      void killWhen().then((yes) => {
+        if (yes && !killed) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      });
+    }
+  }, 200);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearInterval(sampler);
+  if (code !== 0 && !killed) throw new Error(`hybrid-migrate ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
+  return { code, stdout, ms: performance.now() - started, peakRssMb: peakKb / 1024, killed };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      scale: { type: 'string', default: '1000000' },
+      seed: { type: 'string', default: '42' },
+      'copy-slice': { type: 'string', default: '200000' },
+      'create-slice': { type: 'string', default: '2000' },
+      'createmany-slice': { type: 'string', default: '20000' },
+    },
+  });
+  const scale = Number(values.scale);
+  const seed = Number(values.seed);
+  const copySlice = Math.min(scale, Number(values['copy-slice']));
+  const createSlice = Math.min(scale, Number(values['create-slice']));
+  const createManySlice = Math.min(scale, Number(values['createmany-slice']));
+
+  const servers = await startLocalServers({ env: { ...process.env, MONGO_URI: undefined, DATABASE_URL: undefined }, log });
+  // A pool, not one client: a dropped admin connection (another process's DROP DATABASE … FORCE) is simply replaced.
+  const admin = new pg.Pool({ connectionString: servers.databaseUrl, max: 1 });
+  admin.on('error', () => undefined);
+  const mongo = new MongoClient(servers.mongoUri);
+  await mongo.connect();
+  const dbName = `bench_${scale}_${seed}`;
+  const db = mongo.db(dbName);
+  const results: string[] = [];
+  try {
+    // ---- data ------------------------------------------------------------------------------
+    log(`generating ${fmt(scale)} orders (+ clients, products, users…) in FerretDB`);
+    await db.dropDatabase();
+    const gen = await generateFixtures({ db, scale, seed, realMongo: false });
+    const orders = gen.counts.orders ?? scale;
+    log(`generated ${fmt(Object.values(gen.counts).reduce((a, b) => a + b, 0))} documents in ${(gen.durationMs / 1000).toFixed(0)} s`);
+
+    const loaded = await loadConfig(undefined, root);
+    const schema = await loadPrismaSchema(`${root}/prisma/schema.prisma`);
+    const { mapping } = resolveMapping(loaded.config, schema);
+    const ordersMapping = mapping.collections.get('orders') as MappedCollection;
+
+    // Parents, migrated once into a template every measured database is cloned from.
+    const tpl = `bench_tpl_${process.pid}`;
+    await admin.query(`DROP DATABASE IF EXISTS ${tpl} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${tpl}`);
+    await applyPrismaMigrations(withDb(servers.databaseUrl, tpl));
+    const env = { ...process.env, MONGO_URI: withDb(servers.mongoUri, dbName), DATABASE_URL: withDb(servers.databaseUrl, tpl) };
+    log('migrating the parent collections (not measured)');
+    await cli(['migrate', 'workspaces', 'users', 'products', 'clients'], env);
+    const clone = async (name: string) => {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${tpl}`);
+      return withDb(servers.databaseUrl, name);
+    };
+
+    // ---- S: source drain ------------------------------------------------------------------
+    log('S: draining orders with the driver');
+    const s0 = performance.now();
+    let drained = 0;
+    for await (const d of db.collection('orders').find({}, { sort: { _id: 1 }, batchSize: 5000, ...EXACT_READ_OPTIONS })) if (d) drained++;
+    const S: Timed = { docs: drained, ms: performance.now() - s0 };
+
+    // ---- T: migrate end to end ------------------------------------------------------------
+    log('T: hybrid-migrate migrate orders');
+    const tUrl = await clone(`bench_t_${process.pid}`);
+    const t = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: tUrl });
+    const tOut = JSON.parse(t.stdout) as { collections: { read: number; migrated: number; rejected: number }[] };
+    const T: Timed = { docs: tOut.collections[0]?.read ?? 0, ms: t.ms };
+
+    // ---- R: resume after kill -9 at 50% ---------------------------------------------------
+    log('R: kill -9 at 50%, then resume');
+    const rUrl = await clone(`bench_r_${process.pid}`);
+    const rPool = new pg.Pool({ connectionString: rUrl, max: 1 });
+    rPool.on('error', () => undefined);
+    const half = async () => {
+      const r = await rPool.query<{ n: string | null }>(`SELECT sum(docs_read)::text AS n FROM ${stateTable('checkpoints')} WHERE collection = 'orders'`).catch(() => ({ rows: [{ n: null }] }));
+      return Number(r.rows[0]?.n ?? 0) >= orders / 2;
+    };
+    const r1 = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: rUrl }, half);
+    const committed = Number((await rPool.query(`SELECT sum(docs_read)::text AS n FROM ${stateTable('checkpoints')} WHERE collection = 'orders'`)).rows[0]?.n ?? 0);
+    const r2 = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: rUrl });
+    const r2Out = JSON.parse(r2.stdout) as { collections: { read: number }[] };
+    const resumedRead = r2Out.collections[0]?.read ?? 0;
+    await rPool.end();
+
+    // ---- pre-encoded rows for P -------------------------------------------------------------
+    log(`encoding ${fmt(copySlice)} orders for P`);
+    const pUrl = await clone(`bench_p_${process.pid}`);
+    const pPool = new pg.Pool({ connectionString: pUrl, max: 2 });
+    pPool.on('error', () => undefined);
+    const pRefs = new ReferenceIndex(pPool, mapping);
+    const plan = writePlanFor(ordersMapping);
+    const encoded: { main: string[]; children: string[][] }[] = [];
+    let batch = { main: [] as string[], children: plan.children.map(() => [] as string[]) };
+    let encodedDocs = 0;
+    const source = db.collection('orders').find({}, { sort: { _id: 1 }, batchSize: 5000, limit: copySlice, ...EXACT_READ_OPTIONS });
+    let page: Document[] = [];
+    const encodePage = async () => {
+      const converted = page.map((d) => convertDocument(ordersMapping, d)).flatMap((r) => (r.ok ? [r.doc] : []));
+      await pRefs.load(converted);
+      for (const doc of converted) {
+        if (!settleReferences(doc, (c, u) => pRefs.exists(c, u), () => false, () => undefined).ok) continue;
+        for (const row of doc.rows) (row.child === null ? batch.main : (batch.children[row.child] as string[])).push(copyLine(row.values));
+        encodedDocs++;
+      }
+      encoded.push(batch);
+      batch = { main: [], children: plan.children.map(() => []) };
+      page = [];
+    };
+    for await (const d of source) {
+      page.push(d);
+      if (page.length === 5000) await encodePage();
+    }
+    if (page.length > 0) await encodePage();
+
+    // ---- P: raw COPY of the same rows ------------------------------------------------------
+    log('P: raw COPY');
+    const p0 = performance.now();
+    const client = await pPool.connect();
+    for (const b of encoded) {
+      await client.query('BEGIN');
+      await copyRows(client, plan.main.table, plan.main.columns, b.main);
+      for (let i = 0; i < plan.children.length; i++) {
+        const c = plan.children[i];
+        if (c) await copyRows(client, c.table, c.columns, b.children[i] as string[]);
+      }
+      await client.query('COMMIT');
+    }
+    client.release();
+    const P: Timed = { docs: encodedDocs, ms: performance.now() - p0 };
+    await pPool.end();
+
+    // ---- Ts: migrate's write path with an in-process synthetic source ----------------------
+    log(`Ts: synthetic source, ${fmt(copySlice)} orders built in memory`);
+    const sUrl = await clone(`bench_s_${process.pid}`);
+    const sPool = new pg.Pool({ connectionString: sUrl, max: 4 });
+    await ensureStateSchema(sPool);
+    const ctx = new Ctx(makePlan(scale), seed, false);
+    const stats = new CollectionStats();
+    const pctx = { db, pool: sPool, runId: '00000000-0000-4000-8000-000000000000', batchSize: 5000, dryRun: false, references: new ReferenceIndex(sPool, mapping), stats, signal: new AbortController().signal };
+    await sPool.query(`INSERT INTO ${stateTable('checkpoints')} (collection, partition, mode, mapping_fingerprint) VALUES ('orders', 0, 'fresh', 'bench')`);
+    const ts0 = performance.now();
+    let inflight: Promise<void> | undefined;
+    for (let i = 0; i < copySlice; i += 5000) {
+      const docs: Document[] = [];
+      for (let j = i; j < Math.min(copySlice, i + 5000); j++) docs.push(BUILDERS.orders(ctx, j));
+      // Two batches in flight, as migrate's read-ahead overlaps reading and writing.
+      const current = processBatch({ collection: ordersMapping, plan }, pctx, docs, {
+        options: { mode: 'fresh', onConflict: 'skip' },
+        progress: async (c, done) => {
+          await c.query(`UPDATE ${stateTable('checkpoints')} SET docs_written = docs_written + $1 WHERE collection = 'orders' AND partition = 0`, [done.written]);
+        },
+      });
+      if (inflight) await inflight;
+      inflight = current;
+    }
+    await inflight;
+    const Ts: Timed = { docs: stats.read, ms: performance.now() - ts0 };
+    await sPool.end();
+
+    // ---- N: the customer's approach -------------------------------------------------------
+    log('N: Prisma create per document and createMany');
+    const nUrl = await clone(`bench_n_${process.pid}`);
+    const { createPrisma } = await prismaClientFactory();
+    const prisma = await createPrisma(nUrl);
+    const docsForN = await db.collection('orders').find({}, { sort: { _id: 1 }, limit: createManySlice + createSlice, ...EXACT_READ_OPTIONS }).toArray();
+    const nPool = new pg.Pool({ connectionString: nUrl, max: 1 });
+    const nRefs = new ReferenceIndex(nPool, mapping);
+    const convertedForN = docsForN.map((d) => convertDocument(ordersMapping, d)).flatMap((r) => (r.ok ? [r.doc] : []));
+    await nRefs.load(convertedForN);
+    await nPool.end();
+    const inputs = convertedForN.map((d) => toPrismaInput(ordersMapping, d, (c, u) => nRefs.exists(c, u))).filter((x): x is PrismaOrderInput => x !== undefined);
+    const createInputs = inputs.slice(0, createSlice);
+    const c0 = performance.now();
+    for (const input of createInputs) await prisma.order.create({ data: { ...input.order, items: { create: input.items }, statusHistory: { create: input.history } } });
+    const N1: Timed = { docs: createInputs.length, ms: performance.now() - c0 };
+    const manyInputs = inputs.slice(createSlice, createSlice + createManySlice);
+    const m0 = performance.now();
+    for (let i = 0; i < manyInputs.length; i += 5000) {
+      const b = manyInputs.slice(i, i + 5000);
+      await prisma.order.createMany({ data: b.map((x) => x.order) });
+      await prisma.orderItem.createMany({ data: b.flatMap((x) => x.items.map((it) => ({ ...it, orderId: x.order.id }))) });
+      await prisma.orderStatusHistory.createMany({ data: b.flatMap((x) => x.history.map((h) => ({ ...h, orderId: x.order.id }))) });
+    }
+    const N2: Timed = { docs: manyInputs.length, ms: performance.now() - m0 };
+    await prisma.$disconnect();
+
+    // ---- report -----------------------------------------------------------------------------
+    const s = rate(S.docs, S.ms);
+    const p = rate(P.docs, P.ms);
+    const tr = rate(T.docs, T.ms);
+    const tsr = rate(Ts.docs, Ts.ms);
+    const serial = 1 / (1 / s + 1 / p);
+    const n1 = rate(N1.docs, N1.ms);
+    const n2 = rate(N2.docs, N2.ms);
+    results.push(
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; source FerretDB 1.24.2 (SQLite), target PostgreSQL (local).`,
+      `Data: ${fmt(orders)} orders (with items and status history; ${fmt(Object.values(gen.counts).reduce((a, b) => a + b, 0))} documents in all), seed ${seed}.`,
+      '',
+      '| measure | docs | seconds | docs/s |',
+      '|---|---:|---:|---:|',
+      `| S: source drain (driver, decoded) | ${fmt(S.docs)} | ${(S.ms / 1000).toFixed(1)} | ${fmt(s)} |`,
+      `| P: raw COPY of the pre-encoded rows (orders + items + history) | ${fmt(P.docs)} | ${(P.ms / 1000).toFixed(1)} | ${fmt(p)} |`,
+      `| T: \`hybrid-migrate migrate orders\` end to end, checkpoints on | ${fmt(T.docs)} | ${(T.ms / 1000).toFixed(1)} | ${fmt(tr)} |`,
+      `| Ts: migrate's convert + write path, synthetic in-process source | ${fmt(Ts.docs)} | ${(Ts.ms / 1000).toFixed(1)} | ${fmt(tsr)} |`,
+      `| N: Prisma \`create\` per document (nested items + history) | ${fmt(N1.docs)} | ${(N1.ms / 1000).toFixed(1)} | ${fmt(n1)} |`,
+      `| N: Prisma \`createMany\`, 5k batches (3 calls per batch) | ${fmt(N2.docs)} | ${(N2.ms / 1000).toFixed(1)} | ${fmt(n2)} |`,
+      '',
+      '| ratio | value | target |',
+      '|---|---:|---:|',
+      `| T / S | ${(tr / s).toFixed(2)} | |`,
+      `| T / P | ${(tr / p).toFixed(2)} | |`,
+      `| T / serial limit 1/(1/S+1/P) | ${(tr / serial).toFixed(2)} | ≥ 0.8 |`,
+      `| T / min(S, P) | ${(tr / Math.min(s, p)).toFixed(2)} | ≥ 0.6 |`,
+      `| T / createMany | ${(tr / n2).toFixed(1)} | ≥ 20 |`,
+      `| T / create | ${(tr / n1).toFixed(1)} | ≥ 60 |`,
+      `| Ts / createMany | ${(tsr / n2).toFixed(1)} | (write side alone) |`,
+      `| Ts / create | ${(tsr / n1).toFixed(1)} | (write side alone) |`,
+      `| Ts / P | ${(tsr / p).toFixed(2)} | |`,
+      '',
+      `Peak RSS of \`migrate\` (T): ${t.peakRssMb.toFixed(0)} MB (target ≤ 300 MB).`,
+      `Resume after kill -9 at ${fmt(committed)} committed of ${fmt(orders)}: the rerun read ${fmt(resumedRead)} documents (${fmt(resumedRead + committed - orders)} read twice; batch 5000, concurrency ${mapping.concurrency}), in ${(r2.ms / 1000).toFixed(1)} s; the killed run had taken ${(r1.ms / 1000).toFixed(1)} s.`,
+    );
+    process.stdout.write(`${results.join('\n')}\n`);
+  } finally {
+    await mongo.close().catch(() => undefined);
+    const dbs = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%\\_${process.pid}'`).catch(() => ({ rows: [] }));
+    for (const d of dbs.rows) await admin.query(`DROP DATABASE IF EXISTS ${d.datname} WITH (FORCE)`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+    await servers.stop();
+  }
+}
+
+interface PrismaOrderInput {
+  order: Record<string, unknown> & { id: string };
+  items: Record<string, unknown>[];
+  history: Record<string, unknown>[];
+}
+
+/** The data a per-document Prisma script would pass: the same converted values, as Prisma input objects. */
+function toPrismaInput(mapping: MappedCollection, doc: ConvertedDocument, exists: (collection: string, uuid: string) => boolean): PrismaOrderInput | undefined {
+  if (!settleReferences(doc, exists, () => false, () => undefined).ok) return undefined;
+  const r = { doc };
+  const objectOf = (columns: MappedCollection['columns'], values: (string | null)[]) => {
+    const out: Record<string, unknown> = {};
+    const written = columns.filter((c) => c.source.kind !== 'none');
+    written.forEach((c, i) => {
+      const v = values[i];
+      if (v === null || v === undefined || c.source.kind === 'parent') return;
+      const k = c.column.kind.type;
+      out[c.column.field] = k === 'int' ? Number(v) : k === 'timestamp' ? new Date(v) : k === 'json' ? JSON.parse(v) : k === 'boolean' ? v === 't' : c.column.isList ? [] : v;
+    });
+    return out;
+  };
+  const [main, ...rest] = r.doc.rows;
+  if (!main) return undefined;
+  return {
+    order: objectOf(mapping.columns, main.values) as PrismaOrderInput['order'],
+    items: rest.filter((x) => x.child === 0).map((x) => objectOf(mapping.children[0]?.columns ?? [], x.values)),
+    history: rest.filter((x) => x.child === 1).map((x) => objectOf(mapping.children[1]?.columns ?? [], x.values)),
+  };
+}
+
+interface BenchPrisma {
+  order: { create(a: unknown): Promise<unknown>; createMany(a: unknown): Promise<unknown> };
+  orderItem: { createMany(a: unknown): Promise<unknown> };
+  orderStatusHistory: { createMany(a: unknown): Promise<unknown> };
+  $disconnect(): Promise<void>;
+}
+
+/** Generates the Prisma client offline (see README) and loads it with the pg driver adapter. */
+async function prismaClientFactory(): Promise<{ createPrisma(url: string): Promise<BenchPrisma> }> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('npx', ['prisma', 'generate'], { cwd: root, env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.execPath }, stdio: 'ignore' });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`prisma generate exited ${code}`))));
+  });
+  const jiti = createJiti(import.meta.url);
+  const { PrismaClient } = (await jiti.import(`${root}/generated/prisma/client.ts`)) as { PrismaClient: new (o: unknown) => BenchPrisma };
+  const { PrismaPg } = (await import('@prisma/adapter-pg')) as { PrismaPg: new (o: unknown) => unknown };
+  return { createPrisma: async (url) => new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) }) };
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
