@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { MappedCollection } from '../core/mapping.js';
 import { convertDocument, settleReferences, type ConvertedDocument, type PendingReference } from '../core/transform.js';
 import { canonicalExtendedJson } from '../core/canonical.js';
-import { readBatches } from '../source/mongo-source.js';
+import { readRawBatches, type RawBatch } from '../source/mongo-source.js';
 import { ejson, rangeFilter, type IdRange } from '../source/partitions.js';
 import { writeBatch, type BatchDocument, type BatchInput, type RejectRecord, type WritePlan, type WriteOptions } from '../target/batch-writer.js';
 import { stateTable } from '../target/state-store.js';
@@ -66,14 +66,14 @@ export class CollectionStats {
 
 export async function migratePartition(task: PartitionTask, ctx: PartitionContext): Promise<void> {
   const filter = rangeFilter(task.range, task.lastKey);
-  const batches = readBatches(ctx.db, task.collection.name, filter, ctx.batchSize, ctx.signal);
-  let pending: Promise<IteratorResult<Document[]>> = batches.next();
+  const batches = readRawBatches(ctx.db, task.collection.name, filter, { batchSize: ctx.batchSize, signal: ctx.signal });
+  let pending: Promise<IteratorResult<RawBatch>> = batches.next();
   while (!ctx.signal.aborted) {
     const next = await pending;
     if (next.done) break;
-    const docs = next.value;
-    // Read-ahead: the next batch is fetched while this one is converted and written.
+    // Read-ahead: the next batch is fetched (as compact BSON) while this one is decoded, converted and written.
     pending = batches.next();
+    const docs = next.value.decode();
     const last = docs[docs.length - 1] as Document;
     await processBatch(task, ctx, docs, {
       options: { mode: task.mode, onConflict: task.collection.onConflict },

@@ -4,9 +4,12 @@
  * `prisma generate` uses), then reduced to what the migration needs: tables, columns,
  * column kinds with their limits, relations and unique constraints.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../core/errors.js';
+import { dmmfDatamodelJson } from './prisma-dmmf.js';
 
 /** The kind of PostgreSQL value a column holds, with the limits a value must respect. */
 export type ColumnKind =
@@ -96,11 +99,9 @@ interface DmmfModel {
   primaryKey: { fields: string[] } | null;
   uniqueFields: string[][];
 }
-interface Dmmf {
-  datamodel: {
-    models: DmmfModel[];
-    enums: { name: string; values: { name: string; dbName: string | null }[] }[];
-  };
+interface DmmfDatamodel {
+  models: DmmfModel[];
+  enums: { name: string; values: { name: string; dbName: string | null }[] }[];
 }
 
 /** Reads and parses a schema.prisma file. Throws ConfigError (exit 3) when it is missing or invalid. */
@@ -114,25 +115,41 @@ export async function loadPrismaSchema(path: string): Promise<PrismaSchema> {
       cause,
     });
   }
-  return parsePrismaSchema(text, path);
+  const worker = new URL('./prisma-schema-worker.js', import.meta.url);
+  // Compiled: parse in a worker so the parser's memory is freed. From TypeScript sources (tests): in process.
+  if (!existsSync(fileURLToPath(worker))) return parsePrismaSchema(text, path);
+  const json = await new Promise<string>((resolve, reject) => {
+    const w = new Worker(worker, { workerData: { text }, execArgv: [] });
+    w.once('message', (m: { ok: boolean; json?: string; message?: string }) => (m.ok ? resolve(m.json as string) : reject(new Error(m.message))));
+    w.once('error', reject);
+  }).catch((cause: unknown) => {
+    throw invalidSchema(path, cause);
+  });
+  return schemaFromDatamodel(JSON.parse(json) as DmmfDatamodel, path);
 }
 
-/** Parses schema text with Prisma's own parser. Pure apart from the WebAssembly call. */
+/** Parses schema text with Prisma's own parser, in this thread. */
 export function parsePrismaSchema(text: string, path = 'schema.prisma'): PrismaSchema {
-  const require = createRequire(import.meta.url);
-  const wasm = require('@prisma/prisma-schema-wasm') as { get_dmmf(params: string): string };
-  let dmmf: Dmmf;
+  let datamodel: DmmfDatamodel;
   try {
-    dmmf = JSON.parse(wasm.get_dmmf(JSON.stringify({ prismaSchema: text }))) as Dmmf;
+    datamodel = JSON.parse(dmmfDatamodelJson(text)) as DmmfDatamodel;
   } catch (cause) {
-    throw new ConfigError([{ path: 'schema', message: `Prisma cannot parse "${path}": ${prismaErrorMessage(cause)}` }], {
-      hint: 'Run "npx prisma validate" to see the error in context.',
-      cause,
-    });
+    throw invalidSchema(path, cause);
   }
-  const enums = new Map(dmmf.datamodel.enums.map((e) => [e.name, e.values.map((v) => v.dbName ?? v.name)]));
+  return schemaFromDatamodel(datamodel, path);
+}
+
+function invalidSchema(path: string, cause: unknown): ConfigError {
+  return new ConfigError([{ path: 'schema', message: `Prisma cannot parse "${path}": ${prismaErrorMessage(cause)}` }], {
+    hint: 'Run "npx prisma validate" to see the error in context.',
+    cause,
+  });
+}
+
+function schemaFromDatamodel(datamodel: DmmfDatamodel, path: string): PrismaSchema {
+  const enums = new Map(datamodel.enums.map((e) => [e.name, e.values.map((v) => v.dbName ?? v.name)]));
   const models = new Map<string, SchemaModel>();
-  for (const m of dmmf.datamodel.models) models.set(m.name, toModel(m, enums));
+  for (const m of datamodel.models) models.set(m.name, toModel(m, enums));
   return { path, models, enums };
 }
 

@@ -6,6 +6,7 @@
  */
 import mongoose from 'mongoose';
 import type { CommandFailedEvent, CommandSucceededEvent, Db, Document, Filter, MongoClient } from 'mongodb';
+import { BSON } from 'mongodb';
 import { ConnectionError } from '../core/errors.js';
 import { MetricsRecorder } from '../core/metrics.js';
 import { redactText, redactUri, passwordsOf } from '../core/redact.js';
@@ -111,7 +112,61 @@ function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim().slice(0, 400);
 }
 
-/** Reads a collection in `_id` order, `batchSize` documents at a time (only `projection`'s fields when given). */
+/** Raw BSON held per batch at most (a batch also ends at `batchSize` documents). */
+export const DEFAULT_MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+/** A batch of documents still as BSON: compact while it waits, decoded when it is worked on. */
+export interface RawBatch {
+  readonly count: number;
+  readonly bytes: number;
+  /** Decodes the documents with the options that keep every BSON type exact. */
+  decode(): Document[];
+}
+
+/**
+ * Reads a collection in `_id` order as raw BSON, in batches of at most `batchSize` documents
+ * and `maxBytes` bytes, so memory stays bounded whatever the documents' size: a batch of
+ * 16 MB documents is as safe as a batch of 1 kB ones, and a batch read ahead costs only
+ * its BSON, not its decoded objects.
+ */
+export async function* readRawBatches(
+  db: Db,
+  collection: string,
+  filter: Filter<Document>,
+  opts: { batchSize: number; maxBytes?: number; signal?: AbortSignal; projection?: Document },
+): AsyncGenerator<RawBatch> {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BATCH_BYTES;
+  const cursor = db.collection(collection).find(filter, {
+    sort: { _id: 1 },
+    batchSize: opts.batchSize,
+    raw: true,
+    ...(opts.projection ? { projection: opts.projection } : {}),
+  });
+  try {
+    let buffers: Uint8Array[] = [];
+    let bytes = 0;
+    for await (const raw of cursor as AsyncIterable<unknown>) {
+      const buf = raw as Uint8Array;
+      buffers.push(buf);
+      bytes += buf.byteLength;
+      if (buffers.length >= opts.batchSize || bytes >= maxBytes) {
+        yield rawBatch(buffers, bytes);
+        buffers = [];
+        bytes = 0;
+        if (opts.signal?.aborted) return;
+      }
+    }
+    if (buffers.length > 0) yield rawBatch(buffers, bytes);
+  } finally {
+    await cursor.close().catch(() => undefined);
+  }
+}
+
+function rawBatch(buffers: Uint8Array[], bytes: number): RawBatch {
+  return { count: buffers.length, bytes, decode: () => buffers.map((b) => BSON.deserialize(b, EXACT_READ_OPTIONS)) };
+}
+
+/** Reads a collection in `_id` order, decoded, in bounded batches (only `projection`'s fields when given). */
 export async function* readBatches(
   db: Db,
   collection: string,
@@ -120,19 +175,5 @@ export async function* readBatches(
   signal?: AbortSignal,
   projection?: Document,
 ): AsyncGenerator<Document[]> {
-  const cursor = db.collection(collection).find(filter, { sort: { _id: 1 }, batchSize, ...(projection ? { projection } : {}), ...EXACT_READ_OPTIONS });
-  try {
-    let batch: Document[] = [];
-    for await (const doc of cursor) {
-      batch.push(doc);
-      if (batch.length >= batchSize) {
-        yield batch;
-        batch = [];
-        if (signal?.aborted) return;
-      }
-    }
-    if (batch.length > 0) yield batch;
-  } finally {
-    await cursor.close().catch(() => undefined);
-  }
+  for await (const batch of readRawBatches(db, collection, filter, { batchSize, signal, projection })) yield batch.decode();
 }

@@ -110,8 +110,19 @@ export function writePlanFor(collection: MappedCollection): WritePlan {
 /** Hash of everything a document becomes (its rows, child rows included): equal hash, nothing to write again. */
 export function sourceHash(doc: ConvertedDocument): string {
   const h = createHash('md5');
-  for (const row of doc.rows) h.update(copyLine(row.values));
+  for (const line of linesOf(doc)) h.update(line);
   return h.digest('hex');
+}
+
+/**
+ * The COPY lines of a document's rows, built once and shared by the hash and the COPY
+ * itself: a document near the 16 MB BSON limit must not be turned into text three times.
+ */
+const lineCache = new WeakMap<ConvertedDocument, string[]>();
+function linesOf(doc: ConvertedDocument): string[] {
+  let lines = lineCache.get(doc);
+  if (!lines) lineCache.set(doc, (lines = doc.rows.map((row) => copyLine(row.values))));
+  return lines;
 }
 
 export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, options: WriteOptions): Promise<BatchOutcome> {
@@ -190,9 +201,11 @@ async function writeDocs(client: pg.PoolClient, plan: WritePlan, runId: string, 
     keys.push(d.converted.sourceKey);
     uuids.push(d.converted.uuid);
     hashes.push(sourceHash(d.converted));
-    for (const row of d.converted.rows) {
-      if (row.child === null) mainLines.push(copyLine(row.values));
-      else (childLines[row.child] as string[]).push(copyLine(row.values));
+    const lines = linesOf(d.converted);
+    for (let r = 0; r < d.converted.rows.length; r++) {
+      const row = d.converted.rows[r] as ConvertedDocument['rows'][number];
+      if (row.child === null) mainLines.push(lines[r] as string);
+      else (childLines[row.child] as string[]).push(lines[r] as string);
     }
   }
   let writtenUuids = uuids;
