@@ -9,7 +9,7 @@ import type { Db } from 'mongodb';
 import type pg from 'pg';
 import pLimit from 'p-limit';
 import type { MappedCollection, MigrationMapping } from '../core/mapping.js';
-import { HybridMigrateError, ExitCode } from '../core/errors.js';
+import { HybridMigrateError, ExitCode, RunFailedError } from '../core/errors.js';
 import { computeRanges } from '../source/partitions.js';
 import { writePlanFor } from '../target/batch-writer.js';
 import { acquireCollectionLocks } from '../target/collection-lock.js';
@@ -149,7 +149,11 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
 
   if (!opts.dryRun) await ensureStateSchema(pool);
   const locks = opts.dryRun ? undefined : await acquireCollectionLocks(pool, names);
-  locks?.lost.then(() => stop.abort(new Error('lock connection lost')));
+  let lockLost = false;
+  locks?.lost.then(() => {
+    lockLost = true;
+    stop.abort(new Error('lock connection lost'));
+  });
   try {
     // Work out what is left before writing anything: a run with nothing to do writes nothing.
     const planned = new Map<string, PlannedCollection>();
@@ -258,6 +262,10 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
     let deferredResolved = 0;
     if (!opts.dryRun && run.exists && !stop.signal.aborted) deferredResolved = await resolveDeferredReferences(pool, mapping, names);
 
+    if (lockLost) {
+      // Another run could take the collections now: stop here, with what was committed kept.
+      throw new RunFailedError('Lost the PostgreSQL connection that held the collection locks; stopped at a batch boundary. What was committed is kept: rerun to resume.');
+    }
     const interrupted = stop.signal.aborted && !maxRejectsExceeded && !stoppedByMaxDuration;
     const ordered = names.map((n) => summaries.find((s) => s.name === n)).filter((s): s is CollectionSummary => s !== undefined);
     if (!opts.dryRun && run.exists) {

@@ -11,6 +11,7 @@ import { rowHashSql, stateTable } from '../target/state-store.js';
 import { joinCondition, type ReferencingKey } from './rollback-foreign-keys.js';
 import { SCOPE, type ScopeStatus } from './rollback-scope.js';
 import { isMigrationChild, type ChildRow, type ChildTarget, type RollbackTarget } from './rollback-targets.js';
+import { faultPoint } from '../core/fault.js';
 
 export interface BatchCounts {
   deleted: number;
@@ -74,6 +75,8 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
     const r = ids.length > 0 ? await client.query(`DELETE FROM ${child.table} WHERE ${child.idColumn} = ANY($1::uuid[])`, [ids]) : undefined;
     children[child.label] = r?.rowCount ?? 0;
   }
+  // The crash tests' kill point: children deleted, parents not yet, nothing committed.
+  faultPoint('rollback:mid-batch');
   const deleted = deletable.length > 0 ? await client.query(`DELETE FROM ${target.table} WHERE ${target.idColumn} = ANY($1::uuid[])`, [deletable]) : undefined;
   const gone = [...verdicts].filter(([, v]) => v.status === 'gone').map(([id]) => id);
   const forgotten = [...deletable, ...gone];

@@ -18,6 +18,7 @@ import { copyLine, copyRows } from './copy.js';
 import { rowHashSql, stateTable } from './state-store.js';
 import { describePgError } from './pg-target.js';
 import { withTransaction } from './transaction.js';
+import { faultPoint } from '../core/fault.js';
 
 export interface RejectRecord {
   sourceKey: string;
@@ -126,7 +127,7 @@ function linesOf(doc: ConvertedDocument): string[] {
 }
 
 export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, options: WriteOptions): Promise<BatchOutcome> {
-  return withTransaction(pool, async (client) => {
+  const outcome = await withTransaction(pool, async (client) => {
     const refused: RejectRecord[] = [];
     const skippedModified: string[] = [];
     let docs = input.docs;
@@ -141,8 +142,11 @@ export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, 
     await recordConflicts(client, plan.collection.name, runId, input.docs, skippedModified);
     // Progress counts what this batch changed: a batch that only met known rejects and unchanged rows leaves no trace.
     await input.progress(client, { written, rejected: newRejects });
+    faultPoint('migrate:before-commit');
     return { written, refused, skippedModified, unchanged };
   });
+  faultPoint('migrate:after-commit');
+  return outcome;
 }
 
 /** Writes docs under a savepoint; on refusal, splits until each refused document is alone. */

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import { faultPoint } from '../core/fault.js';
 
 /** Escapes one value for COPY text format; null is \N. */
 export function copyValue(value: string | null): string {
@@ -31,7 +32,17 @@ export async function copyRows(client: pg.PoolClient, table: string, columns: re
   if (lines.length === 0) return;
   const stream = client.query(copyStreams.from(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
   // Chunks of ~1 MB keep memory flat and the socket busy.
-  await pipeline(Readable.from(chunk(lines, 1 << 20)), stream);
+  await pipeline(Readable.from(withFault(chunk(lines, 1 << 20))), stream);
+}
+
+/** The crash tests' kill point inside a COPY: after its first chunk went out, before the end. */
+function* withFault(chunks: Iterable<string>): Generator<string> {
+  let first = true;
+  for (const c of chunks) {
+    yield c;
+    if (first) faultPoint('migrate:mid-copy');
+    first = false;
+  }
 }
 
 function* chunk(lines: readonly string[], size: number): Generator<string> {

@@ -46,7 +46,12 @@ export async function connectPostgres(opts: ConnectPgOptions): Promise<PgTarget>
   pool.on('error', () => undefined);
   const metrics = opts.metrics ?? new MetricsRecorder();
   // pool.query() runs on a pooled client too: instrumenting each client as it connects covers both paths.
-  pool.on('connect', (client) => instrumentClient(client, metrics));
+  pool.on('connect', (client) => {
+    instrumentClient(client, metrics);
+    // A connection killed while checked out (pg_terminate_backend, a server restart) reports
+    // through the query that was using it; without a listener the event would crash the process.
+    client.on('error', () => undefined);
+  });
   let serverVersion: string;
   try {
     const r = await pool.query<{ v: string }>('SELECT current_setting(\'server_version\') AS v');
