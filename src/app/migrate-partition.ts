@@ -68,28 +68,33 @@ export async function migratePartition(task: PartitionTask, ctx: PartitionContex
   const filter = rangeFilter(task.range, task.lastKey);
   const batches = readRawBatches(ctx.db, task.collection.name, filter, { batchSize: ctx.batchSize, signal: ctx.signal });
   let pending: Promise<IteratorResult<RawBatch>> = batches.next();
-  while (!ctx.signal.aborted) {
-    const next = await pending;
-    if (next.done) break;
-    // Read-ahead: the next batch is fetched (as compact BSON) while this one is decoded, converted and written.
-    pending = batches.next();
-    const docs = next.value.decode();
-    const last = docs[docs.length - 1] as Document;
-    await processBatch(task, ctx, docs, {
-      options: { mode: task.mode, onConflict: task.collection.onConflict },
-      progress: async (client, done) => {
-        await client.query(
-          `UPDATE ${stateTable('checkpoints')}
-              SET last_key = $3, docs_read = docs_read + $4, docs_written = docs_written + $5, docs_rejected = docs_rejected + $6,
-                  status = 'running', run_id = $7, updated_at = now()
-            WHERE collection = $1 AND partition = $2`,
-          [task.collection.name, task.partition, ejson(last._id), docs.length, done.written, done.rejected, ctx.runId],
-        );
-      },
-    });
+  try {
+    while (!ctx.signal.aborted) {
+      const next = await pending;
+      if (next.done) break;
+      // Read-ahead: the next batch is fetched (as compact BSON) while this one is decoded, converted and written.
+      pending = batches.next();
+      const docs = next.value.decode();
+      const last = docs[docs.length - 1] as Document;
+      await processBatch(task, ctx, docs, {
+        options: { mode: task.mode, onConflict: task.collection.onConflict },
+        progress: async (client, done) => {
+          await client.query(
+            `UPDATE ${stateTable('checkpoints')}
+                SET last_key = $3, docs_read = docs_read + $4, docs_written = docs_written + $5, docs_rejected = docs_rejected + $6,
+                    status = 'running', run_id = $7, updated_at = now()
+              WHERE collection = $1 AND partition = $2`,
+            [task.collection.name, task.partition, ejson(last._id), docs.length, done.written, done.rejected, ctx.runId],
+          );
+        },
+      });
+    }
+  } finally {
+    // A batch read ahead that will not be used must not fail unobserved (its connection may
+    // be closed under it when a write failed); then the reader stops and closes its cursor.
+    pending.catch(() => undefined);
+    await batches.return(undefined).catch(() => undefined);
   }
-  // Stop the reader cleanly (closes the cursor) whether we finished or were asked to stop.
-  await batches.return(undefined);
 }
 
 /** How a batch is written, and the progress it records in its transaction. */

@@ -107,7 +107,7 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
       const setup = await loadSetup(global, collections);
       const concurrency = flags.concurrency ?? setup.mapping.concurrency;
       const plan = flags.plan ? await readPlanFile(flags.plan) : await loadLatestPlan(planDirectory(setup.loaded.dir));
-      if (plan === undefined) rt.logger.info('no plan file (run "hybrid-migrate plan"): source drift is not checked');
+      if (plan === undefined) rt.logger.debug('no plan file (run "hybrid-migrate plan"): source drift is not checked');
       const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3 });
       const progress = createProgress({ tty: rt.isTTY, logger: rt.logger, quiet: Boolean(global.json) });
       let result: MigrateResult;
