@@ -53,7 +53,12 @@ function withDb(url: string, db: string): string {
 }
 
 /** Runs the CLI; samples its peak RSS (VmHWM) from /proc while it runs; optionally kills it when `killWhen` says so. */
-async function cli(args: string[], env: NodeJS.ProcessEnv, killWhen?: () => Promise<boolean>): Promise<{ code: number | null; stdout: string; ms: number; peakRssMb: number; killed: boolean }> {
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  killWhen?: () => Promise<boolean>,
+  okCodes: readonly number[] = [0],
+): Promise<{ code: number | null; stdout: string; ms: number; peakRssMb: number; killed: boolean }> {
   const started = performance.now();
   const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -80,7 +85,7 @@ async function cli(args: string[], env: NodeJS.ProcessEnv, killWhen?: () => Prom
   }, 200);
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   clearInterval(sampler);
-  if (code !== 0 && !killed) throw new Error(`hybrid-migrate ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
+  if (!okCodes.includes(code ?? -1) && !killed) throw new Error(`hybrid-migrate ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`);
   return { code, stdout, ms: performance.now() - started, peakRssMb: peakKb / 1024, killed };
 }
 
@@ -92,6 +97,9 @@ async function main(): Promise<void> {
       'copy-slice': { type: 'string', default: '200000' },
       'create-slice': { type: 'string', default: '2000' },
       'createmany-slice': { type: 'string', default: '20000' },
+      // Long runs at 1M orders: the resume and heap-capped measures each cost a full migration.
+      'skip-resume': { type: 'boolean', default: false },
+      'skip-capped': { type: 'boolean', default: false },
     },
   });
   const scale = Number(values.scale);
@@ -150,21 +158,38 @@ async function main(): Promise<void> {
     const tOut = JSON.parse(t.stdout) as { collections: { read: number; migrated: number; rejected: number }[] };
     const T: Timed = { docs: tOut.collections[0]?.read ?? 0, ms: t.ms };
 
+    // ---- V: verify what T wrote ------------------------------------------------------------
+    log('V: hybrid-migrate verify orders');
+    const v = await cli(['verify', 'orders', '--json', '--no-report'], { ...env, DATABASE_URL: tUrl }, undefined, [0, 1]);
+    const vOut = JSON.parse(v.stdout) as { ok: boolean; collections: { source: number; mismatched: number; missing: number; extra: number }[] };
+    const V: Timed = { docs: vOut.collections[0]?.source ?? 0, ms: v.ms };
+
+    // The same run with V8's old space capped: shows how much of T's peak RSS is live memory.
+    let tCapped: Awaited<ReturnType<typeof cli>> | undefined;
+    if (!values['skip-capped']) {
+      log('T again with NODE_OPTIONS=--max-old-space-size=192');
+      const tcUrl = await clone(`bench_tc_${process.pid}`);
+      tCapped = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: tcUrl, NODE_OPTIONS: '--max-old-space-size=192' });
+    }
+
     // ---- R: resume after kill -9 at 50% ---------------------------------------------------
-    log('R: kill -9 at 50%, then resume');
-    const rUrl = await clone(`bench_r_${process.pid}`);
-    const rPool = new pg.Pool({ connectionString: rUrl, max: 1 });
-    rPool.on('error', () => undefined);
-    const half = async () => {
-      const r = await rPool.query<{ n: string | null }>(`SELECT sum(docs_read)::text AS n FROM ${stateTable('checkpoints')} WHERE collection = 'orders'`).catch(() => ({ rows: [{ n: null }] }));
-      return Number(r.rows[0]?.n ?? 0) >= orders / 2;
-    };
-    const r1 = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: rUrl }, half);
-    const committed = Number((await rPool.query(`SELECT sum(docs_read)::text AS n FROM ${stateTable('checkpoints')} WHERE collection = 'orders'`)).rows[0]?.n ?? 0);
-    const r2 = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: rUrl });
-    const r2Out = JSON.parse(r2.stdout) as { collections: { read: number }[] };
-    const resumedRead = r2Out.collections[0]?.read ?? 0;
-    await rPool.end();
+    let resume: { committed: number; resumedRead: number; r1Ms: number; r2Ms: number } | undefined;
+    if (!values['skip-resume']) {
+      log('R: kill -9 at 50%, then resume');
+      const rUrl = await clone(`bench_r_${process.pid}`);
+      const rPool = new pg.Pool({ connectionString: rUrl, max: 1 });
+      rPool.on('error', () => undefined);
+      const half = async () => {
+        const r = await rPool.query<{ n: string | null }>(`SELECT sum(docs_read)::text AS n FROM ${stateTable('checkpoints')} WHERE collection = 'orders'`).catch(() => ({ rows: [{ n: null }] }));
+        return Number(r.rows[0]?.n ?? 0) >= orders / 2;
+      };
+      const r1 = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: rUrl }, half);
+      const committed = Number((await rPool.query(`SELECT sum(docs_read)::text AS n FROM ${stateTable('checkpoints')} WHERE collection = 'orders'`)).rows[0]?.n ?? 0);
+      const r2 = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: rUrl });
+      const r2Out = JSON.parse(r2.stdout) as { collections: { read: number }[] };
+      resume = { committed, resumedRead: r2Out.collections[0]?.read ?? 0, r1Ms: r1.ms, r2Ms: r2.ms };
+      await rPool.end();
+    }
 
     // ---- pre-encoded rows for P -------------------------------------------------------------
     log(`encoding ${fmt(copySlice)} orders for P`);
@@ -286,6 +311,7 @@ async function main(): Promise<void> {
       `| P: raw COPY of the pre-encoded rows (orders + items + history) | ${fmt(P.docs)} | ${(P.ms / 1000).toFixed(1)} | ${fmt(p)} |`,
       `| T: \`hybrid-migrate migrate orders\` end to end, checkpoints on | ${fmt(T.docs)} | ${(T.ms / 1000).toFixed(1)} | ${fmt(tr)} |`,
       `| Ts: migrate's convert + write path, synthetic in-process source | ${fmt(Ts.docs)} | ${(Ts.ms / 1000).toFixed(1)} | ${fmt(tsr)} |`,
+      `| V: \`hybrid-migrate verify orders\` on T's result (${vOut.ok ? 'clean' : `differences: ${JSON.stringify(vOut.collections[0])}`}) | ${fmt(V.docs)} | ${(V.ms / 1000).toFixed(1)} | ${fmt(rate(V.docs, V.ms))} |`,
       `| N: Prisma \`create\` per document (nested items + history) | ${fmt(N1.docs)} | ${(N1.ms / 1000).toFixed(1)} | ${fmt(n1)} |`,
       `| N: Prisma \`createMany\`, 5k batches (3 calls per batch) | ${fmt(N2.docs)} | ${(N2.ms / 1000).toFixed(1)} | ${fmt(n2)} |`,
       '',
@@ -297,12 +323,17 @@ async function main(): Promise<void> {
       `| T / min(S, P) | ${(tr / Math.min(s, p)).toFixed(2)} | ≥ 0.6 |`,
       `| T / createMany | ${(tr / n2).toFixed(1)} | ≥ 20 |`,
       `| T / create | ${(tr / n1).toFixed(1)} | ≥ 60 |`,
+      `| V / T (verify vs migrate) | ${(rate(V.docs, V.ms) / tr).toFixed(2)} | ≥ 0.5 |`,
       `| Ts / createMany | ${(tsr / n2).toFixed(1)} | (write side alone) |`,
       `| Ts / create | ${(tsr / n1).toFixed(1)} | (write side alone) |`,
       `| Ts / P | ${(tsr / p).toFixed(2)} | |`,
       '',
-      `Peak RSS of \`migrate\` (T): ${t.peakRssMb.toFixed(0)} MB (target ≤ 300 MB).`,
-      `Resume after kill -9 at ${fmt(committed)} committed of ${fmt(orders)}: the rerun read ${fmt(resumedRead)} documents (${fmt(resumedRead + committed - orders)} read twice; batch 5000, concurrency ${mapping.concurrency}), in ${(r2.ms / 1000).toFixed(1)} s; the killed run had taken ${(r1.ms / 1000).toFixed(1)} s.`,
+      `Peak RSS of \`migrate\` (T): ${t.peakRssMb.toFixed(0)} MB with Node's default heap policy` +
+        (tCapped ? `; ${tCapped.peakRssMb.toFixed(0)} MB with NODE_OPTIONS=--max-old-space-size=192 (${fmt(rate(T.docs, tCapped.ms))} docs/s)` : ' (heap-capped run skipped)') +
+        ' (target ≤ 300 MB).',
+      resume
+        ? `Resume after kill -9 at ${fmt(resume.committed)} committed of ${fmt(orders)}: the rerun read ${fmt(resume.resumedRead)} documents (${fmt(resume.resumedRead + resume.committed - orders)} read twice; batch 5000, concurrency ${mapping.concurrency}), in ${(resume.r2Ms / 1000).toFixed(1)} s; the killed run had taken ${(resume.r1Ms / 1000).toFixed(1)} s.`
+        : 'Resume after kill -9: skipped (--skip-resume).',
     );
     process.stdout.write(`${results.join('\n')}\n`);
   } finally {
