@@ -15,7 +15,7 @@ import { ObjectId } from 'mongodb';
 import type pg from 'pg';
 import type { MappedCollection } from '../core/mapping.js';
 import { uuidToObjectId } from '../core/ids.js';
-import { readBatches } from '../source/mongo-source.js';
+import { EXACT_READ_OPTIONS, readBatches } from '../source/mongo-source.js';
 import { ejson, unejson } from '../source/partitions.js';
 import { writePlanFor, type BatchInput } from '../target/batch-writer.js';
 import { stateTable } from '../target/state-store.js';
@@ -84,7 +84,11 @@ export async function syncCollection(collection: MappedCollection, ctx: Partitio
   const field = collection.updatedAtField;
   const since = state.cursorUpdatedAt ? new Date(state.cursorUpdatedAt.getTime() - opts.overlapMs) : null;
   const filter = (since ? { [field]: { $gte: since } } : { [field]: { $type: 'date' } }) as Filter<Document>;
-  const cursor = ctx.db.collection(collection.name).find(filter, { sort: { [field]: 1, _id: 1 }, batchSize: ctx.batchSize, useBigInt64: true, promoteBuffers: false, bsonRegExp: true });
+  // Without an index on the updated-at field, a real MongoDB sorts in memory: allow it to spill to disk
+  // rather than fail on a large window (README recommends the index).
+  const cursor = ctx.db
+    .collection(collection.name)
+    .find(filter, { sort: { [field]: 1, _id: 1 }, batchSize: ctx.batchSize, allowDiskUse: true, ...EXACT_READ_OPTIONS });
   try {
     let batch: Document[] = [];
     const flush = async () => {

@@ -23,6 +23,10 @@ export async function computeRanges(db: Db, collection: string, opts: { partitio
   const count = await coll.estimatedDocumentCount();
   const parts = Math.min(opts.maxPartitions, Math.ceil(count / opts.partitionSize));
   if (parts <= 1) return [{ start: null, end: null }];
+  // FerretDB v1 does not push _id range filters down: every range would scan and sort the
+  // whole collection (measured: a 1M-document collection in 2 ranges read nothing in 10
+  // minutes). There, one range in _id order is the fast path.
+  if (await isFerretDb(db)) return [{ start: null, end: null }];
   const [first] = await coll.find({}, { projection: { _id: 1 }, sort: { _id: 1 }, limit: 1 }).toArray();
   const [last] = await coll.find({}, { projection: { _id: 1 }, sort: { _id: -1 }, limit: 1 }).toArray();
   // Ranges compare within one BSON type: split only collections whose ids are all ObjectIds.
@@ -38,6 +42,15 @@ export async function computeRanges(db: Db, collection: string, opts: { partitio
   }
   ranges.push({ start, end: null });
   return ranges;
+}
+
+async function isFerretDb(db: Db): Promise<boolean> {
+  try {
+    const info = await db.admin().command({ buildInfo: 1 });
+    return typeof info.ferretdbVersion === 'string';
+  } catch {
+    return false;
+  }
 }
 
 function isObjectId(v: unknown): boolean {
