@@ -2,7 +2,8 @@
  * Turns configuration + Prisma schema into the mapping every command uses, and checks it
  * before any row is written: unknown models and fields, required columns without a source,
  * references to unmapped collections, foreign-key cycles (broken by deferring a nullable
- * reference to a second pass). Pure: all problems are returned together.
+ * reference to a second pass), table or column names PostgreSQL would truncate into one
+ * another. Pure: all problems are returned together.
  */
 import type { CollectionConfig, FieldMapping, FieldSetting, HybridMigrateConfig, ChildMapping } from './define-config.js';
 import type { ConfigIssue } from '../core/errors.js';
@@ -15,6 +16,7 @@ import type {
   MigrationMapping,
   ValueOptions,
 } from '../core/mapping.js';
+import { identifierCollisions } from './identifiers.js';
 import { relationOf, type PrismaSchema, type SchemaColumn, type SchemaModel } from '../schema/prisma-schema.js';
 
 export const DEFAULTS = { batchSize: 5000, concurrency: 4, extraField: 'legacyExtra', updatedAtField: 'updatedAt' } as const;
@@ -89,17 +91,16 @@ export function resolveMapping(config: HybridMigrateConfig, schema: PrismaSchema
     const col = mapped.get(d.collection)?.columns.find((c) => c.column.field === d.field);
     if (col?.source.kind === 'reference') col.source.deferred = true;
   }
-  return {
-    mapping: {
-      collections: mapped,
-      loadOrder: order,
-      deferred,
-      batchSize,
-      concurrency: config.concurrency ?? DEFAULTS.concurrency,
-      maxRejects: config.maxRejects,
-    },
-    issues,
+  const mapping: MigrationMapping = {
+    collections: mapped,
+    loadOrder: order,
+    deferred,
+    batchSize,
+    concurrency: config.concurrency ?? DEFAULTS.concurrency,
+    maxRejects: config.maxRejects,
   };
+  issues.push(...identifierCollisions(mapping));
+  return { mapping, issues };
 }
 
 function resolveCollection(

@@ -1,0 +1,59 @@
+/**
+ * PostgreSQL keeps the first 63 bytes of an identifier: names that differ only after that are
+ * one name to the server. The mapping check finds such collisions before any write.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parsePrismaSchema } from '../../src/schema/prisma-schema.js';
+import { resolveMapping } from '../../src/config/resolve-mapping.js';
+import { truncatedIdentifier } from '../../src/config/identifiers.js';
+
+const base = readFileSync(new URL('../../prisma/schema.prisma', import.meta.url), 'utf8');
+const long = (suffix: string) => `${'t'.repeat(63)}${suffix}`;
+
+/** The shipped schema plus two models whose table (or column) names are given. */
+function schemaWith(tableA: string, tableB: string, columnA = 'note_a', columnB = 'note_b') {
+  return parsePrismaSchema(`${base}
+model LongA {
+  id    String @id(map: "long_a_pkey") @db.Uuid
+  noteA String? @map("${columnA}")
+  noteB String? @map("${columnB}")
+  @@map("${tableA}")
+}
+model LongB {
+  id String @id(map: "long_b_pkey") @db.Uuid
+  @@map("${tableB}")
+}
+`);
+}
+
+describe('identifiers PostgreSQL would truncate', () => {
+  it('truncates at 63 bytes without splitting a UTF-8 character', () => {
+    expect(truncatedIdentifier('short')).toBe('short');
+    expect(truncatedIdentifier(long('1-goals'))).toBe('t'.repeat(63));
+    // 62 ASCII bytes then a 2-byte character: it does not fit whole, so it goes.
+    expect(truncatedIdentifier(`${'a'.repeat(62)}é-x`)).toBe('a'.repeat(62));
+    expect(Buffer.byteLength(truncatedIdentifier('é'.repeat(40)))).toBe(62);
+  });
+
+  it('two tables whose names differ after byte 63 are reported, naming both and the fix', () => {
+    const schema = schemaWith(long('1'), long('2'));
+    const { issues } = resolveMapping({ collections: { a: { model: 'LongA' }, b: { model: 'LongB' } } }, schema);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe('collections.b.model');
+    expect(issues[0]?.message).toContain(`"${long('1')}" (model LongA) and "${long('2')}" (model LongB) are the same table to PostgreSQL`);
+    expect(issues[0]?.message).toContain('shorter @@map name');
+  });
+
+  it('two columns of one table that differ after byte 63 are reported', () => {
+    const schema = schemaWith('long_a', 'long_b', long('x'), long('y'));
+    const { issues } = resolveMapping({ collections: { a: { model: 'LongA' } } }, schema);
+    expect(issues.map((i) => i.message)).toEqual([expect.stringContaining(`columns "${long('x')}" and "${long('y')}" of table "long_a"`)]);
+  });
+
+  it('names that differ within 63 bytes, and long collection names (only ever values), are fine', () => {
+    const schema = schemaWith(`${'t'.repeat(62)}1`, `${'t'.repeat(62)}2`);
+    const { issues } = resolveMapping({ collections: { [long('1-a')]: { model: 'LongA' }, [long('2-a')]: { model: 'LongB' } } }, schema);
+    expect(issues).toEqual([]);
+  });
+});
