@@ -1,5 +1,7 @@
-// Two projects: `unit` (pure, no servers) and `integration` (real PostgreSQL and a MongoDB-wire
-// server, started once by the global setup; each test file gets its own databases).
+// Three projects: `unit` (pure, no servers), `integration` (real PostgreSQL and a MongoDB-wire
+// server, started once by the global setup; each test file gets its own databases) — together
+// the test command — and `faults` (`npm run test:faults`: random kills at scale, a stopped
+// MongoDB server, 16 MB documents under a memory bound; longer than the test command allows).
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
@@ -25,6 +27,16 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globals: true,
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 1_800_000,
+          hookTimeout: 600_000,
         },
       },
     ],

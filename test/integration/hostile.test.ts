@@ -13,6 +13,7 @@ import { hasRealMongo, useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
 import { REPO_ROOT } from '../support/migration.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
+import { startStatementLog, statementKind, unquotedSql, type StatementLog } from '../support/statement-log.js';
 
 const t = useTestDatabases();
 // FerretDB's own SQLite layer cannot create a collection whose name holds a double quote: the
@@ -24,6 +25,7 @@ const LONG_B = `${'a'.repeat(63)}2-goals`;
 const UNICODE = 'décisions_été_🚀';
 let env: { MONGO_URI: string; DATABASE_URL: string };
 let configFile: string;
+let log: StatementLog;
 const ws = new ObjectId();
 
 /** The configuration under test; only the long-named B collection's transaction fields vary. */
@@ -79,6 +81,10 @@ describe('hostile names and shapes', () => {
   it('migrates collections with injection, long and unicode names into the right tables, and nothing else happens', async () => {
     // The same mapping, with a source for every required field.
     writeConfig({ type: { from: 'period' }, amount: { from: 'period' } });
+    log = await startStatementLog(t.pg, new URL(t.databaseUrl).pathname.slice(1));
+    const plan = await runCli(['--config', configFile, 'plan', '--json'], env);
+    // Exit 1: plan predicts the one reject below; no collision between the two long names is reported.
+    expect(plan.code, plan.stderr).toBe(1);
     const r = await runCli(['--config', configFile, 'migrate', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { collections: { name: string; read: number; migrated: number; rejected: number }[] };
@@ -103,5 +109,27 @@ describe('hostile names and shapes', () => {
     expect(decision.rows[0]).toEqual({ reason: 'تمام 😀' });
     const settings = await t.pg.query<{ depth: string }>(`SELECT jsonb_path_query_first(settings, 'lax $.**.leaf') #>> '{}' AS depth FROM workspaces WHERE id = $1`, [objectIdToUuid(ws)]);
     expect(settings.rows[0]).toEqual({ depth: 'bottom' });
+  });
+
+  it("the server's statement log: only the statements the tool sends, the hostile names never parsed as SQL", (ctx) => {
+    // The witness can fail: an injected name shows outside quotes, a quoted one does not.
+    expect(unquotedSql(`SELECT * FROM "x"; DROP TABLE y;--"`)).toMatch(/\bDROP\b/);
+    expect(unquotedSql(`SELECT 'x''); DROP TABLE y --', "x""; DROP TABLE y;--"`)).not.toMatch(/\bDROP\b/);
+    if (!log.file) ctx.skip(true, 'the PostgreSQL server log is not readable here: the canary table above is the only witness');
+    const statements = log.read();
+    // The log is live for this database: it holds the migration's COPY into the injection-named collection's table.
+    expect(statements.some((s) => /^COPY "public"\."goals"/.test(s))).toBe(true);
+    const kinds = new Set(statements.map(statementKind));
+    const expected = ['BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'SELECT', 'WITH', 'INSERT', 'UPDATE', 'DELETE', 'COPY', 'CREATE', 'SET', 'SHOW', 'LOCK', 'ALTER', 'COMMENT'];
+    expect([...kinds].filter((k) => !expected.includes(k))).toEqual([]);
+    // CREATE and ALTER only for the tool's own state schema and its session's staging tables.
+    const ddl = statements.filter((s) => ['CREATE', 'ALTER', 'COMMENT'].includes(statementKind(s)));
+    expect(ddl.filter((s) => !/^\s*(CREATE (SCHEMA|TABLE|UNIQUE INDEX|INDEX) IF NOT EXISTS ("hybrid_migrate"|[a-z_]+ ON "hybrid_migrate")|CREATE TEMP TABLE IF NOT EXISTS "hm_stage_[0-9a-f]{16}"|ALTER TABLE "hybrid_migrate"\.|COMMENT ON [A-Z]+ "hybrid_migrate")/.test(s))).toEqual([]);
+    // Outside quotes, no statement holds a DROP, a TRUNCATE, or any part of the hostile names.
+    for (const s of statements) {
+      const sql = unquotedSql(s);
+      expect(sql, s).not.toMatch(/\b(DROP|TRUNCATE)\b/i);
+      for (const fragment of ['DROP TABLE y', 'legacy.products', 'décisions', '__proto__']) expect(sql, s).not.toContain(fragment);
+    }
   });
 });

@@ -8,21 +8,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli, startCli } from '../support/cli.js';
 import { runMigrate } from '../support/migration.js';
+import { prng } from '../support/crash-checks.js';
 
 const t = useTestDatabases();
 const DOCS = Number(process.env.HM_RESUME_DOCS ?? 100_000);
 const KILLS = 10;
-
-/** Deterministic PRNG (mulberry32) so a failing sequence of kill points can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ws = new ObjectId();
 beforeAll(async () => {

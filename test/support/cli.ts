@@ -4,7 +4,7 @@
  * stale build is refused so a test never passes against old code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +40,8 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   ms: number;
+  /** Peak resident set size (VmHWM) in MB, when started with `sampleRss`. */
+  peakRssMb?: number;
 }
 
 export interface CliEnv {
@@ -49,7 +51,7 @@ export interface CliEnv {
 }
 
 /** Starts the CLI; `done` resolves when it exits. */
-export function startCli(args: readonly string[], env: CliEnv, opts: { cwd?: string } = {}): { child: ChildProcess; done: Promise<CliResult> } {
+export function startCli(args: readonly string[], env: CliEnv, opts: { cwd?: string; sampleRss?: boolean } = {}): { child: ChildProcess; done: Promise<CliResult> } {
   assertFreshBuild();
   const started = Date.now();
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -61,14 +63,29 @@ export function startCli(args: readonly string[], env: CliEnv, opts: { cwd?: str
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  // The kernel's high-water mark only grows, so sampling it often enough sees the peak.
+  let peakKb = 0;
+  const sampler = opts.sampleRss
+    ? setInterval(() => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (m) peakKb = Math.max(peakKb, Number(m[1]));
+        } catch {
+          /* exited */
+        }
+      }, 20)
+    : undefined;
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }));
+    child.on('close', (code, signal) => {
+      clearInterval(sampler);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started, ...(opts.sampleRss ? { peakRssMb: peakKb / 1024 } : {}) });
+    });
   });
   return { child, done };
 }
 
-export function runCli(args: readonly string[], env: CliEnv, opts: { cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], env: CliEnv, opts: { cwd?: string; sampleRss?: boolean } = {}): Promise<CliResult> {
   return startCli(args, env, opts).done;
 }
 

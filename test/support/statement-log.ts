@@ -115,3 +115,21 @@ export function destructiveStatements(statements: readonly string[]): string[] {
     s.split(';').some((part) => /^\s*(--[^\n]*\n\s*)*(TRUNCATE|DROP)\b/i.test(part) || /\bON\s+COMMIT\s+DROP\b/i.test(part)),
   );
 }
+
+/**
+ * A statement with its quoted parts blanked: string literals ('…', E'…'), quoted identifiers
+ * ("…") and dollar-quoted bodies. What is left is the SQL the server parsed as SQL, so a
+ * name that was injected (rather than passed as a value or a quoted identifier) shows there.
+ */
+export function unquotedSql(statement: string): string {
+  return statement
+    .replace(/\$([A-Za-z_]*)\$[\s\S]*?\$\1\$/g, ' $$…$$ ')
+    .replace(/[Ee]?'(?:[^']|'')*'/g, " '…' ")
+    .replace(/"(?:[^"]|"")*"/g, ' "…" ');
+}
+
+/** The first keyword of a statement (after comments), upper-cased. */
+export function statementKind(statement: string): string {
+  const m = /^\s*(?:--[^\n]*\n\s*)*([A-Za-z]+)/.exec(statement);
+  return (m?.[1] ?? '').toUpperCase();
+}

@@ -1,0 +1,174 @@
+/**
+ * Crash safety at random points, the way Kafka Connect's exactly-once tests check it: one
+ * data set goes through migrate, an incremental sync (with updates, inserts and deletes) and a
+ * rollback, and each of the three is killed with SIGKILL at HM_FAULT_KILLS (default 20) random
+ * points of its progress before a run is let finish. After each: exact row counts, no
+ * duplicate, nothing missing, the registry one to one, `verify` clean; after the rollback the
+ * application's own rows are byte-identical.
+ *
+ * The kill points are random in the work done, not in wall-clock time: each kill waits until
+ * the run has committed past a random share of the remaining work, then a further random
+ * 0–400 ms, so kills land in reading, converting, COPY, commit and checkpoint alike whatever the
+ * machine's speed. HM_FAULT_SEED replays a sequence.
+ */
+import { ObjectId } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { mongoUriFor, runCli, startCli, type CliEnv } from '../support/cli.js';
+import { expectExact, prng } from '../support/crash-checks.js';
+import { insertSimpleOrders } from '../support/simple-orders.js';
+import { objectIdToUuid } from '../../src/core/ids.js';
+
+const DOCS = Number(process.env.HM_FAULT_DOCS ?? 100_000);
+const KILLS = Number(process.env.HM_FAULT_KILLS ?? 20);
+const SEED = Number(process.env.HM_FAULT_SEED ?? 20261124);
+const random = prng(SEED);
+
+let db: TestDatabases & { drop(): Promise<void> };
+let env: CliEnv;
+/** Figures for the issue note: printed once at the end. */
+const figures: string[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabases();
+  await insertSimpleOrders(db.db, DOCS);
+  env = { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl };
+  expect((await runCli(['migrate', 'workspaces'], env)).code).toBe(0);
+}, 600_000);
+
+afterAll(async () => {
+  process.stdout.write(`\n[faults] random kills (seed ${SEED}, ${DOCS.toLocaleString('en-US')} documents):\n${figures.map((f) => `  ${f}`).join('\n')}\n`);
+  await db?.drop();
+});
+
+interface KillRun {
+  kills: number;
+  runs: number;
+  /** The progress measure when each kill landed. */
+  killedAt: number[];
+}
+
+/**
+ * Starts `args` again and again, killing each run with SIGKILL once `progress()` has passed a
+ * random point of the remaining work (`total`), until KILLS kills or a run that finishes by
+ * itself; then one run to completion, which must exit 0.
+ */
+async function killAtRandomPoints(args: readonly string[], total: number, progress: () => Promise<number>): Promise<KillRun> {
+  const killedAt: number[] = [];
+  let runs = 0;
+  let finished = false;
+  while (killedAt.length < KILLS && !finished) {
+    const start = await progress();
+    // A random point of what is left, spread so KILLS kills fit before the end.
+    const left = Math.max(1, total - start);
+    const target = start + 1 + Math.floor(random() * (left / Math.max(1, KILLS - killedAt.length)));
+    const extraMs = Math.floor(random() * 400);
+    const run = startCli(args, env);
+    runs++;
+    let exited = false;
+    void run.done.then(() => (exited = true));
+    while (!exited && (await progress()) < target) await new Promise((r) => setTimeout(r, 25));
+    if (!exited) {
+      await new Promise((r) => setTimeout(r, extraMs));
+      run.child.kill('SIGKILL');
+    }
+    const r = await run.done;
+    if (r.signal === 'SIGKILL') killedAt.push(await progress());
+    else {
+      expect(r.code, r.stderr).toBe(0);
+      finished = true;
+    }
+  }
+  if (!finished) {
+    const last = await runCli(args, env);
+    runs++;
+    expect(last.code, last.stderr).toBe(0);
+  }
+  return { kills: killedAt.length, runs, killedAt };
+}
+
+async function count(sql: string, params: unknown[] = []): Promise<number> {
+  const r = await db.pg.query<{ n: number }>(sql, params);
+  return r.rows[0]?.n ?? 0;
+}
+
+describe(`kill -9 at ${KILLS} random points of migrate, of an incremental sync and of a rollback`, () => {
+  it('migrate: the last run leaves exactly the source documents and verify is clean', async () => {
+    const done = await killAtRandomPoints(['migrate', 'orders', '--batch-size', '1000'], DOCS, () =>
+      count(`SELECT coalesce(sum(docs_written), 0)::int AS n FROM hybrid_migrate.checkpoints WHERE collection = 'orders'`),
+    );
+    // Nearly every kill must land in a run in progress, or the test proves little.
+    expect(done.kills).toBeGreaterThanOrEqual(Math.min(KILLS, 3));
+    const rows = await expectExact(db, env);
+    figures.push(`migrate: ${done.kills} kills in ${done.runs} runs (killed at ${done.killedAt.join(', ')} documents written); ${rows} rows checked, verify clean`);
+  }, 1_800_000);
+
+  it('incremental sync with updates, inserts and deletes: the last run brings every change and verify is clean', async () => {
+    const orders = db.db.collection('orders');
+    const all = await orders.find({}, { projection: { _id: 1 } }).sort({ _id: 1 }).toArray();
+    const updated = all.filter((_, i) => i % 3 === 0).map((d) => d._id as ObjectId);
+    const deleted = all.filter((_, i) => i % 20 === 1).map((d) => d._id as ObjectId);
+    const stamp = new Date();
+    for (let i = 0; i < updated.length; i += 5000) {
+      const ids = updated.slice(i, i + 5000);
+      await orders.updateMany({ _id: { $in: ids } }, { $set: { clientName: 'changed', updatedAt: stamp } });
+    }
+    for (let i = 0; i < deleted.length; i += 5000) await orders.deleteMany({ _id: { $in: deleted.slice(i, i + 5000) } });
+    const inserted = Math.floor(DOCS / 10);
+    const ws = (await db.db.collection('workspaces').findOne({}))?._id as ObjectId;
+    const fresh = Array.from({ length: inserted }, (_, j) => ({ workspaceId: ws, clientName: 'inserted', status: 'pending', items: [{ name: 'New', quantity: 1, unitPrice: j }], createdAt: stamp }));
+    for (let i = 0; i < fresh.length; i += 5000) await orders.insertMany(fresh.slice(i, i + 5000));
+    const deletedUuids = deleted.map(objectIdToUuid);
+
+    const work = updated.length + deleted.length + inserted;
+    const done = await killAtRandomPoints(['migrate', 'orders', '--incremental', '--detect-deletes', '--batch-size', '1000'], work, async () => {
+      const changed = await count(`SELECT count(*)::int AS n FROM orders WHERE client_name IN ('changed', 'inserted')`);
+      const gone = deleted.length - (await count(`SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[])`, [deletedUuids]));
+      return changed + gone;
+    });
+    expect(done.kills).toBeGreaterThanOrEqual(Math.min(KILLS, 3));
+    const deletedSet = new Set(deleted.map((d) => d.toHexString()));
+    expect(await count(`SELECT count(*)::int AS n FROM orders WHERE client_name = 'changed'`)).toBe(updated.filter((id) => !deletedSet.has(id.toHexString())).length);
+    expect(await count(`SELECT count(*)::int AS n FROM orders WHERE client_name = 'inserted'`)).toBe(inserted);
+    expect(await count(`SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[])`, [deletedUuids])).toBe(0);
+    const rows = await expectExact(db, env);
+    figures.push(
+      `incremental --detect-deletes (${updated.length} updated, ${inserted} inserted, ${deleted.length} deleted): ${done.kills} kills in ${done.runs} runs; ${rows} rows checked, verify clean`,
+    );
+  }, 1_800_000);
+
+  it("rollback: the last run removes every migrated row and leaves the application's rows byte-identical", async () => {
+    const wsUuid = (await db.pg.query<{ id: string }>(`SELECT id FROM workspaces LIMIT 1`)).rows[0]?.id;
+    await db.pg.query(
+      `INSERT INTO orders (id, workspace_id, client_name, status, notes, updated_at)
+       SELECT gen_random_uuid(), $1, 'app order ' || g, 'pending', 'from the app', now() FROM generate_series(1, 500) g`,
+      [wsUuid],
+    );
+    await db.pg.query(`INSERT INTO order_items (id, order_id, position, name, quantity) SELECT gen_random_uuid(), id, 0, 'app item', 1 FROM orders WHERE notes = 'from the app'`);
+    const snapshot = async () =>
+      (
+        await db.pg.query<{ row: string }>(
+          `SELECT md5(row_to_json(o)::text) || ':' || coalesce((SELECT string_agg(md5(row_to_json(i)::text), ',' ORDER BY i.id) FROM order_items i WHERE i.order_id = o.id), '') AS row
+             FROM orders o WHERE notes = 'from the app' ORDER BY id`,
+        )
+      ).rows.map((r) => r.row);
+    const before = await snapshot();
+    expect(before).toHaveLength(500);
+    const mapped = await count(`SELECT count(*)::int AS n FROM hybrid_migrate.id_map WHERE collection = 'orders'`);
+
+    const done = await killAtRandomPoints(['rollback', 'orders', '--batch-size', '1000'], mapped, async () =>
+      mapped - (await count(`SELECT count(*)::int AS n FROM hybrid_migrate.id_map WHERE collection = 'orders'`)),
+    );
+    expect(done.kills).toBeGreaterThanOrEqual(Math.min(KILLS, 3));
+    expect(await snapshot()).toEqual(before);
+    const left = await db.pg.query(`
+      SELECT (SELECT count(*)::int FROM orders) AS orders,
+             (SELECT count(*)::int FROM order_items) AS items,
+             (SELECT count(*)::int FROM hybrid_migrate.id_map WHERE collection = 'orders') AS mapped`);
+    expect(left.rows[0]).toEqual({ orders: 500, items: 500, mapped: 0 });
+    const again = await runCli(['rollback', 'orders', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).collections[0]).toMatchObject({ deleted: 0 });
+    figures.push(`rollback: ${done.kills} kills in ${done.runs} runs; ${mapped} migrated rows removed, 500 application rows (and their items) byte-identical`);
+  }, 1_800_000);
+});
