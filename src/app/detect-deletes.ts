@@ -1,6 +1,6 @@
 /**
  * `migrate --incremental --detect-deletes`: compares the id sets of MongoDB and of the
- * registry in batches, both ways.
+ * registry, both ways, in one ordered pass over MongoDB's ids (see compareObjectIds).
  * - A migrated document that no longer exists in MongoDB: its row (and the child rows the
  *   migration wrote) is deleted, or marked in a DateTime field per configuration — unless the
  *   application changed the row since, or other rows reference it: then it is kept and reported.
@@ -11,7 +11,7 @@ import type { Document } from 'mongodb';
 import { ObjectId } from 'mongodb';
 import type pg from 'pg';
 import type { MappedCollection } from '../core/mapping.js';
-import { childUuid, sourceIdKey } from '../core/ids.js';
+import { childUuid, objectIdToUuid, sourceIdKey } from '../core/ids.js';
 import { qualifiedTable, quoteIdent, type PrismaSchema } from '../schema/prisma-schema.js';
 import { writePlanFor, type WritePlan } from '../target/batch-writer.js';
 import { rowHashSql, stateTable } from '../target/state-store.js';
@@ -33,16 +33,85 @@ function sourceIdOf(key: string): unknown {
 
 export async function detectDeletes(collection: MappedCollection, schema: PrismaSchema, ctx: PartitionContext): Promise<void> {
   const plan = writePlanFor(collection);
-  await removeDeleted(collection, schema, plan, ctx);
-  if (!ctx.signal.aborted) await migrateUnknown(collection, plan, ctx);
+  await compareObjectIds(collection, schema, plan, ctx);
+  if (!ctx.signal.aborted) await removeDeletedOtherIds(collection, schema, plan, ctx);
 }
 
-async function removeDeleted(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: PartitionContext): Promise<void> {
-  let after = '00000000-0000-0000-0000-000000000000';
+const MIN_UUID = '00000000-0000-0000-0000-000000000000';
+const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+/**
+ * Both directions in one pass over MongoDB's `_id`s in order (a single index scan, or a single
+ * collection scan where the server cannot push `$in` down, as FerretDB cannot), merged with
+ * the registry in UUID order, which is ObjectId order:
+ * - each page of source ids not in the registry (nor rejected) is migrated;
+ * - registry ObjectId entries between the previous page's last id and this page's last id
+ *   that the page does not hold are documents deleted in MongoDB.
+ */
+async function compareObjectIds(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: PartitionContext): Promise<void> {
+  const cursor = ctx.db.collection(collection.name).find({}, { projection: { _id: 1 }, sort: { _id: 1 }, batchSize: PAGE });
+  let lower = MIN_UUID;
+  try {
+    let ids: unknown[] = [];
+    const flush = async (upper: string) => {
+      const page = ids;
+      ids = [];
+      await migrateUnknown(collection, plan, ctx, page);
+      if (ctx.signal.aborted) return;
+      const present = new Set(page.filter((id) => id instanceof ObjectId).map((id) => objectIdToUuid(id as ObjectId)));
+      lower = await removeGoneInRange(collection, schema, plan, ctx, lower, upper, present);
+    };
+    for await (const d of cursor) {
+      ids.push(d._id);
+      if (ids.length >= PAGE) {
+        const last = ids[ids.length - 1];
+        // Non-ObjectId ids sort apart from ObjectIds: they do not move the ObjectId range.
+        await flush(last instanceof ObjectId ? objectIdToUuid(last) : lower);
+        if (ctx.signal.aborted) return;
+      }
+    }
+    // The last page: every registry entry above it is gone from the source.
+    await flush(MAX_UUID);
+  } finally {
+    await cursor.close().catch(() => undefined);
+  }
+}
+
+/** Registry ObjectId entries in (lower, upper] not in `present`: removed. Returns the new lower bound. */
+async function removeGoneInRange(
+  collection: MappedCollection,
+  schema: PrismaSchema,
+  plan: WritePlan,
+  ctx: PartitionContext,
+  lower: string,
+  upper: string,
+  present: ReadonlySet<string>,
+): Promise<string> {
+  let after = lower;
+  while (after < upper) {
+    if (ctx.signal.aborted) return after;
+    const page = await ctx.pool.query<{ source_key: string; uuid: string }>(
+      `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')}
+        WHERE collection = $1 AND uuid > $2::uuid AND uuid <= $3::uuid AND source_key LIKE 'oid:%' ORDER BY uuid LIMIT ${PAGE}`,
+      [collection.name, after, upper],
+    );
+    if (page.rows.length === 0) return upper;
+    const gone = page.rows.filter((r) => !present.has(r.uuid));
+    if (gone.length > 0 && !ctx.dryRun) await removeRows(collection, schema, plan, ctx, gone);
+    else if (gone.length > 0) ctx.stats.deletedInSource += gone.length;
+    after = (page.rows[page.rows.length - 1] as { uuid: string }).uuid;
+    if (page.rows.length < PAGE) return upper;
+  }
+  return upper;
+}
+
+/** Registry entries of non-ObjectId ids (strings, integers: rare) checked by `$in`, page by page. */
+async function removeDeletedOtherIds(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: PartitionContext): Promise<void> {
+  let after = MIN_UUID;
   for (;;) {
     if (ctx.signal.aborted) return;
     const page = await ctx.pool.query<{ source_key: string; uuid: string }>(
-      `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')} WHERE collection = $1 AND uuid > $2::uuid ORDER BY uuid LIMIT ${PAGE}`,
+      `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')} WHERE collection = $1 AND uuid > $2::uuid AND source_key NOT LIKE 'oid:%' ORDER BY uuid LIMIT ${PAGE}`,
       [collection.name, after],
     );
     if (page.rows.length === 0) return;
@@ -133,36 +202,20 @@ async function referencedIds(client: pg.PoolClient, collection: MappedCollection
   return [...out];
 }
 
-/** Source documents the registry does not know and that were never rejected: migrated now. */
-async function migrateUnknown(collection: MappedCollection, plan: WritePlan, ctx: PartitionContext): Promise<void> {
-  const cursor = ctx.db.collection(collection.name).find({}, { projection: { _id: 1 }, sort: { _id: 1 }, batchSize: PAGE });
-  try {
-    let ids: unknown[] = [];
-    const flush = async () => {
-      const keys = ids.map((id) => sourceIdKey(id));
-      const known = await ctx.pool.query<{ source_key: string }>(
-        `SELECT source_key FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])
-         UNION ALL SELECT source_key FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`,
-        [collection.name, keys],
-      );
-      const knownKeys = new Set(known.rows.map((r) => r.source_key));
-      const missing = ids.filter((_, i) => !knownKeys.has(keys[i] as string));
-      ids = [];
-      if (missing.length === 0) return;
-      const docs = await ctx.db.collection(collection.name).find({ _id: { $in: missing } } as Document, { sort: { _id: 1 }, useBigInt64: true, promoteBuffers: false, bsonRegExp: true }).toArray();
-      for (let i = 0; i < docs.length; i += ctx.batchSize) {
-        await processBatch({ collection, plan }, ctx, docs.slice(i, i + ctx.batchSize), { options: { mode: 'upsert', onConflict: collection.onConflict }, progress: async () => undefined });
-      }
-    };
-    for await (const d of cursor) {
-      ids.push(d._id);
-      if (ids.length >= PAGE) {
-        await flush();
-        if (ctx.signal.aborted) return;
-      }
-    }
-    if (ids.length > 0) await flush();
-  } finally {
-    await cursor.close().catch(() => undefined);
+/** Of one page of source ids, the documents the registry does not know and that were never rejected: migrated now. */
+async function migrateUnknown(collection: MappedCollection, plan: WritePlan, ctx: PartitionContext, ids: readonly unknown[]): Promise<void> {
+  if (ids.length === 0) return;
+  const keys = ids.map((id) => sourceIdKey(id));
+  const known = await ctx.pool.query<{ source_key: string }>(
+    `SELECT source_key FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])
+     UNION ALL SELECT source_key FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`,
+    [collection.name, keys],
+  );
+  const knownKeys = new Set(known.rows.map((r) => r.source_key));
+  const missing = ids.filter((_, i) => !knownKeys.has(keys[i] as string));
+  if (missing.length === 0) return;
+  const docs = await ctx.db.collection(collection.name).find({ _id: { $in: missing } } as Document, { sort: { _id: 1 }, useBigInt64: true, promoteBuffers: false, bsonRegExp: true }).toArray();
+  for (let i = 0; i < docs.length; i += ctx.batchSize) {
+    await processBatch({ collection, plan }, ctx, docs.slice(i, i + ctx.batchSize), { options: { mode: 'upsert', onConflict: collection.onConflict }, progress: async () => undefined });
   }
 }
