@@ -46,6 +46,11 @@ interface Timed {
   ms: number;
 }
 
+/** Each figure is logged as soon as it is measured, so a run stopped part-way still tells something. */
+function measured(name: string, t: Timed): void {
+  log(`${name}: ${fmt(t.docs)} documents in ${(t.ms / 1000).toFixed(1)} s = ${fmt(rate(t.docs, t.ms))} docs/s`);
+}
+
 function withDb(url: string, db: string): string {
   const u = new URL(url);
   u.pathname = `/${db}`;
@@ -150,6 +155,7 @@ async function main(): Promise<void> {
     let drained = 0;
     for await (const d of db.collection('orders').find({}, { sort: { _id: 1 }, batchSize: 5000, ...EXACT_READ_OPTIONS })) if (d) drained++;
     const S: Timed = { docs: drained, ms: performance.now() - s0 };
+    measured('S', S);
 
     // ---- T: migrate end to end ------------------------------------------------------------
     log('T: hybrid-migrate migrate orders');
@@ -157,12 +163,14 @@ async function main(): Promise<void> {
     const t = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: tUrl });
     const tOut = JSON.parse(t.stdout) as { collections: { read: number; migrated: number; rejected: number }[] };
     const T: Timed = { docs: tOut.collections[0]?.read ?? 0, ms: t.ms };
+    measured('T', T);
 
     // ---- V: verify what T wrote ------------------------------------------------------------
     log('V: hybrid-migrate verify orders');
     const v = await cli(['verify', 'orders', '--json', '--no-report'], { ...env, DATABASE_URL: tUrl }, undefined, [0, 1]);
     const vOut = JSON.parse(v.stdout) as { ok: boolean; collections: { source: number; mismatched: number; missing: number; extra: number }[] };
     const V: Timed = { docs: vOut.collections[0]?.source ?? 0, ms: v.ms };
+    measured('V', V);
 
     // The same run with V8's old space capped: shows how much of T's peak RSS is live memory.
     let tCapped: Awaited<ReturnType<typeof cli>> | undefined;
@@ -236,6 +244,7 @@ async function main(): Promise<void> {
     }
     client.release();
     const P: Timed = { docs: encodedDocs, ms: performance.now() - p0 };
+    measured('P', P);
     await pPool.end();
 
     // ---- Ts: migrate's write path with an in-process synthetic source ----------------------
@@ -264,6 +273,7 @@ async function main(): Promise<void> {
     }
     await inflight;
     const Ts: Timed = { docs: stats.read, ms: performance.now() - ts0 };
+    measured('Ts', Ts);
     await sPool.end();
 
     // ---- N: the customer's approach -------------------------------------------------------

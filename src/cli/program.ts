@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import pino, { type Logger } from 'pino';
-import { ExitCode, HybridMigrateError } from '../core/errors.js';
+import { ExitCode, HybridMigrateError, mongoConnectionLost } from '../core/errors.js';
 import { passwordsOf, redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -102,6 +102,8 @@ function exitCodeOf(e: unknown, runtime: CommandRuntime): number {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
     return ExitCode.Usage;
   }
+  const lost = mongoConnectionLost(e);
+  if (lost) return exitCodeOf(lost, runtime);
   const verbose = Boolean(runtime.global().verbose);
   if (e instanceof HybridMigrateError) {
     const lines = [`error: ${e.message}`];

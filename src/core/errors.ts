@@ -105,3 +105,17 @@ export class RunFailedError extends HybridMigrateError {
     super('RUN_FAILED', ExitCode.Failed, message, options);
   }
 }
+
+/**
+ * A MongoDB driver error meaning the server went away during a run (connection closed,
+ * timed out, no server to select), as a ConnectionError naming MongoDB: exit 4 and a message
+ * that says which database and what to do, rather than the driver's bare "connection 1 to
+ * host:port closed".
+ */
+export function mongoConnectionLost(err: unknown): ConnectionError | undefined {
+  if (!(err instanceof Error) || !/^Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|ServerClosed|PoolClosed)Error$/.test(err.name)) return undefined;
+  return new ConnectionError('MongoDB', `lost the connection to MongoDB during the run: ${err.message}`, {
+    hint: 'Every batch committed before is consistent (a checkpoint commits with its rows). Once MongoDB answers again, rerun the same command: it resumes after the last committed batch.',
+    cause: err,
+  });
+}

@@ -69,7 +69,7 @@ afterAll(async () => {
 
 describe('16 MB documents and 100-level nesting', () => {
   it('are migrated exactly, under a fixed memory bound below the data volume', async () => {
-    const r = await runCli(['migrate', 'orders', '--json'], env, { sampleRss: true });
+    const r = await runCli(['migrate', 'orders', '--json'], { ...env, ...(process.env.HM_FAULT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.HM_FAULT_NODE_OPTIONS } : {}) }, { sampleRss: true });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { collections: { name: string; read: number; migrated: number; rejected: number }[] };
     expect(out.collections.find((c) => c.name === 'orders')).toMatchObject({ read: HUGE_NOTES + HUGE_ARRAYS + 1, migrated: HUGE_NOTES + HUGE_ARRAYS + 1, rejected: 0 });

@@ -1,5 +1,5 @@
 /**
- * The MongoDB server stopped in the middle of a migration (a private FerretDB, so no other
+ * The MongoDB server killed in the middle of a migration (a private FerretDB, so no other
  * test's server goes down): migrate must not exit 0 with rows missing. It stops with exit 4
  * and one clear line naming MongoDB; the batch in flight is rolled back with its checkpoint,
  * so PostgreSQL holds exactly what the checkpoints say. Once the server is back, the next run
@@ -58,7 +58,9 @@ describe('the MongoDB server stopped mid-run', () => {
     void run.done.then(() => (exited = true));
     while (!exited && (await written()).n < 2000) await new Promise((r) => setTimeout(r, 25));
     expect(exited, 'the run finished before the server could be stopped: raise HM_FAULT_DOCS').toBe(false);
+    // SIGKILL: a graceful stop would let FerretDB serve its open cursors to the end first.
     const stoppedAt = Date.now();
+    process.kill(ferret.pid, 'SIGKILL');
     await ferret.stop();
     const r = await run.done;
     const exitMs = Date.now() - stoppedAt;
@@ -75,7 +77,7 @@ describe('the MongoDB server stopped mid-run', () => {
     expect(next.code, next.stderr).toBe(0);
     const rows = await withMongo((db) => expectExact({ db, pg: pgDb.pg }, env));
     process.stdout.write(
-      `\n[faults] MongoDB server stopped after ${mid.n} of ${DOCS} documents: migrate exited ${r.code} ${(exitMs / 1000).toFixed(1)} s later ("${r.stderr.split('\n').find((l) => l.startsWith('error: '))}"); after a restart the next run completed, ${rows} rows checked, verify clean\n`,
+      `\n[faults] MongoDB server killed after ${mid.n} of ${DOCS} documents: migrate exited ${r.code} ${(exitMs / 1000).toFixed(1)} s later ("${r.stderr.split('\n').find((l) => l.startsWith('error: '))}"); after a restart the next run completed, ${rows} rows checked, verify clean\n`,
     );
   });
 });
