@@ -16,7 +16,7 @@ import { unmappedPaths } from '../core/plan-unmapped.js';
 import { convertDocument, settleReferences, valueAt, type ConvertedDocument, type PendingReference } from '../core/transform.js';
 import { HISTOGRAM_READ_OPTIONS, TypeHistogram, type HistogramJson } from '../core/type-histogram.js';
 import { sourceIdKey } from '../core/ids.js';
-import { EXACT_READ_OPTIONS } from '../source/mongo-source.js';
+import { DEFAULT_MAX_BATCH_BYTES, EXACT_READ_OPTIONS, wireBatchSize } from '../source/mongo-source.js';
 import type { SourceReferenceIndex } from './plan-references.js';
 
 /** How documents are chosen. */
@@ -198,17 +198,23 @@ function prepareSafely(collection: MappedCollection, doc: Document): SourceDocum
 /** Raw BSON documents, in batches: the whole collection in `_id` order, or a sample. */
 async function* readRawBatches(db: Db, name: string, mode: ScanMode, batchSize: number): AsyncGenerator<Uint8Array[]> {
   const coll = db.collection(name);
+  // Like migrate's reader: replies and batches bounded in bytes too, whatever the documents' size.
+  const wire = await wireBatchSize(db, name, batchSize);
   const cursor =
     mode.kind === 'sample' && mode.method === '$sample'
-      ? coll.aggregate([{ $sample: { size: mode.size } }], { raw: true, batchSize })
-      : coll.find({}, { sort: { _id: 1 }, raw: true, batchSize, ...(mode.kind === 'sample' ? { limit: mode.size } : {}) });
+      ? coll.aggregate([{ $sample: { size: mode.size } }], { raw: true, batchSize: wire })
+      : coll.find({}, { sort: { _id: 1 }, raw: true, batchSize: wire, ...(mode.kind === 'sample' ? { limit: mode.size } : {}) });
   try {
     let batch: Uint8Array[] = [];
+    let bytes = 0;
     for await (const doc of cursor) {
-      batch.push(doc as unknown as Uint8Array);
-      if (batch.length >= batchSize) {
+      const raw = doc as unknown as Uint8Array;
+      batch.push(raw);
+      bytes += raw.byteLength;
+      if (batch.length >= batchSize || bytes >= DEFAULT_MAX_BATCH_BYTES) {
         yield batch;
         batch = [];
+        bytes = 0;
       }
     }
     if (batch.length > 0) yield batch;
