@@ -53,25 +53,25 @@ async function compareObjectIds(collection: MappedCollection, schema: PrismaSche
   let lower = MIN_UUID;
   try {
     let ids: unknown[] = [];
-    const flush = async (upper: string) => {
+    const flush = async (final: boolean) => {
       const page = ids;
       ids = [];
       await migrateUnknown(collection, plan, ctx, page);
       if (ctx.signal.aborted) return;
-      const present = new Set(page.filter((id) => id instanceof ObjectId).map((id) => objectIdToUuid(id as ObjectId)));
-      lower = await removeGoneInRange(collection, schema, plan, ctx, lower, upper, present);
+      const oids = page.filter((id): id is ObjectId => id instanceof ObjectId).map((id) => objectIdToUuid(id));
+      // ObjectIds sort together, between numbers and strings before and dates after: a page
+      // covers the registry up to its last ObjectId; the last page covers everything above.
+      const upper = final ? MAX_UUID : (oids[oids.length - 1] ?? lower);
+      lower = await removeGoneInRange(collection, schema, plan, ctx, lower, upper, new Set(oids));
     };
     for await (const d of cursor) {
       ids.push(d._id);
       if (ids.length >= PAGE) {
-        const last = ids[ids.length - 1];
-        // Non-ObjectId ids sort apart from ObjectIds: they do not move the ObjectId range.
-        await flush(last instanceof ObjectId ? objectIdToUuid(last) : lower);
+        await flush(false);
         if (ctx.signal.aborted) return;
       }
     }
-    // The last page: every registry entry above it is gone from the source.
-    await flush(MAX_UUID);
+    await flush(true);
   } finally {
     await cursor.close().catch(() => undefined);
   }

@@ -138,7 +138,8 @@ export async function* readRawBatches(
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BATCH_BYTES;
   const cursor = db.collection(collection).find(filter, {
     sort: { _id: 1 },
-    batchSize: await wireBatchSize(db, collection, opts.batchSize, maxBytes),
+    // A projection (ids only) makes documents small whatever the collection's average.
+    batchSize: opts.projection ? opts.batchSize : await wireBatchSize(db, collection, opts.batchSize, maxBytes),
     raw: true,
     ...(opts.projection ? { projection: opts.projection } : {}),
   });

@@ -169,22 +169,26 @@ describe('migrate --incremental --detect-deletes, id by id', () => {
       const ws = await insertSimpleOrders(db.db, 12_000);
       const other = (id: unknown, name: string) => ({ _id: id, workspaceId: ws, clientName: name, status: 'pending', items: [], createdAt: new Date() });
       await db.db.collection('orders').insertMany([other('legacy-a', 'string a'), other('legacy-b', 'string b'), other(42, 'integer 42'), other(43, 'integer 43')] as Document[]);
+      // Date _ids sort after ObjectIds: a full page of the ordered pass ends with them, then a last page.
+      const dated = Array.from({ length: 3000 }, (_, k) => other(new Date(Date.UTC(2022, 0, 1) + k * 1000), 'dated'));
+      await db.db.collection('orders').insertMany(dated as Document[]);
       expect((await runCli(['migrate'], e)).code).toBe(0);
       const ids = (await db.db.collection('orders').find({ _id: { $type: 'objectId' } }, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray()).map((d) => d._id as ObjectId);
-      // The first and last ObjectIds, both sides of the 5,000-id page boundaries, a string and an integer.
+      // The first and last ObjectIds, both sides of the 5,000-id page boundaries, a string and an integer;
+      // every dated document stays.
       const gone: unknown[] = [ids[0], ids[4999], ids[5000], ids[9999], ids[10_000], ids[ids.length - 1], 'legacy-b', 42];
       await db.db.collection('orders').deleteMany({ _id: { $in: gone } } as Document);
       const r = await runCli(['migrate', 'orders', '--incremental', '--detect-deletes', '--json'], e);
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout).collections[0]).toMatchObject({ deletedInSource: gone.length });
       const sourceKeys = new Set<string>();
-      for await (const d of db.db.collection('orders').find({}, { projection: { _id: 1 } })) {
+      for await (const d of db.db.collection('orders').find({ _id: { $not: { $type: 'date' } } }, { projection: { _id: 1 } })) {
         sourceKeys.add(d._id instanceof ObjectId ? `oid:${d._id.toHexString()}` : typeof d._id === 'string' ? `str:${d._id}` : `int:${String(d._id)}`);
       }
-      const mapped = await db.pg.query<{ source_key: string }>(`SELECT source_key FROM hybrid_migrate.id_map WHERE collection = 'orders'`);
+      const mapped = await db.pg.query<{ source_key: string }>(`SELECT source_key FROM hybrid_migrate.id_map WHERE collection = 'orders' AND source_key ~ '^(oid|str|int):'`);
       expect(new Set(mapped.rows.map((m) => m.source_key))).toEqual(sourceKeys);
-      const rows = await db.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders`);
-      expect(rows.rows[0]?.n).toBe(12_000 + 4 - gone.length);
+      const rows = await db.pg.query<{ n: number; dated: number }>(`SELECT count(*)::int AS n, count(*) FILTER (WHERE client_name = 'dated')::int AS dated FROM orders`);
+      expect(rows.rows[0]).toEqual({ n: 12_000 + 4 + 3000 - gone.length, dated: 3000 });
     } finally {
       await db.drop();
     }
