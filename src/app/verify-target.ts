@@ -74,16 +74,20 @@ export interface RegistryEntry {
   present: boolean;
 }
 
-/** Registry entries of a collection after `afterKey`, in source_key order (keyset pagination: memory stays flat). */
-export async function readRegistryPage(pool: pg.Pool, mapped: MappedCollection, afterKey: string | null, limit: number): Promise<RegistryEntry[]> {
+/**
+ * Registry entries of a collection after `afterUuid`, in UUID order (keyset pagination on the
+ * uuid index: memory stays flat). For ObjectId keys UUID order is ObjectId order, which lets
+ * the caller merge them with MongoDB's ids read in order.
+ */
+export async function readRegistryPage(pool: pg.Pool, mapped: MappedCollection, afterUuid: string, limit: number): Promise<RegistryEntry[]> {
   const model = mapped.model;
   const idColumn = quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id');
   const r = await pool.query<{ k: string; u: string; p: boolean }>(
     `SELECT m.source_key AS k, m.uuid::text AS u, (t.${idColumn} IS NOT NULL) AS p
        FROM ${stateTable('id_map')} m LEFT JOIN ${qualifiedTable(model)} t ON t.${idColumn} = m.uuid
-      WHERE m.collection = $1 AND ($2::text IS NULL OR m.source_key > $2::text)
-      ORDER BY m.source_key LIMIT $3`,
-    [mapped.name, afterKey, limit],
+      WHERE m.collection = $1 AND m.uuid > $2::uuid
+      ORDER BY m.uuid LIMIT $3`,
+    [mapped.name, afterUuid, limit],
   );
   return r.rows.map((row) => ({ sourceKey: row.k, uuid: row.u, present: row.p }));
 }

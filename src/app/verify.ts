@@ -10,7 +10,7 @@ import type { Db, Document } from 'mongodb';
 import type pg from 'pg';
 import pLimit from 'p-limit';
 import type { MappedCollection, MigrationMapping } from '../core/mapping.js';
-import { idToUuid, sourceIdKey } from '../core/ids.js';
+import { idToUuid, objectIdToUuid, sourceIdKey } from '../core/ids.js';
 import { readBatches } from '../source/mongo-source.js';
 import { computeRanges, rangeFilter } from '../source/partitions.js';
 import { ensureStateSchema, stateTable } from '../target/state-store.js';
@@ -163,44 +163,102 @@ interface RegistryScan {
 }
 
 /**
- * The registry, page by page: a registered row whose document is gone from MongoDB is extra;
+ * The registry, page by page in UUID order: a registered row whose document is gone from MongoDB is extra;
  * a registered document that still exists but whose row is gone is missing; an entry whose
  * uuid is not the one its `_id` gives is a row registered under another id (extra).
  */
 async function scanRegistry(deps: VerifyDeps, opts: VerifyOptions, mapped: MappedCollection, maxSamples: number): Promise<RegistryScan> {
   const out: RegistryScan = { extra: 0, rowDeleted: 0, unchecked: 0, extraRows: [], missingRows: [] };
-  let after: string | null = null;
-  for (;;) {
-    if (opts.signal.aborted) break;
-    const page = await readRegistryPage(deps.pool, mapped, after, 1000);
-    if (page.length === 0) break;
-    after = (page[page.length - 1] as (typeof page)[number]).sourceKey;
-    const lookups: { key: string; id: unknown }[] = [];
-    for (const e of page) {
-      const decoded = idOfSourceKey(e.sourceKey);
-      if (decoded) lookups.push({ key: e.sourceKey, id: decoded.id });
-      else out.unchecked++;
-    }
-    const exists = await existingIds(deps.db, mapped.name, lookups, sourceIdKey);
-    const byKey = new Map(lookups.map((l) => [l.key, l.id]));
-    for (const e of page) {
-      if (!byKey.has(e.sourceKey)) continue;
-      const inSource = exists.has(e.sourceKey);
-      if (!inSource) {
-        // Deleted in MongoDB: the row is extra; if the row is gone too, both sides agree.
-        if (e.present) addExtra(out, { uuid: e.uuid, sourceKey: e.sourceKey, reason: 'source-deleted' }, maxSamples);
-        continue;
+  const source = new OrderedObjectIds(deps.db, mapped.name);
+  let after = '00000000-0000-0000-0000-000000000000';
+  try {
+    for (;;) {
+      if (opts.signal.aborted) break;
+      const page = await readRegistryPage(deps.pool, mapped, after, 1000);
+      if (page.length === 0) break;
+      after = (page[page.length - 1] as (typeof page)[number]).uuid;
+      const decodedIds: { key: string; id: unknown }[] = [];
+      const lookups: { key: string; id: unknown }[] = [];
+      const exists = new Set<string>();
+      for (const e of page) {
+        const decoded = idOfSourceKey(e.sourceKey);
+        if (!decoded) {
+          out.unchecked++;
+          continue;
+        }
+        decodedIds.push({ key: e.sourceKey, id: decoded.id });
+        // An ObjectId registered under its own UUID comes in ObjectId order: merged with the
+        // source's ids read once in order. Anything else (rare) is looked up with $in, which a
+        // server without $in pushdown (FerretDB) answers with a scan per page.
+        if (isObjectId(decoded.id) && objectIdToUuid(decoded.id) === e.uuid) {
+          if (await source.has(e.uuid)) exists.add(e.sourceKey);
+        } else lookups.push({ key: e.sourceKey, id: decoded.id });
       }
-      const expected = idToUuid(mapped.name, byKey.get(e.sourceKey));
-      if (expected !== e.uuid && e.present) addExtra(out, { uuid: e.uuid, sourceKey: e.sourceKey, reason: 'registered-under-other-id' }, maxSamples);
-      else if (!e.present) {
-        out.rowDeleted++;
-        if (out.missingRows.length < maxSamples) out.missingRows.push({ sourceKey: e.sourceKey, sourceId: displayId(e.sourceKey), uuid: e.uuid, reason: 'row-deleted' });
-      }
+      for (const k of await existingIds(deps.db, mapped.name, lookups, sourceIdKey)) exists.add(k);
+      scanRegistryPage(out, mapped, page, decodedIds, exists, maxSamples);
+      if (page.length < 1000) break;
     }
-    if (page.length < 1000) break;
+  } finally {
+    await source.close();
   }
   return out;
+}
+
+function scanRegistryPage(
+  out: RegistryScan,
+  mapped: MappedCollection,
+  page: readonly { sourceKey: string; uuid: string; present: boolean }[],
+  decodedIds: readonly { key: string; id: unknown }[],
+  exists: ReadonlySet<string>,
+  maxSamples: number,
+): void {
+  const byKey = new Map(decodedIds.map((l) => [l.key, l.id]));
+  for (const e of page) {
+    if (!byKey.has(e.sourceKey)) continue;
+    const inSource = exists.has(e.sourceKey);
+    if (!inSource) {
+      // Deleted in MongoDB: the row is extra; if the row is gone too, both sides agree.
+      if (e.present) addExtra(out, { uuid: e.uuid, sourceKey: e.sourceKey, reason: 'source-deleted' }, maxSamples);
+      continue;
+    }
+    const expected = idToUuid(mapped.name, byKey.get(e.sourceKey));
+    if (expected !== e.uuid && e.present) addExtra(out, { uuid: e.uuid, sourceKey: e.sourceKey, reason: 'registered-under-other-id' }, maxSamples);
+    else if (!e.present) {
+      out.rowDeleted++;
+      if (out.missingRows.length < maxSamples) out.missingRows.push({ sourceKey: e.sourceKey, sourceId: displayId(e.sourceKey), uuid: e.uuid, reason: 'row-deleted' });
+    }
+  }
+}
+
+/** A collection's ObjectIds read once in `_id` order, asked about in increasing UUID (= ObjectId) order. */
+class OrderedObjectIds {
+  private readonly cursor;
+  private current: string | undefined;
+  private done = false;
+
+  constructor(db: Db, collection: string) {
+    this.cursor = db.collection(collection).find({}, { projection: { _id: 1 }, sort: { _id: 1 }, batchSize: 5000 });
+  }
+
+  /** Whether the ObjectId whose UUID is `uuid` exists; successive calls must not go down in UUID order. */
+  async has(uuid: string): Promise<boolean> {
+    while (!this.done && (this.current === undefined || this.current < uuid)) {
+      const d = await this.cursor.next();
+      if (!d) this.done = true;
+      else if (isObjectId(d._id)) this.current = objectIdToUuid(d._id);
+      // Types that sort after ObjectIds (dates…): no ObjectId follows.
+      else if (this.current !== undefined) this.done = true;
+    }
+    return this.current === uuid;
+  }
+
+  async close(): Promise<void> {
+    await this.cursor.close().catch(() => undefined);
+  }
+}
+
+function isObjectId(id: unknown): id is { toHexString(): string } {
+  return typeof id === 'object' && id !== null && (id as { _bsontype?: unknown })._bsontype === 'ObjectId';
 }
 
 function addExtra(out: RegistryScan, row: VerifyExtraRow, maxSamples: number): void {
