@@ -5,10 +5,9 @@
  */
 import type pg from 'pg';
 import { quoteIdent } from '../schema/prisma-schema.js';
-import { STATE_LOCK_CLASS, STATE_SCHEMA } from '../target/state-store.js';
+import { applyStateDdl, STATE_SCHEMA } from '../target/state-store.js';
 import type { VerifyResult } from './verify-result.js';
 import { collectionAgrees } from './verify-result.js';
-import { withTransaction } from '../target/transaction.js';
 
 export const VERIFICATIONS_TABLE = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent('verifications')}`;
 
@@ -37,11 +36,7 @@ CREATE INDEX IF NOT EXISTS verifications_latest ON ${VERIFICATIONS_TABLE} (colle
 
 /** Creates the table when missing (after ensureStateSchema created the schema). */
 export async function ensureVerificationsTable(pool: pg.Pool): Promise<void> {
-  await withTransaction(pool, async (client) => {
-    // Same lock as ensureStateSchema: concurrent CREATE TABLE IF NOT EXISTS can otherwise collide.
-    await client.query(`SELECT pg_advisory_xact_lock(${STATE_LOCK_CLASS}, 0)`);
-    await client.query(DDL);
-  });
+  await applyStateDdl(pool, 'verifications', DDL);
 }
 
 /** Records one row per collection; `status` is 'ok', 'differences' or 'interrupted'. */

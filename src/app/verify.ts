@@ -11,6 +11,7 @@ import type pg from 'pg';
 import pLimit from 'p-limit';
 import type { MappedCollection, MigrationMapping } from '../core/mapping.js';
 import { idToUuid, objectIdToUuid, sourceIdKey } from '../core/ids.js';
+import { isObjectIdLike } from '../core/values/conversion.js';
 import { readBatches } from '../source/mongo-source.js';
 import { computeRanges, rangeFilter } from '../source/partitions.js';
 import { ensureStateSchema, stateTable } from '../target/state-store.js';
@@ -190,7 +191,7 @@ async function scanRegistry(deps: VerifyDeps, opts: VerifyOptions, mapped: Mappe
         // An ObjectId registered under its own UUID comes in ObjectId order: merged with the
         // source's ids read once in order. Anything else (rare) is looked up with $in, which a
         // server without $in pushdown (FerretDB) answers with a scan per page.
-        if (isObjectId(decoded.id) && objectIdToUuid(decoded.id) === e.uuid) {
+        if (isObjectIdLike(decoded.id) && objectIdToUuid(decoded.id) === e.uuid) {
           if (await source.has(e.uuid)) exists.add(e.sourceKey);
         } else lookups.push({ key: e.sourceKey, id: decoded.id });
       }
@@ -245,7 +246,7 @@ class OrderedObjectIds {
     while (!this.done && (this.current === undefined || this.current < uuid)) {
       const d = await this.cursor.next();
       if (!d) this.done = true;
-      else if (isObjectId(d._id)) this.current = objectIdToUuid(d._id);
+      else if (isObjectIdLike(d._id)) this.current = objectIdToUuid(d._id);
       // Types that sort after ObjectIds (dates…): no ObjectId follows.
       else if (this.current !== undefined) this.done = true;
     }
@@ -255,10 +256,6 @@ class OrderedObjectIds {
   async close(): Promise<void> {
     await this.cursor.close().catch(() => undefined);
   }
-}
-
-function isObjectId(id: unknown): id is { toHexString(): string } {
-  return typeof id === 'object' && id !== null && (id as { _bsontype?: unknown })._bsontype === 'ObjectId';
 }
 
 function addExtra(out: RegistryScan, row: VerifyExtraRow, maxSamples: number): void {

@@ -275,7 +275,7 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
   }
   // Emptied for the next attempt inside this transaction (a split batch stages again).
   await client.query(`DELETE FROM ${stage}`);
-  for (const child of plan.children) await client.query(`DELETE FROM ${stagingTable(child.model)}`);
+  for (const child of plan.children) await client.query(`DELETE FROM pg_temp.${stagingName(child.model)}`);
   return ids;
 }
 
@@ -303,19 +303,20 @@ async function recordConflicts(client: pg.PoolClient, collection: string, runId:
 }
 
 /**
- * The session's staging table for a model: named by a digest of schema and table, so two tables
- * never share one (not even when their names only differ past PostgreSQL's 63-byte limit, or
- * live in two schemas), and the name always fits.
+ * The (quoted) name of the session's staging table for a model: a digest of schema and table,
+ * so two tables never share one (not even when their names only differ past PostgreSQL's
+ * 63-byte limit, or live in two schemas), and the name always fits.
  */
-function stagingTable(model: SchemaModel): string {
+function stagingName(model: SchemaModel): string {
   const digest = createHash('sha256').update(`${model.dbSchema}.${model.table}`).digest('hex').slice(0, 16);
-  return `pg_temp.${quoteIdent(`hm_stage_${digest}`)}`;
+  return quoteIdent(`hm_stage_${digest}`);
 }
 
+/** Creates the model's staging table in this session if needed; returns its qualified name. */
 async function stageTable(client: pg.PoolClient, table: TableWrite): Promise<string> {
-  const name = stagingTable(table.model);
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${name.slice('pg_temp.'.length)} (LIKE ${table.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
-  return name;
+  const name = stagingName(table.model);
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${name} (LIKE ${table.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`);
+  return `pg_temp.${name}`;
 }
 
 /** Records rejects; one already recorded with the same reason and document is left as it is. Returns how many were written. */

@@ -4,6 +4,7 @@
  * references deferred to break foreign-key cycles. It lives in a schema of the tool's own,
  * never in the application's, and is created when missing.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { quoteIdent } from '../schema/prisma-schema.js';
 import { withTransaction } from './transaction.js';
@@ -100,11 +101,42 @@ CREATE TABLE IF NOT EXISTS ${S}.deferred_refs (
 
 /** Creates the state schema when missing. Concurrent callers serialise on a transaction lock. */
 export async function ensureStateSchema(pool: pg.Pool): Promise<void> {
-  await withTransaction(pool, async (client) => {
-    await client.query(`SELECT pg_advisory_xact_lock(${STATE_LOCK_CLASS}, 0)`);
-    await client.query(DDL);
+  await applyStateDdl(pool, 'state', DDL, async (client) => {
     await client.query(`INSERT INTO ${S}.meta (key, value) VALUES ('version', $1) ON CONFLICT (key) DO NOTHING`, [String(STATE_VERSION)]);
   });
+}
+
+/**
+ * Runs idempotent DDL of the state schema once per DDL text: a digest recorded in `meta` says it
+ * ran. Checked first with a plain read, because the DDL itself is not free even when everything
+ * exists: `ALTER TABLE … ADD COLUMN IF NOT EXISTS` and `CREATE INDEX IF NOT EXISTS` lock their
+ * table before they look, so a run starting while another run's batch transaction is open
+ * would wait for that batch (and every later batch would queue behind it), instead of
+ * reporting a held collection at once.
+ */
+export async function applyStateDdl(pool: pg.Pool, name: string, ddl: string, after?: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+  const key = `ddl:${name}`;
+  const digest = createHash('sha256').update(ddl).digest('hex').slice(0, 32);
+  if ((await recordedDigest(pool, key)) === digest) return;
+  await withTransaction(pool, async (client) => {
+    // Concurrent CREATE … IF NOT EXISTS of one object can otherwise collide.
+    await client.query(`SELECT pg_advisory_xact_lock(${STATE_LOCK_CLASS}, 0)`);
+    await client.query(ddl);
+    await after?.(client);
+    await client.query(`INSERT INTO ${S}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [key, digest]);
+  });
+}
+
+/** The digest recorded for a DDL text, or undefined when the schema (or its meta table) is missing or unreadable. */
+async function recordedDigest(pool: pg.Pool, key: string): Promise<string | undefined> {
+  try {
+    const r = await pool.query<{ value: string }>(`SELECT value FROM ${S}.meta WHERE key = $1`, [key]);
+    return r.rows[0]?.value;
+  } catch (e) {
+    // undefined_table, invalid_schema_name, insufficient_privilege: the DDL path creates it or names the problem.
+    if (['42P01', '3F000', '42501'].includes((e as { code?: string }).code ?? '')) return undefined;
+    throw e;
+  }
 }
 
 /** First key of every advisory lock the tool takes ('HM' in ASCII): never collides with other tools' 64-bit keys. */

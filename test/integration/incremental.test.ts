@@ -111,12 +111,28 @@ describe('migrate --incremental', () => {
   });
 
   it('exits 5 at once when another run holds the collection', async () => {
-    const holder = startCli(['migrate', 'orders', '--incremental', '--detect-deletes', '--batch-size', '10', '--verbose'], env);
-    await new Promise<void>((resolve) => holder.child.stderr?.on('data', (d: Buffer) => d.toString().includes('collection started') && resolve()));
-    const second = await runCli(['migrate', 'orders', '--incremental'], env);
-    expect(second.code).toBe(5);
-    expect(second.ms).toBeLessThan(5000);
-    expect((await holder.done).code).toBe(0);
+    // The holder has orders to write, and this test keeps it from writing them (a table lock
+    // that lets reads through), so it is still holding the collection when the second run
+    // starts, however fast or slow the machine is.
+    const ws = (await t.db.collection('workspaces').findOne({}))?._id as ObjectId;
+    await insertSimpleOrders(t.db, 50, { workspaceId: ws });
+    const blocker = await t.pg.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE orders IN SHARE ROW EXCLUSIVE MODE');
+      const holder = startCli(['migrate', 'orders', '--incremental', '--batch-size', '10', '--verbose'], env);
+      await new Promise<void>((resolve) => holder.child.stderr?.on('data', (d: Buffer) => d.toString().includes('collection started') && resolve()));
+      const second = await runCli(['migrate', 'orders', '--incremental'], env);
+      expect(second.code, second.stderr).toBe(5);
+      expect(second.stderr).toContain('orders');
+      expect(second.ms).toBeLessThan(5000);
+      expect(holder.child.exitCode).toBeNull(); // the lock was really held, by a live run
+      await blocker.query('COMMIT');
+      expect((await holder.done).code).toBe(0);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
   });
 });
 
