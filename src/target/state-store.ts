@@ -130,11 +130,14 @@ export async function applyStateDdl(pool: pg.Pool, name: string, ddl: string, af
 /** The digest recorded for a DDL text, or undefined when the schema (or its meta table) is missing or unreadable. */
 async function recordedDigest(pool: pg.Pool, key: string): Promise<string | undefined> {
   try {
+    // Asked first, so a fresh database costs no failed statement (status counts them as errors).
+    const present = await pool.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [`${S}.meta`]);
+    if (!present.rows[0]?.ok) return undefined;
     const r = await pool.query<{ value: string }>(`SELECT value FROM ${S}.meta WHERE key = $1`, [key]);
     return r.rows[0]?.value;
   } catch (e) {
-    // undefined_table, invalid_schema_name, insufficient_privilege: the DDL path creates it or names the problem.
-    if (['42P01', '3F000', '42501'].includes((e as { code?: string }).code ?? '')) return undefined;
+    // insufficient_privilege: the DDL path names the problem.
+    if ((e as { code?: string }).code === '42501') return undefined;
     throw e;
   }
 }
