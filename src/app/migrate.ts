@@ -11,6 +11,7 @@ import pLimit from 'p-limit';
 import type { MappedCollection, MigrationMapping } from '../core/mapping.js';
 import { HybridMigrateError, ExitCode, RunFailedError } from '../core/errors.js';
 import { computeRanges } from '../source/partitions.js';
+import { approximateCount } from '../source/mongo-source.js';
 import { writePlanFor } from '../target/batch-writer.js';
 import { acquireCollectionLocks } from '../target/collection-lock.js';
 import { ensureStateSchema, readCheckpoints, stateTable, type CheckpointRow } from '../target/state-store.js';
@@ -181,7 +182,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
       const stats = new CollectionStats();
       const tasks = (planned.get(name) as PlannedCollection).tasks;
       const batchSize = opts.batchSize ?? collection.batchSize;
-      const total = await deps.db.collection(name).estimatedDocumentCount();
+      const total = await approximateCount(deps.db, name);
       deps.events?.collectionStarted?.(name, total, 0);
       const drift = deps.plan !== undefined ? createDriftDetector(deps.plan, name) : undefined;
       const ctx: PartitionContext = {

@@ -181,6 +181,23 @@ export async function wireBatchSize(db: Db, collection: string, batchSize: numbe
   return batchSize;
 }
 
+/**
+ * The collection's document count from the server's statistics (collStats), for progress
+ * totals and range splitting. Not `estimatedDocumentCount`: the `count` command it sends scans
+ * the whole collection on FerretDB v1 (measured: 5.3 s for 30,000 orders, against 0.14 s for
+ * collStats, and migrate asked twice). Where collStats is refused (views, permissions), the
+ * driver's estimate.
+ */
+export async function approximateCount(db: Db, collection: string): Promise<number> {
+  try {
+    const n = Number((await db.command({ collStats: collection })).count);
+    if (Number.isSafeInteger(n) && n >= 0) return n;
+  } catch {
+    // refused: the estimate below
+  }
+  return db.collection(collection).estimatedDocumentCount();
+}
+
 function rawBatch(buffers: Uint8Array[], bytes: number): RawBatch {
   return { count: buffers.length, bytes, decode: () => buffers.map((b) => BSON.deserialize(b, EXACT_READ_OPTIONS)) };
 }

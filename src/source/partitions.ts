@@ -6,6 +6,7 @@
 import { EJSON, type Document } from 'bson';
 import type { Db, Filter } from 'mongodb';
 import { bsonTypeOf } from '../core/values/conversion.js';
+import { approximateCount } from './mongo-source.js';
 
 export interface IdRange {
   /** Inclusive lower bound as canonical Extended JSON; null = from the start. */
@@ -20,7 +21,7 @@ export const unejson = (text: string): unknown => (EJSON.parse(text, { relaxed: 
 /** Ranges covering the whole collection; one range when it is small or its ids are not all ObjectIds. */
 export async function computeRanges(db: Db, collection: string, opts: { partitionSize: number; maxPartitions: number }): Promise<IdRange[]> {
   const coll = db.collection(collection);
-  const count = await coll.estimatedDocumentCount();
+  const count = await approximateCount(db, collection);
   const parts = Math.min(opts.maxPartitions, Math.ceil(count / opts.partitionSize));
   if (parts <= 1) return [{ start: null, end: null }];
   // FerretDB v1 does not push _id range filters down: every range would scan and sort the
