@@ -19,7 +19,7 @@ import { EXACT_READ_OPTIONS, readBatches } from '../source/mongo-source.js';
 import { ejson, unejson } from '../source/partitions.js';
 import { writePlanFor, type BatchInput } from '../target/batch-writer.js';
 import { stateTable } from '../target/state-store.js';
-import { processBatch, type PartitionContext } from './migrate-partition.js';
+import { processBatch, timedSource, type PartitionContext } from './migrate-partition.js';
 
 export interface SyncOptions {
   /** How far before the saved cursor changed documents are read again (clock skew, slow writers). */
@@ -73,7 +73,7 @@ export async function syncCollection(collection: MappedCollection, ctx: Partitio
   const highWater = state.highWaterKey ?? (await highestMigratedObjectId(ctx.pool, collection.name));
   if (highWater !== null) {
     const filter = { _id: { $gt: unejson(highWater) } } as Filter<Document>;
-    for await (const docs of readBatches(ctx.db, collection.name, filter, ctx.batchSize, ctx.signal)) {
+    for await (const docs of timedSource(readBatches(ctx.db, collection.name, filter, ctx.batchSize, ctx.signal), ctx.stats)) {
       const lastKey = ejson((docs[docs.length - 1] as Document)._id);
       await processBatch({ collection, plan }, ctx, docs, { ...write, progress: saveState(collection.name, ctx.runId, { highWaterKey: lastKey }) });
       if (ctx.signal.aborted) return;
@@ -101,7 +101,7 @@ export async function syncCollection(collection: MappedCollection, ctx: Partitio
       await processBatch({ collection, plan }, ctx, batch, { ...write, progress });
       batch = [];
     };
-    for await (const doc of cursor) {
+    for await (const doc of timedSource(cursor, ctx.stats)) {
       batch.push(doc);
       if (batch.length >= ctx.batchSize) {
         await flush();

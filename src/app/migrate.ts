@@ -75,6 +75,17 @@ export interface CollectionSummary {
   /** Fields or BSON types the latest plan never saw (empty when no plan was found). */
   driftWarnings: string[];
   durationMs: number;
+  /** Where the time went, summed over the collection's workers (so it can exceed durationMs): what limits the speed. */
+  timings: CollectionTimings;
+}
+
+export interface CollectionTimings {
+  /** Waiting for MongoDB's next batch (read-ahead included: time not hidden behind the writes). */
+  sourceWaitMs: number;
+  /** Decoding BSON and converting documents to rows, in this process. */
+  convertMs: number;
+  /** Reference checks and the batch transactions in PostgreSQL. */
+  writeMs: number;
 }
 
 export interface MigrateResult {
@@ -250,6 +261,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
         rejectSamples: stats.rejectSamples.map(({ sourceKey, fieldPath, reason }) => ({ sourceKey, fieldPath, reason })),
         driftWarnings: drift?.warnings() ?? [],
         durationMs: Date.now() - started,
+        timings: { sourceWaitMs: Math.round(stats.sourceWaitMs), convertMs: Math.round(stats.convertMs), writeMs: Math.round(stats.writeMs) },
       };
       summaries.push(summary);
       deps.events?.collectionFinished?.(summary);

@@ -68,7 +68,7 @@ function logProgress(logger: Logger): ProgressReporter {
       }
     },
     collectionFinished(s) {
-      logger.info({ collection: s.name, status: s.status, read: s.read, migrated: s.migrated, rejected: s.rejected, durationMs: s.durationMs }, 'collection finished');
+      logger.info({ collection: s.name, status: s.status, read: s.read, migrated: s.migrated, rejected: s.rejected, durationMs: s.durationMs, timings: s.timings }, 'collection finished');
     },
     stop() {},
   };

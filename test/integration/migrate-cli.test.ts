@@ -38,6 +38,23 @@ describe('migrate --dry-run', () => {
     const rows = await t.pg.query(`SELECT (SELECT count(*) FROM workspaces) + (SELECT count(*) FROM orders) AS n`);
     expect(rows.rows[0]).toEqual({ n: '0' });
   });
+
+  it('says where the time went: waiting for MongoDB, converting, writing', async () => {
+    const r = await runCli(['migrate', 'orders', '--dry-run', '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const [orders] = JSON.parse(r.stdout).collections as { timings: Record<string, number> }[];
+    expect(Object.keys(orders?.timings ?? {}).sort()).toEqual(['convertMs', 'sourceWaitMs', 'writeMs']);
+    // 3,000 documents take measurable time to arrive and to convert.
+    expect(orders?.timings.sourceWaitMs).toBeGreaterThan(0);
+    expect(orders?.timings.convertMs).toBeGreaterThan(0);
+    expect(orders?.timings.writeMs).toBeGreaterThanOrEqual(0);
+    const human = await runCli(['migrate', 'orders', '--dry-run'], env);
+    expect(human.code, human.stderr).toBe(0);
+    // Shown once the measured time is worth reading (a second or more).
+    const shares = /orders: waiting for MongoDB (\d+)%, converting (\d+)%, writing to PostgreSQL (\d+)%/.exec(human.stdout);
+    if (shares) expect(Number(shares[1]) + Number(shares[2]) + Number(shares[3])).toBeGreaterThanOrEqual(99);
+    else expect(human.stdout).not.toContain('Where the time went');
+  });
 });
 
 describe('locks', () => {

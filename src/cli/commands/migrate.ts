@@ -182,8 +182,13 @@ function toJson(r: MigrateResult) {
       rejectsByField: c.rejectsByField,
       rejectSamples: c.rejectSamples,
       driftWarnings: c.driftWarnings,
+      timings: c.timings,
     })),
   };
+}
+
+function busyMs(c: MigrateResult['collections'][number]): number {
+  return c.timings.sourceWaitMs + c.timings.convertMs + c.timings.writeMs;
 }
 
 function renderSummary(r: MigrateResult): string {
@@ -200,6 +205,14 @@ function renderSummary(r: MigrateResult): string {
   const title = r.dryRun ? 'Dry run (nothing written)' : r.incremental ? 'Incremental sync' : 'Migration';
   const note = r.interrupted ? ' — interrupted, rerun to resume' : r.stoppedByMaxDuration ? ' — stopped at --max-duration, the next run continues' : !r.wrote && !r.dryRun ? ' — nothing to do, nothing written' : '';
   const out = [`${title} ${r.runId}${note}`, '', table(['collection', 'status', 'read', r.dryRun ? 'would write' : 'written', 'rejected', 'orphans', 'duration', 'docs/s'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'])];
+  const timed = r.collections.filter((c) => busyMs(c) >= 1000);
+  if (timed.length > 0) {
+    out.push('', 'Where the time went (summed over workers; the largest share is what limits the speed):');
+    for (const c of timed) {
+      const pct = (ms: number) => `${Math.round((100 * ms) / busyMs(c))}%`;
+      out.push(`  ${c.name}: waiting for MongoDB ${pct(c.timings.sourceWaitMs)}, converting ${pct(c.timings.convertMs)}, writing to PostgreSQL ${pct(c.timings.writeMs)}`);
+    }
+  }
   const sync = r.collections.filter((c) => c.unchanged + c.skippedModified + c.deletedInSource + c.deleteBlocked > 0);
   if (sync.length > 0) {
     out.push('', table(['collection', 'unchanged', 'kept (changed by the application)', 'deleted in MongoDB', 'kept although deleted'], sync.map((c) => [c.name, formatInt(c.unchanged), formatInt(c.skippedModified), formatInt(c.deletedInSource), formatInt(c.deleteBlocked)]), ['l', 'r', 'r', 'r', 'r']));
