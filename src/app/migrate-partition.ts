@@ -12,6 +12,7 @@ import { readRawBatches, type RawBatch } from '../source/mongo-source.js';
 import { ejson, rangeFilter, type IdRange } from '../source/partitions.js';
 import { writeBatch, type BatchDocument, type BatchInput, type RejectRecord, type WritePlan, type WriteOptions } from '../target/batch-writer.js';
 import { stateTable } from '../target/state-store.js';
+import { keepWithinBudget } from '../core/memory-budget.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { DriftDetector } from './drift-check.js';
 
@@ -29,6 +30,8 @@ export interface PartitionContext {
   pool: pg.Pool;
   runId: string;
   batchSize: number;
+  /** Bulk load: between batches, collect garbage once the resident set is over this many bytes (0 or absent: never). */
+  memoryBudgetBytes?: number;
   dryRun: boolean;
   references: ReferenceIndex;
   stats: CollectionStats;
@@ -81,6 +84,8 @@ export async function migratePartition(task: PartitionTask, ctx: PartitionContex
       // Read-ahead: the next batch is fetched (as compact BSON) while this one is decoded, converted and written.
       // (Two batches ahead measured no faster on FerretDB: the source's CPU share, not the pipeline, limits it.)
       pending = batches.next();
+      // The previous batch is garbage now: the cheapest moment to give memory back.
+      keepWithinBudget(ctx.memoryBudgetBytes ?? 0);
       const decoding = performance.now();
       const docs = next.value.decode();
       ctx.stats.convertMs += performance.now() - decoding;

@@ -42,6 +42,8 @@ export interface MigrateOptions {
   batchSize?: number;
   concurrency?: number;
   maxRejects?: number;
+  /** Between batches, collect garbage once the resident set is over this many bytes (0 or absent: never). */
+  memoryBudgetBytes?: number;
   /** Documents per `_id` range (a range is read and written by one worker). */
   partitionSize: number;
   signal: AbortSignal;
@@ -202,6 +204,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
         pool,
         runId,
         batchSize,
+        memoryBudgetBytes: opts.memoryBudgetBytes ?? 0,
         dryRun: opts.dryRun,
         references,
         stats,

@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { migrate, type MigrateResult } from '../../app/migrate.js';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
+import { DEFAULT_MEMORY_BUDGET_MB } from '../../core/memory-budget.js';
 import { connect, loadSetup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
@@ -56,6 +57,7 @@ interface MigrateFlags {
   batchSize?: number;
   concurrency?: number;
   maxRejects?: number;
+  memoryBudget: number;
   partitionSize: number;
 }
 
@@ -82,6 +84,7 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--batch-size <n>', 'documents per batch and transaction (default 5000)', positiveInt('--batch-size', 100_000))
     .option('--concurrency <n>', 'collections and _id ranges worked on in parallel (default 4)', positiveInt('--concurrency', 64))
     .option('--max-rejects <n>', 'stop with exit code 1 once more than n documents are rejected', nonNegativeInt)
+    .option('--memory-budget <mb>', `between batches, give garbage back to the system once the resident memory is over this many MB (0: leave it to Node)`, nonNegativeInt, DEFAULT_MEMORY_BUDGET_MB)
     .addOption(new Option('--partition-size <n>', 'documents per parallel _id range').argParser(positiveInt('--partition-size', 100_000_000)).default(500_000).hideHelp())
     .addHelpText(
       'after',
@@ -126,6 +129,7 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
             batchSize: flags.batchSize,
             concurrency,
             maxRejects: flags.maxRejects,
+            memoryBudgetBytes: flags.memoryBudget * 1024 * 1024,
             partitionSize: flags.partitionSize,
             signal: rt.signal,
           },
