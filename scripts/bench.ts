@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       'copy-slice': { type: 'string', default: '200000' },
       'create-slice': { type: 'string', default: '2000' },
       'createmany-slice': { type: 'string', default: '20000' },
-      // Long runs at 1M orders: the resume and heap-capped measures each cost a full migration.
+      // Long runs at 1M orders: the resume and no-budget measures each cost a full migration.
       'skip-resume': { type: 'boolean', default: false },
       'skip-capped': { type: 'boolean', default: false },
     },
@@ -161,7 +161,8 @@ async function main(): Promise<void> {
     log('T: hybrid-migrate migrate orders');
     const tUrl = await clone(`bench_t_${process.pid}`);
     const t = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: tUrl });
-    const tOut = JSON.parse(t.stdout) as { collections: { read: number; migrated: number; rejected: number }[] };
+    const tOut = JSON.parse(t.stdout) as { collections: { read: number; migrated: number; rejected: number; timings: { sourceWaitMs: number; convertMs: number; writeMs: number } }[] };
+    const tTimings = tOut.collections[0]?.timings;
     const T: Timed = { docs: tOut.collections[0]?.read ?? 0, ms: t.ms };
     measured('T', T);
 
@@ -172,12 +173,12 @@ async function main(): Promise<void> {
     const V: Timed = { docs: vOut.collections[0]?.source ?? 0, ms: v.ms };
     measured('V', V);
 
-    // The same run with V8's old space capped: shows how much of T's peak RSS is live memory.
+    // The same run without --memory-budget (Node's heap policy alone): what the budget saves.
     let tCapped: Awaited<ReturnType<typeof cli>> | undefined;
     if (!values['skip-capped']) {
-      log('T again with NODE_OPTIONS=--max-old-space-size=192');
+      log('T again with --memory-budget 0');
       const tcUrl = await clone(`bench_tc_${process.pid}`);
-      tCapped = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: tcUrl, NODE_OPTIONS: '--max-old-space-size=192' });
+      tCapped = await cli(['migrate', 'orders', '--json', '--memory-budget', '0'], { ...env, DATABASE_URL: tcUrl });
     }
 
     // ---- R: resume after kill -9 at 50% ---------------------------------------------------
@@ -338,8 +339,11 @@ async function main(): Promise<void> {
       `| Ts / create | ${(tsr / n1).toFixed(1)} | (write side alone) |`,
       `| Ts / P | ${(tsr / p).toFixed(2)} | |`,
       '',
-      `Peak RSS of \`migrate\` (T): ${t.peakRssMb.toFixed(0)} MB with Node's default heap policy` +
-        (tCapped ? `; ${tCapped.peakRssMb.toFixed(0)} MB with NODE_OPTIONS=--max-old-space-size=192 (${fmt(rate(T.docs, tCapped.ms))} docs/s)` : ' (heap-capped run skipped)') +
+      tTimings
+        ? `Where T's time went (its summary): waiting for MongoDB ${(tTimings.sourceWaitMs / 1000).toFixed(1)} s, converting ${(tTimings.convertMs / 1000).toFixed(1)} s, writing to PostgreSQL ${(tTimings.writeMs / 1000).toFixed(1)} s.`
+        : '',
+      `Peak RSS of \`migrate\` (T): ${t.peakRssMb.toFixed(0)} MB with the default \`--memory-budget 192\`` +
+        (tCapped ? `; ${tCapped.peakRssMb.toFixed(0)} MB with \`--memory-budget 0\`, Node's heap policy alone (${fmt(rate(T.docs, tCapped.ms))} docs/s)` : ' (run without the budget skipped)') +
         ' (target ≤ 300 MB).',
       resume
         ? `Resume after kill -9 at ${fmt(resume.committed)} committed of ${fmt(orders)}: the rerun read ${fmt(resume.resumedRead)} documents (${fmt(resume.resumedRead + resume.committed - orders)} read twice; batch 5000, concurrency ${mapping.concurrency}), in ${(resume.r2Ms / 1000).toFixed(1)} s; the killed run had taken ${(resume.r1Ms / 1000).toFixed(1)} s.`

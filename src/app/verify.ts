@@ -12,7 +12,7 @@ import pLimit from 'p-limit';
 import type { MappedCollection, MigrationMapping } from '../core/mapping.js';
 import { idToUuid, objectIdToUuid, sourceIdKey } from '../core/ids.js';
 import { isObjectIdLike } from '../core/values/conversion.js';
-import { readBatches } from '../source/mongo-source.js';
+import { readAhead, readBatches } from '../source/mongo-source.js';
 import { computeRanges, rangeFilter } from '../source/partitions.js';
 import { ensureStateSchema, stateTable } from '../target/state-store.js';
 import { ReferenceIndex } from './reference-index.js';
@@ -121,7 +121,7 @@ async function scanFull(deps: VerifyDeps, opts: VerifyOptions, ctx: BatchContext
   await Promise.all(
     ranges.map((range) =>
       limit(async () => {
-        const batches = readBatches(deps.db, ctx.mapped.name, rangeFilter(range, null), opts.batchSize, opts.signal);
+        const batches = readAhead(readBatches(deps.db, ctx.mapped.name, rangeFilter(range, null), opts.batchSize, opts.signal));
         for await (const docs of batches) {
           await verifyBatch(ctx, docs, { classify: true, compare: true });
           if (opts.signal.aborted) break;

@@ -202,6 +202,28 @@ function rawBatch(buffers: Uint8Array[], bytes: number): RawBatch {
   return { count: buffers.length, bytes, decode: () => buffers.map((b) => BSON.deserialize(b, EXACT_READ_OPTIONS)) };
 }
 
+/**
+ * Yields what `source` yields, with the next item always requested while the consumer works on
+ * the current one: the server prepares the next batch meanwhile. (migrate's partitions do the
+ * same with raw batches.)
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let pending = it.next();
+  try {
+    for (;;) {
+      const next = await pending;
+      if (next.done) return;
+      pending = it.next();
+      yield next.value;
+    }
+  } finally {
+    // An item read ahead and never used must not fail unobserved; then the source closes.
+    pending.catch(() => undefined);
+    await it.return?.(undefined);
+  }
+}
+
 /** Reads a collection in `_id` order, decoded, in bounded batches (only `projection`'s fields when given). */
 export async function* readBatches(
   db: Db,

@@ -12,6 +12,7 @@ import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli, type CliEnv } from '../support/cli.js';
+import { nested } from '../support/simple-orders.js';
 
 const HUGE_NOTES = 12;
 const HUGE_ARRAYS = 2;
@@ -22,12 +23,6 @@ const PEAK_RSS_BOUND_MB = 450;
 let db: TestDatabases & { drop(): Promise<void> };
 let env: CliEnv;
 let sourceMb = 0;
-
-function nested(levels: number): Record<string, unknown> {
-  let v: Record<string, unknown> = { leaf: 'bottom' };
-  for (let i = 0; i < levels - 1; i++) v = { [`l${i}`]: v };
-  return v;
-}
 
 /** About `mb` MB of text that differs per document (no two notes alike, nothing a compressor could fold). */
 function note(seed: number, mb: number): string {

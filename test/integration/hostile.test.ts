@@ -14,6 +14,7 @@ import { mongoUriFor, runCli } from '../support/cli.js';
 import { REPO_ROOT } from '../support/migration.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
 import { startStatementLog, statementKind, unquotedSql, type StatementLog } from '../support/statement-log.js';
+import { nested } from '../support/simple-orders.js';
 
 const t = useTestDatabases();
 // FerretDB's own SQLite layer cannot create a collection whose name holds a double quote: the
@@ -44,12 +45,6 @@ function writeConfig(longBFields: Record<string, unknown>): void {
       },
     })};\n`,
   );
-}
-
-function nested(depth: number): Record<string, unknown> {
-  let v: Record<string, unknown> = { leaf: 'bottom' };
-  for (let i = 0; i < depth - 1; i++) v = { [`l${i}`]: v };
-  return v;
 }
 
 beforeAll(async () => {

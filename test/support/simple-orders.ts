@@ -22,3 +22,10 @@ export async function insertSimpleOrders(db: Db, n: number, opts: { workspaceId?
   }
   return ws;
 }
+
+/** A value nested `levels` objects deep (MongoDB's limit is 100), ending in `{ leaf: 'bottom' }`. */
+export function nested(levels: number): Record<string, unknown> {
+  let v: Record<string, unknown> = { leaf: 'bottom' };
+  for (let i = 0; i < levels - 1; i++) v = { [`l${i}`]: v };
+  return v;
+}
