@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { MappedCollection } from '../core/mapping.js';
 import { convertDocument, settleReferences, type ConvertedDocument, type PendingReference } from '../core/transform.js';
 import { canonicalExtendedJson } from '../core/canonical.js';
-import { readRawBatches, type RawBatch } from '../source/mongo-source.js';
+import { readAhead, readRawBatches } from '../source/mongo-source.js';
 import { ejson, rangeFilter, type IdRange } from '../source/partitions.js';
 import { writeBatch, type BatchDocument, type BatchInput, type RejectRecord, type WritePlan, type WriteOptions } from '../target/batch-writer.js';
 import { stateTable } from '../target/state-store.js';
@@ -73,41 +73,31 @@ export class CollectionStats {
 
 export async function migratePartition(task: PartitionTask, ctx: PartitionContext): Promise<void> {
   const filter = rangeFilter(task.range, task.lastKey);
-  const batches = readRawBatches(ctx.db, task.collection.name, filter, { batchSize: ctx.batchSize, signal: ctx.signal });
-  let pending: Promise<IteratorResult<RawBatch>> = batches.next();
-  try {
-    while (!ctx.signal.aborted) {
-      const waited = performance.now();
-      const next = await pending;
-      ctx.stats.sourceWaitMs += performance.now() - waited;
-      if (next.done) break;
-      // Read-ahead: the next batch is fetched (as compact BSON) while this one is decoded, converted and written.
-      // (Two batches ahead measured no faster on FerretDB: the source's CPU share, not the pipeline, limits it.)
-      pending = batches.next();
-      // The previous batch is garbage now: the cheapest moment to give memory back.
-      keepWithinBudget(ctx.memoryBudgetBytes ?? 0);
-      const decoding = performance.now();
-      const docs = next.value.decode();
-      ctx.stats.convertMs += performance.now() - decoding;
-      const last = docs[docs.length - 1] as Document;
-      await processBatch(task, ctx, docs, {
-        options: { mode: task.mode, onConflict: task.collection.onConflict },
-        progress: async (client, done) => {
-          await client.query(
-            `UPDATE ${stateTable('checkpoints')}
-                SET last_key = $3, docs_read = docs_read + $4, docs_written = docs_written + $5, docs_rejected = docs_rejected + $6,
-                    status = 'running', run_id = $7, updated_at = now()
-              WHERE collection = $1 AND partition = $2`,
-            [task.collection.name, task.partition, ejson(last._id), docs.length, done.written, done.rejected, ctx.runId],
-          );
-        },
-      });
-    }
-  } finally {
-    // A batch read ahead that will not be used must not fail unobserved (its connection may
-    // be closed under it when a write failed); then the reader stops and closes its cursor.
-    pending.catch(() => undefined);
-    await batches.return(undefined).catch(() => undefined);
+  // Read-ahead: the next batch is fetched (as compact BSON) while this one is decoded, converted
+  // and written. (Two batches ahead measured no faster on FerretDB: the source's CPU share, not
+  // the pipeline, limits it.) Leaving the loop closes the cursor, after the batch in flight.
+  const batches = timedSource(readAhead(readRawBatches(ctx.db, task.collection.name, filter, { batchSize: ctx.batchSize, signal: ctx.signal })), ctx.stats);
+  for await (const raw of batches) {
+    if (ctx.signal.aborted) break;
+    // The previous batch is garbage now: the cheapest moment to give memory back.
+    keepWithinBudget(ctx.memoryBudgetBytes ?? 0);
+    const decoding = performance.now();
+    const docs = raw.decode();
+    ctx.stats.convertMs += performance.now() - decoding;
+    const last = docs[docs.length - 1] as Document;
+    await processBatch(task, ctx, docs, {
+      options: { mode: task.mode, onConflict: task.collection.onConflict },
+      progress: async (client, done) => {
+        await client.query(
+          `UPDATE ${stateTable('checkpoints')}
+              SET last_key = $3, docs_read = docs_read + $4, docs_written = docs_written + $5, docs_rejected = docs_rejected + $6,
+                  status = 'running', run_id = $7, updated_at = now()
+            WHERE collection = $1 AND partition = $2`,
+          [task.collection.name, task.partition, ejson(last._id), docs.length, done.written, done.rejected, ctx.runId],
+        );
+      },
+    });
+    if (ctx.signal.aborted) break;
   }
 }
 
@@ -195,6 +185,6 @@ export async function* timedSource<T>(source: AsyncIterable<T>, stats: Collectio
       yield next.value;
     }
   } finally {
-    await it.return?.();
+    if (it.return) await it.return(undefined).catch(() => undefined);
   }
 }

@@ -218,9 +218,10 @@ export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T>
       yield next.value;
     }
   } finally {
-    // An item read ahead and never used must not fail unobserved; then the source closes.
+    // An item read ahead and never used must not fail unobserved (its connection may be closed
+    // under it when a write failed); then the source closes, after the item in flight.
     pending.catch(() => undefined);
-    await it.return?.(undefined);
+    if (it.return) await it.return(undefined).catch(() => undefined);
   }
 }
 
