@@ -14,7 +14,7 @@ import type { MappedCollection } from '../core/mapping.js';
 import { childUuid, objectIdToUuid, sourceIdKey } from '../core/ids.js';
 import { qualifiedTable, quoteIdent, type PrismaSchema } from '../schema/prisma-schema.js';
 import { writePlanFor, type WritePlan } from '../target/batch-writer.js';
-import { rowHashSql, stateTable } from '../target/state-store.js';
+import { analyzeRegistry, rowHashSql, stateTable } from '../target/state-store.js';
 import { processBatch, type PartitionContext } from './migrate-partition.js';
 import { withTransaction } from '../target/transaction.js';
 
@@ -33,6 +33,7 @@ function sourceIdOf(key: string): unknown {
 
 export async function detectDeletes(collection: MappedCollection, schema: PrismaSchema, ctx: PartitionContext): Promise<void> {
   const plan = writePlanFor(collection);
+  if (!ctx.dryRun) await analyzeRegistry(ctx.pool);
   await compareObjectIds(collection, schema, plan, ctx);
   if (!ctx.signal.aborted) await removeDeletedOtherIds(collection, schema, plan, ctx);
 }

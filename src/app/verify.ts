@@ -14,7 +14,7 @@ import { idToUuid, objectIdToUuid, sourceIdKey } from '../core/ids.js';
 import { isObjectIdLike } from '../core/values/conversion.js';
 import { readAhead, readBatches } from '../source/mongo-source.js';
 import { computeRanges, rangeFilter } from '../source/partitions.js';
-import { ensureStateSchema, stateTable } from '../target/state-store.js';
+import { analyzeRegistry, ensureStateSchema, stateTable } from '../target/state-store.js';
 import { ReferenceIndex } from './reference-index.js';
 import { CollectionTally, displayId, verifyBatch, type BatchContext } from './verify-collection.js';
 import type { CollectionVerification, VerifyExtraRow, VerifyResult } from './verify-result.js';
@@ -58,6 +58,7 @@ export async function verify(deps: VerifyDeps, opts: VerifyOptions): Promise<Ver
   const startedAt = new Date(started).toISOString();
   await ensureStateSchema(deps.pool);
   await ensureVerificationsTable(deps.pool);
+  await analyzeRegistry(deps.pool);
   const names = deps.mapping.loadOrder.filter((n) => opts.collections.includes(n));
   const references = new ReferenceIndex(deps.pool, deps.mapping);
   const limit = pLimit(opts.concurrency);

@@ -142,6 +142,17 @@ async function recordedDigest(pool: pg.Pool, key: string): Promise<string | unde
   }
 }
 
+/**
+ * Refreshes the planner's statistics of the registry before it is read page by page in UUID
+ * order. Right after a bulk load, autovacuum has often not analyzed it yet: measured on 1M
+ * orders, PostgreSQL then expected 4,933 rows for the collection instead of 967,128 and sorted
+ * all of them for every page of 1,000 (2.1 s a page, verify at a standstill); after ANALYZE the
+ * uuid index serves each page in 17 ms. ANALYZE reads a sample and blocks no reader or writer.
+ */
+export async function analyzeRegistry(pool: pg.Pool): Promise<void> {
+  await pool.query(`ANALYZE ${S}.id_map`);
+}
+
 /** First key of every advisory lock the tool takes ('HM' in ASCII): never collides with other tools' 64-bit keys. */
 export const STATE_LOCK_CLASS = 0x484d;
 
