@@ -291,6 +291,16 @@ describe('verify', () => {
     expect(await readFile(json.report?.markdown as string, 'utf8')).toContain('# hybrid-migrate verify: OK');
     const v = await t.pg.query(`SELECT collection, status, mismatched::int FROM hybrid_migrate.verifications WHERE collection = 'orders'`);
     expect(v.rows).toEqual([{ collection: 'orders', status: 'ok', mismatched: 0 }]);
+    // The registry's statistics were refreshed before it was paged in UUID order (stale ones
+    // made PostgreSQL sort the whole registry for every page: verify stalled on 1M orders).
+    // (A backend's statistics reach the shared counters when it exits: shortly after the CLI did.)
+    let analyzed = 0;
+    for (let i = 0; i < 50 && analyzed === 0; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      const q = await t.pg.query(`SELECT analyze_count::int AS n FROM pg_stat_user_tables WHERE schemaname = 'hybrid_migrate' AND relname = 'id_map'`);
+      analyzed = q.rows[0]?.n ?? 0;
+    }
+    expect(analyzed).toBeGreaterThan(0);
   });
 
   let corrupted: JsonResult;
