@@ -122,8 +122,10 @@ export async function ensureTemplateDatabase(adminUrl: string, migrationsDir?: s
     return { name, created: true, ms: Date.now() - started };
   } catch (err) {
     await dropDatabase(adminUrl, building).catch(() => {});
-    // Another run renamed its build into place first: theirs is just as good.
-    if ((err as { code?: string }).code === '42P04' && (await exists())) return { name, created: false, ms: Date.now() - started };
+    // Another run renamed its build into place first: theirs is just as good. PostgreSQL says so
+    // with duplicate_database, or, when both renames run at the same instant, with the unique
+    // violation of pg_database's name index (seen in a clean-clone CI run).
+    if (['42P04', '23505'].includes((err as { code?: string }).code ?? '') && (await exists())) return { name, created: false, ms: Date.now() - started };
     throw err;
   }
 }
