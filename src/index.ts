@@ -18,12 +18,12 @@ export type {
 export { idToUuid, objectIdToUuid, uuidToObjectId } from './core/ids.js';
 
 // Hybrid-mode helpers for the application during Phase 2 (see README, "In the application").
-export { readCombined } from './library/combined-read.js';
-export type { CombinedPage, CombinedReadOptions, PrismaDelegateLike } from './library/combined-read.js';
-export { InvalidCursorError } from './library/combined-order.js';
-export type { SortDirection } from './library/combined-order.js';
-export type { MongoReadable, MongooseModelLike, NativeCollectionLike } from './library/mongo-readable.js';
-export { migratedIds } from './library/registry.js';
-export type { PgQueryable, PrismaRawQueryable, RegistryConnection } from './library/registry.js';
-export { healthCheck } from './library/health-check.js';
-export type { HealthCheckOptions, HealthCheckResult, MongoPingable } from './library/health-check.js';
+export { readCombined } from './hybrid-mode/combined-read.js';
+export type { CombinedPage, CombinedReadOptions, PrismaDelegateLike } from './hybrid-mode/combined-read.js';
+export { InvalidCursorError } from './hybrid-mode/combined-order.js';
+export type { SortDirection } from './hybrid-mode/combined-order.js';
+export type { MongoReadable, MongooseModelLike, NativeCollectionLike } from './hybrid-mode/mongo-readable.js';
+export { migratedIds } from './hybrid-mode/registry.js';
+export type { PgQueryable, PrismaRawQueryable, RegistryConnection } from './hybrid-mode/registry.js';
+export { healthCheck } from './hybrid-mode/health-check.js';
+export type { HealthCheckOptions, HealthCheckResult, MongoPingable } from './hybrid-mode/health-check.js';

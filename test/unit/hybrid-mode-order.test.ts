@@ -1,7 +1,7 @@
 import { ObjectId } from 'bson';
 import { describe, expect, it } from 'vitest';
 import { objectIdToUuid } from '../../src/core/ids.js';
-import { compareKeys, decodeCursor, encodeCursor, InvalidCursorError, objectIdBound, orderOf, sortValueOf, type SortKey } from '../../src/library/combined-order.js';
+import { compareKeys, decodeCursor, encodeCursor, InvalidCursorError, objectIdBound, orderOf, sortValueOf, type SortKey } from '../../src/hybrid-mode/combined-order.js';
 
 const hex = (n: bigint) => n.toString(16).padStart(24, '0');
 
