@@ -55,6 +55,8 @@ export interface CombinedReadOptions<MongoDoc extends object, Row extends object
   presentMongo?: (doc: MongoDoc, id: string) => Out;
   /** How a PostgreSQL row is presented; default: as is. */
   presentPrisma?: (row: Row) => Out;
+  /** Told what each page showed from each side: `instrumentHybrid`'s `observeCombinedRead` counts MongoDB's share with it. */
+  observe?: (read: { collection: string; stats: CombinedPage<Out>['stats'] }) => void;
 }
 
 /** One page of a combined read. */
@@ -116,10 +118,12 @@ export async function readCombined<MongoDoc extends object, Row extends object, 
     .sort((a, b) => order(a.key, b.key));
   const page = merged.slice(0, limit);
   const last = page[page.length - 1];
+  const stats = { mongodb: page.filter((c) => c.side === 'mongodb').length, postgresql: page.filter((c) => c.side === 'postgresql').length, droppedMigrated: mongo.dropped };
+  opts.observe?.({ collection, stats: { ...stats } });
   return {
     items: page.map((c) => c.item),
     nextCursor: merged.length > limit && last ? encodeCursor(last.key, signature) : null,
-    stats: { mongodb: page.filter((c) => c.side === 'mongodb').length, postgresql: page.filter((c) => c.side === 'postgresql').length, droppedMigrated: mongo.dropped },
+    stats,
   };
 }
 
