@@ -27,3 +27,20 @@ export { migratedIds } from './hybrid-mode/registry.js';
 export type { PgQueryable, PrismaRawQueryable, RegistryConnection } from './hybrid-mode/registry.js';
 export { healthCheck } from './hybrid-mode/health-check.js';
 export type { HealthCheckOptions, HealthCheckResult, MongoPingable } from './hybrid-mode/health-check.js';
+export { instrumentHybrid } from './hybrid-mode/instrument.js';
+export type { HybridInstrumentation, InstrumentHybridOptions, VolumeSamplingOptions } from './hybrid-mode/instrument.js';
+export { HybridInstrumentationError } from './hybrid-mode/mongo-command-monitor.js';
+export type { MongoInstrumentable, MongooseConnectionLike, MonitorableMongoClient } from './hybrid-mode/mongo-command-monitor.js';
+export type { ExtendablePrismaClient } from './hybrid-mode/prisma-query-monitor.js';
+export type { CombinedReadObservation } from './hybrid-mode/hybrid-metrics.js';
+export type {
+  CombinedReadCounts,
+  CombinedReadSnapshot,
+  DatabaseName,
+  DatabaseSnapshot,
+  HybridSnapshot,
+  LatencySnapshot,
+  OperationSnapshot,
+  VolumeSnapshot,
+  VolumeTarget,
+} from './hybrid-mode/hybrid-snapshot.js';
