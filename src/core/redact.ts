@@ -65,13 +65,50 @@ export function passwordsOf(uris: readonly (string | undefined)[]): string[] {
 }
 
 /**
+ * Whether a form of a secret could be ordinary text of the output: a word (letters, `_`, `-`),
+ * a number, or a fragment shorter than 3 characters. Such a password (`orders`) is masked only
+ * where it stands as a credential — replaced everywhere it would mask a collection name, a field
+ * or a count. Any other form (mixed letters and digits, punctuation, an encoding) is masked
+ * wherever it appears.
+ */
+function couldBeOrdinaryText(form: string): boolean {
+  return form.length < 3 || /^[\p{L}\p{M}_-]+$/u.test(form) || /^\p{N}+$/u.test(form);
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * The places where a text shows a password as a credential: the password of a userinfo
+ * (`user:<pw>@host`, also outside a URI), and the value of a password setting
+ * (`password=<pw>`, `password: <pw>`, `"password":"<pw>"`, `PGPASSWORD=<pw>`, `pwd <pw>`…).
+ */
+function credentialPattern(form: string): RegExp {
+  const f = escapeRegExp(form);
+  const key = '(?:pass(?:word|wd|phrase)?|pwd|secret|credentials?)';
+  return new RegExp(`(?<=:)${f}(?=@)|(?<=${key}["']?\\s*[:=]?\\s*["']?)${f}(?![\\p{L}\\p{N}_])`, 'giu');
+}
+
+/** Every form of a secret, short ones included (masked only where they stand as a credential). */
+function allForms(secret: string): string[] {
+  if (secret.length === 0) return [];
+  const forms = new Set<string>([secret, encodeURIComponent(secret), decodeSafe(secret)]);
+  for (const f of [...forms]) forms.add(Buffer.from(f, 'utf8').toString('base64'));
+  return [...forms].filter((f) => f.length > 0);
+}
+
+/**
  * Scrubs a free text (an error message from a driver, a log line): every URI in it is
- * redacted, and every known secret, in every form, is replaced by ***.
+ * redacted (`user:***@host/db`, whatever its password), and every known secret, in every form,
+ * is replaced by *** — everywhere when it could not be anything but the secret, and only where
+ * it stands as a credential when it could be a word of the output (a password `orders` does not
+ * mask the collection `orders`).
  */
 export function redactText(text: string, secrets: readonly string[] = []): string {
   let out = text.replace(URI_PATTERN, (uri) => redactUri(uri));
-  for (const secret of secrets) {
-    for (const form of secretForms(secret)) out = out.split(form).join('***');
+  // Longest first: a form that contains another is masked whole.
+  const forms = [...new Set(secrets.flatMap(allForms))].sort((a, b) => b.length - a.length);
+  for (const form of forms) {
+    out = couldBeOrdinaryText(form) ? out.replace(credentialPattern(form), '***') : out.split(form).join('***');
   }
   return out;
 }
