@@ -3,10 +3,11 @@
  * application can merge into its own) and the running totals behind `snapshot()`. Fed by the
  * MongoDB command monitor, the Prisma extension, the volume sampler and `readCombined`.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { CombinedReadCounts, CombinedReadSnapshot, DatabaseName, DatabaseSnapshot, HybridSnapshot, OperationSnapshot, VolumeTarget } from './hybrid-snapshot.js';
 import { LatencyStats } from './latency-stats.js';
 import { nameLabel } from './metric-labels.js';
+import { newPromSeries, observeInto, SeriesCounter, SeriesHistogram, type PromSeries } from './series-metrics.js';
 
 /** Request durations, in seconds: from half a millisecond (a cached lookup) to 10 s. */
 export const DEFAULT_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -43,6 +44,8 @@ interface Series {
   target: string;
   operation: string;
   labels: { database: DatabaseName; target: string; operation: string };
+  /** What Prometheus reads (its requests counter and duration histogram). */
+  prom: PromSeries;
   requests: number;
   errors: number;
   latency: LatencyStats;
@@ -62,9 +65,8 @@ export class HybridMetrics {
   private readonly registry: Registry;
   private readonly maxSeries: number;
   private readonly names: string[];
-  private readonly requests: Counter<'database' | 'target' | 'operation'>;
+  private readonly buckets: readonly number[];
   private readonly errors: Counter<'database' | 'target' | 'operation' | 'code'>;
-  private readonly duration: Histogram<'database' | 'target' | 'operation'>;
   private readonly volumeBytes: Gauge<'database' | 'target'>;
   private readonly volumeRecords: Gauge<'database' | 'target'>;
   private readonly volumeErrors: Counter<'database'>;
@@ -79,6 +81,7 @@ export class HybridMetrics {
     const p = opts.prefix ?? 'hybrid_';
     this.registry = opts.registry;
     this.maxSeries = opts.maxSeries ?? 500;
+    this.buckets = validBuckets(opts.buckets ?? DEFAULT_DURATION_BUCKETS);
     this.names = [];
     const registers = [opts.registry];
     const def = <T extends { name: string }>(cfg: T): T & { registers: Registry[] } => {
@@ -89,10 +92,12 @@ export class HybridMetrics {
       this.names.push(cfg.name);
       return { ...cfg, registers };
     };
-    const request = ['database', 'target', 'operation'] as const;
-    this.requests = new Counter(def({ name: `${p}db_requests_total`, help: 'Requests the application sent to each database (failed ones included), by collection or Prisma model and command or operation.', labelNames: request }));
-    this.errors = new Counter(def({ name: `${p}db_request_errors_total`, help: 'Requests that failed, by error code (MongoDB codeName, Prisma P-code, or error class).', labelNames: [...request, 'code'] as const }));
-    this.duration = new Histogram(def({ name: `${p}db_request_duration_seconds`, help: 'Response time of each request, from sending it to its reply.', labelNames: request, buckets: opts.buckets ?? DEFAULT_DURATION_BUCKETS }));
+    const allSeries = () => this.allPromSeries();
+    const requests = def({ name: `${p}db_requests_total`, help: 'Requests the application sent to each database (failed ones included), by collection or Prisma model and command or operation.' });
+    opts.registry.registerMetric(new SeriesCounter(requests.name, requests.help, allSeries) as unknown as Metric);
+    this.errors = new Counter(def({ name: `${p}db_request_errors_total`, help: 'Requests that failed, by error code (MongoDB codeName, Prisma P-code, or error class).', labelNames: ['database', 'target', 'operation', 'code'] as const }));
+    const duration = def({ name: `${p}db_request_duration_seconds`, help: 'Response time of each request, from sending it to its reply.' });
+    opts.registry.registerMetric(new SeriesHistogram(duration.name, duration.help, this.buckets, allSeries) as unknown as Metric);
     this.volumeBytes = new Gauge(def({ name: `${p}db_volume_bytes`, help: 'On-disk size of each collection or table, indexes included, from the server statistics of the last sample.', labelNames: ['database', 'target'] as const }));
     this.volumeRecords = new Gauge(def({ name: `${p}db_volume_records`, help: 'Documents in each collection, estimated rows in each table, from the server statistics of the last sample.', labelNames: ['database', 'target'] as const }));
     this.volumeErrors = new Counter(def({ name: `${p}db_volume_sample_errors_total`, help: 'Volume samples that failed.', labelNames: ['database'] as const }));
@@ -107,8 +112,7 @@ export class HybridMetrics {
     const series = this.seriesFor(r.database, r.target, r.operation);
     series.requests++;
     series.latency.record(r.seconds * 1000);
-    this.requests.inc(series.labels);
-    this.duration.observe(series.labels, r.seconds);
+    observeInto(series.prom, this.buckets, r.seconds);
     if (r.errorCode !== undefined) {
       series.errors++;
       const codes = this.state[r.database].errorsByCode;
@@ -175,6 +179,10 @@ export class HybridMetrics {
     this.names.length = 0;
   }
 
+  private *allPromSeries(): Iterable<PromSeries> {
+    for (const db of ['mongodb', 'postgresql'] as const) for (const s of this.state[db].series.values()) yield s.prom;
+  }
+
   private seriesFor(database: DatabaseName, target: string, operation: string): Series {
     const all = this.state[database].series;
     const key = `${target}\u0000${operation}`;
@@ -185,7 +193,8 @@ export class HybridMetrics {
     const o = overflow ? OVERFLOW_LABEL : nameLabel(operation);
     const existing = overflow ? all.get(`${t}\u0000${o}`) : undefined;
     if (existing) return existing;
-    const series: Series = { target: t, operation: o, labels: { database, target: t, operation: o }, requests: 0, errors: 0, latency: new LatencyStats() };
+    const labels = { database, target: t, operation: o };
+    const series: Series = { target: t, operation: o, labels, prom: newPromSeries(labels, this.buckets), requests: 0, errors: 0, latency: new LatencyStats() };
     all.set(overflow ? `${t}\u0000${o}` : key, series);
     return series;
   }
@@ -236,6 +245,13 @@ export class HybridMetrics {
     }
     return { ...withShare(all), collections };
   }
+}
+
+/** Histogram bounds in seconds: finite, positive, ascending, each once. */
+function validBuckets(buckets: readonly number[]): number[] {
+  const sorted = [...new Set(buckets)].sort((a, b) => a - b);
+  if (sorted.length === 0 || sorted.some((b) => !(Number.isFinite(b) && b > 0))) throw new RangeError('buckets must be finite positive numbers of seconds');
+  return sorted;
 }
 
 function emptyState(): DatabaseState {

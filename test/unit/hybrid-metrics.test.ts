@@ -4,12 +4,13 @@
  * snapshot(), and the PostgreSQL row estimate. The servers are in
  * test/integration/hybrid-metrics.test.ts.
  */
-import { Registry } from 'prom-client';
+import { Counter, Histogram, Registry, type Metric, type RegistryContentType } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { HybridMetrics, OVERFLOW_LABEL } from '../../src/hybrid-mode/hybrid-metrics.js';
 import { LatencyStats } from '../../src/hybrid-mode/latency-stats.js';
 import { errorCodeLabel, INVALID_LABEL, nameLabel } from '../../src/hybrid-mode/metric-labels.js';
 import { commandTarget, ensureCommandMonitoring, HybridInstrumentationError, replyErrorCode } from '../../src/hybrid-mode/mongo-command-monitor.js';
+import { newPromSeries, observeInto, SeriesCounter, SeriesHistogram, type PromSeries } from '../../src/hybrid-mode/series-metrics.js';
 import { estimatedRows } from '../../src/hybrid-mode/volume-sampler.js';
 
 describe('LatencyStats', () => {
@@ -96,10 +97,10 @@ describe('MongoDB command events', () => {
   });
 
   it('sets monitorCommands on a client that has not connected, and refuses a connected one without it', () => {
-    const fresh = { options: { monitorCommands: false }, monitorCommands: false, on: () => undefined, removeListener: () => undefined, db: () => undefined };
+    const fresh = { options: { monitorCommands: false }, on: () => undefined, removeListener: () => undefined, db: () => undefined };
     ensureCommandMonitoring(fresh);
-    expect(fresh.monitorCommands).toBe(true);
-    const connected = { ...fresh, monitorCommands: false, options: { monitorCommands: false }, topology: {} };
+    expect(fresh.options.monitorCommands).toBe(true);
+    const connected = { ...fresh, options: { monitorCommands: false }, topology: {} };
     expect(() => ensureCommandMonitoring(connected)).toThrow(HybridInstrumentationError);
     expect(() => ensureCommandMonitoring(connected)).toThrow(/monitorCommands: true/);
     expect(() => ensureCommandMonitoring({ ...connected, options: { monitorCommands: true } })).not.toThrow();
@@ -195,5 +196,36 @@ describe('PostgreSQL row estimate', () => {
     // Analyzed while empty, then filled.
     expect(estimatedRows({ reltuples: 0, relpages: 0, pages: 5, live: 300 })).toBe(300);
     expect(estimatedRows({ reltuples: -1, relpages: 0, pages: 0, live: 0 })).toBe(0);
+  });
+});
+
+describe('series metrics (the per-request counter and histogram)', () => {
+  it("write exactly what prom-client's own Counter and Histogram write for the same requests, in both exposition formats", async () => {
+    for (const contentType of [Registry.PROMETHEUS_CONTENT_TYPE, Registry.OPENMETRICS_CONTENT_TYPE] as const) {
+      const bounds = [0.001, 0.01, 0.1];
+      const ours = new Registry<RegistryContentType>();
+      const theirs = new Registry<RegistryContentType>();
+      ours.setContentType(contentType);
+      theirs.setContentType(contentType);
+      const a = newPromSeries({ database: 'mongodb', target: 'orders', operation: 'find' }, bounds);
+      const b = newPromSeries({ database: 'postgresql', target: '', operation: '$queryRaw' }, bounds);
+      ours.registerMetric(new SeriesCounter('x_requests_total', 'requests', () => [a, b]) as unknown as Metric);
+      ours.registerMetric(new SeriesHistogram('x_duration_seconds', 'durations', bounds, () => [a, b]) as unknown as Metric);
+      const counter = new Counter({ name: 'x_requests_total', help: 'requests', labelNames: ['database', 'target', 'operation'], registers: [theirs] });
+      const histogram = new Histogram({ name: 'x_duration_seconds', help: 'durations', labelNames: ['database', 'target', 'operation'], buckets: bounds, registers: [theirs] });
+      const seen: [PromSeries, number][] = [[a, 0.0005], [a, 0.001], [a, 0.05], [a, 3], [b, 0.002], [b, 0.2]];
+      for (const [s, seconds] of seen) {
+        observeInto(s, bounds, seconds);
+        counter.inc(s.labels);
+        histogram.observe(s.labels, seconds);
+      }
+      const text = await ours.metrics();
+      expect(text).toBe(await theirs.metrics());
+      expect(text.includes('# EOF')).toBe(contentType === Registry.OPENMETRICS_CONTENT_TYPE);
+      expect(text).toContain('x_duration_seconds_bucket{le="+Inf",database="mongodb",target="orders",operation="find"} 4');
+      ours.resetMetrics();
+      theirs.resetMetrics();
+      expect(await ours.metrics()).toBe(await theirs.metrics());
+    }
   });
 });
