@@ -14,10 +14,12 @@ import { codeLabel, errorCodeLabel, nameLabel } from './metric-labels.js';
 
 /** The part of a driver `MongoClient` the monitor uses (structural: the application's driver version fits). */
 export interface MonitorableMongoClient {
-  options?: { monitorCommands?: boolean };
-  monitorCommands: boolean;
-  on(event: string, listener: (event: never) => void): unknown;
-  removeListener(event: string, listener: (event: never) => void): unknown;
+  /** The driver's options: `monitorCommands` is the one public, writable one read here. */
+  options: { monitorCommands?: boolean };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the driver's and Node's listener types differ: any fits both
+  on(event: string, listener: (event: any) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  removeListener(event: string, listener: (event: any) => void): unknown;
   db(name?: string): unknown;
 }
 
@@ -68,10 +70,10 @@ export function mongoClientOf(m: MongoInstrumentable): MonitorableMongoClient {
 
 /** Turns command monitoring on where it still can, or says why it cannot. */
 export function ensureCommandMonitoring(client: MonitorableMongoClient): void {
-  if (client.options?.monitorCommands === true) return;
+  if (client.options.monitorCommands === true) return;
   // The driver creates its topology (and pools with a frozen copy of the options) in connect().
   if ((client as { topology?: unknown }).topology === undefined) {
-    client.monitorCommands = true;
+    client.options.monitorCommands = true;
     return;
   }
   throw new HybridInstrumentationError(
@@ -132,7 +134,7 @@ export class MongoCommandMonitor {
   /** A command event arrived: monitoring is on. */
   sawCommand = false;
   private readonly inFlight = new Map<number, { target: string; operation: string; started: number } | null>();
-  private readonly listeners: [string, (e: never) => void][];
+  private readonly listeners: [string, (e: StartedEvent & SucceededEvent & FailedEvent) => void][];
 
   constructor(
     private readonly client: MonitorableMongoClient,

@@ -38,8 +38,12 @@ let mongoUri: string;
 let conn: mongoose.Connection;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let base: any;
-let Customer: mongoose.Model<{ email: string; name?: string }>;
-let Order: mongoose.Model<Record<string, unknown>>;
+const modelsOf = (c: mongoose.Connection) => ({
+  Customer: c.model('Customer', new mongoose.Schema({ email: { type: String, unique: true }, name: String }), 'hm_customers'),
+  Order: c.model('Order', new mongoose.Schema({ workspaceId: mongoose.Schema.Types.ObjectId, createdAt: Date }, { strict: false }), 'orders'),
+});
+let Customer: ReturnType<typeof modelsOf>['Customer'];
+let Order: ReturnType<typeof modelsOf>['Order'];
 let ws: ObjectId;
 let wsUuid: string;
 
@@ -66,8 +70,7 @@ beforeAll(async () => {
   base = new PrismaClient({ adapter: new PrismaPg({ connectionString: pgUrl }) });
   conn = mongoose.createConnection(mongoUri, { monitorCommands: true });
   await conn.asPromise();
-  Customer = conn.model('Customer', new mongoose.Schema({ email: { type: String, unique: true }, name: String }), 'hm_customers');
-  Order = conn.model('Order', new mongoose.Schema({ workspaceId: mongoose.Schema.Types.ObjectId, createdAt: Date }, { strict: false }), 'orders');
+  ({ Customer, Order } = modelsOf(conn));
   // Collections and the unique index now, so that no test counts mongoose's start-up commands.
   await Customer.init();
   await Order.init();
@@ -189,7 +192,7 @@ describe('instrumentHybrid: requests per database', () => {
     await withHybrid(async (hybrid) => {
       await Customer.create({ email: SECRET_EMAIL });
       await expect(Customer.create({ email: SECRET_EMAIL })).rejects.toMatchObject({ code: 11000 });
-      await expect(Customer.aggregate([{ $badStage: { value: SECRET_FILTER } }])).rejects.toThrow();
+      await expect(Customer.aggregate([{ $badStage: { value: SECRET_FILTER } } as unknown as mongoose.PipelineStage])).rejects.toThrow();
       await expect(hybrid.prisma.workspace.create({ data: { name: 'dup', slug: SECRET_SLUG, currency: 'EUR' } })).rejects.toMatchObject({ code: 'P2002' });
       await expect(hybrid.prisma.workspace.findUnique({ where: { id: SECRET_FILTER } })).rejects.toThrow();
       await expect(hybrid.prisma.workspace.findUnique({ where: {} })).rejects.toThrow();
@@ -424,8 +427,8 @@ describe('instrumentHybrid: MongoDB command monitoring', () => {
   it('reports monitoring off when the option was set too late for the driver to emit events', async () => {
     const client = new MongoClient(mongoUri);
     await client.connect();
-    // Accepted by the driver's setter, but its connection pools already froze their options.
-    client.monitorCommands = true;
+    // Accepted by the driver, but its connection pools already froze their options.
+    client.options.monitorCommands = true;
     const hybrid = instrumentHybrid({ mongo: client, volume: false });
     try {
       await client.db(t.mongoDbName).collection('hm_customers').findOne({});
