@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util';
 import { createJiti } from 'jiti';
 import { MongoClient, type Document } from 'mongodb';
 import pg from 'pg';
-import { applyPrismaMigrations, startLocalServers } from '../src/devservers/index.js';
-import { generateFixtures } from '../src/fixtures/generate.js';
-import { BUILDERS, Ctx, makePlan } from '../src/fixtures/build.js';
+import { applyPrismaMigrations, startLocalServers } from '../dev/servers/index.js';
+import { generateFixtures } from '../dev/fixtures/generate.js';
+import { BUILDERS, Ctx, makePlan } from '../dev/fixtures/build.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { resolveMapping } from '../src/config/resolve-mapping.js';
 import { loadPrismaSchema } from '../src/schema/prisma-schema.js';
@@ -30,9 +30,9 @@ import { convertDocument, settleReferences, type ConvertedDocument } from '../sr
 import { EXACT_READ_OPTIONS } from '../src/source/mongo-source.js';
 import { writePlanFor } from '../src/target/batch-writer.js';
 import { copyLine, copyRows } from '../src/target/copy.js';
-import { ensureStateSchema, stateTable } from '../src/target/state-store.js';
-import { CollectionStats, processBatch } from '../src/app/migrate-partition.js';
-import { ReferenceIndex } from '../src/app/reference-index.js';
+import { ensureStateSchema, stateTable } from '../src/state/state-store.js';
+import { CollectionStats, processBatch } from '../src/pipeline/batch-pipeline.js';
+import { ReferenceIndex } from '../src/pipeline/reference-index.js';
 import type { MappedCollection } from '../src/core/mapping.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

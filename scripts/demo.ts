@@ -15,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
-import { applyPrismaMigrations, startLocalServers } from '../src/devservers/index.js';
-import { generateFixtures, isRealMongo } from '../src/fixtures/generate.js';
+import { applyPrismaMigrations, startLocalServers } from '../dev/servers/index.js';
+import { generateFixtures, isRealMongo } from '../dev/fixtures/generate.js';
 import { redactUri } from '../src/core/redact.js';
 
 const DEMO_PG_DB = 'hybrid_migrate_demo';

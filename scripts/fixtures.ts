@@ -1,7 +1,7 @@
 /**
  * `npm run fixtures -- --scale 10000 --seed 42 [--db name] [--drop] [--batch-size 5000] [--concurrency 2]`
  *
- * Writes the deterministic legacy-data fixtures (src/fixtures) into the MongoDB named by
+ * Writes the deterministic legacy-data fixtures (dev/fixtures) into the MongoDB named by
  * MONGO_URI and prints the report: documents per collection, variations, skipped variations
  * with their reason, and the speed. Without MONGO_URI, `--ferretdb-data DIR` starts a local
  * FerretDB whose data stays in DIR (stopped again when the script ends).
@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { redactText, redactUri, passwordsOf } from '../src/core/redact.js';
-import { generateFixtures, isRealMongo, makePlan, VARIATION_INFO } from '../src/fixtures/generate.js';
+import { generateFixtures, isRealMongo, makePlan, VARIATION_INFO } from '../dev/fixtures/generate.js';
 
 const USAGE = `usage: npm run fixtures -- --scale <orders> --seed <n> [--db <name>] [--drop]
                        [--batch-size <n>] [--concurrency <n>] [--ferretdb-data <dir>]
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       );
     }
     try {
-      const dev = await import('../src/devservers/index.js');
+      const dev = await import('../dev/servers/index.js');
       const ferret = await dev.startFerretdb({ dataDir, log });
       uri = ferret.uri;
       stopServer = ferret.stop;

@@ -4,7 +4,7 @@
  * `npm test` so a broken toolchain fails here, loudly, instead of inside a test's setup.
  * Exit code 0 when both servers are usable, 1 otherwise.
  */
-import { ensureFerretdbBinary, ensurePostgres, startFerretdb } from '../src/devservers/index.js';
+import { ensureFerretdbBinary, ensurePostgres, startFerretdb } from '../dev/servers/index.js';
 import { HybridMigrateError } from '../src/core/errors.js';
 
 const log = (line: string) => process.stderr.write(`[servers:prepare] ${line}\n`);

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { ConfigError, ConnectionError } from '../core/errors.js';
 import type { MigrationMapping } from '../core/mapping.js';
+import { connectionUrlIssue, pgConnectTimeoutMs, type ConnectionVariable } from '../config/connection-urls.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { resolveMapping } from '../config/resolve-mapping.js';
 import { loadPrismaSchema, type PrismaSchema } from '../schema/prisma-schema.js';
@@ -51,15 +52,31 @@ export interface Connections {
   close(): Promise<void>;
 }
 
+const ENV_HINT = 'Set MONGO_URI (the MongoDB source) and DATABASE_URL (the PostgreSQL target), as the application does.';
+
 export function requireEnv(env: NodeJS.ProcessEnv): { mongoUri: string; databaseUrl: string } {
   const missing = (['MONGO_URI', 'DATABASE_URL'] as const).filter((k) => !env[k]);
   if (missing.length > 0) {
     throw new ConfigError(
       missing.map((k) => ({ path: k, message: `environment variable ${k} is not set` })),
-      { hint: 'Set MONGO_URI (the MongoDB source) and DATABASE_URL (the PostgreSQL target), as the application does.' },
+      { hint: ENV_HINT },
     );
   }
+  checkConnectionUrls(env);
   return { mongoUri: env.MONGO_URI as string, databaseUrl: env.DATABASE_URL as string };
+}
+
+/**
+ * The connection variables that are set must be URLs of the right database (exit 3, one line
+ * each naming the variable, what is wrong and the fix; the value is never shown).
+ */
+export function checkConnectionUrls(env: NodeJS.ProcessEnv, variables: readonly ConnectionVariable[] = ['MONGO_URI', 'DATABASE_URL']): void {
+  const issues = variables.flatMap((k) => {
+    const value = env[k];
+    const issue = value ? connectionUrlIssue(k, value) : undefined;
+    return issue ? [issue] : [];
+  });
+  if (issues.length > 0) throw new ConfigError(issues, { hint: ENV_HINT });
 }
 
 /** Opens both databases in parallel; a failure names the database and never shows a password (exit 4). */
@@ -67,7 +84,8 @@ export async function connect(env: NodeJS.ProcessEnv, opts: GlobalOptions & { po
   const { mongoUri, databaseUrl } = requireEnv(env);
   const [mongo, pg] = await Promise.allSettled([
     connectMongo({ uri: mongoUri, dbName: opts.mongoDb, timeoutMs: 5000 }),
-    connectPostgres({ url: databaseUrl, max: opts.poolSize ?? 8, timeoutMs: 5000, applicationName: `hybrid-migrate ${opts.command} pid=${process.pid}` }),
+    // DATABASE_URL's own connect_timeout wins over the tool's default (MONGO_URI's timeouts: connectMongo).
+    connectPostgres({ url: databaseUrl, max: opts.poolSize ?? 8, timeoutMs: pgConnectTimeoutMs(databaseUrl, 5000), applicationName: `hybrid-migrate ${opts.command} pid=${process.pid}` }),
   ]);
   if (mongo.status === 'rejected' || pg.status === 'rejected') {
     if (mongo.status === 'fulfilled') await mongo.value.close().catch(() => undefined);

@@ -4,7 +4,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
-import type { CollectionSummary, MigrateEvents } from '../app/migrate.js';
+import type { CollectionSummary, MigrateEvents } from '../use-cases/migrate/migrate.js';
 
 export interface ProgressReporter extends MigrateEvents {
   stop(): void;

@@ -12,7 +12,6 @@
  *   PostgreSQL array literal, the target side is read back as a JSON array).
  */
 import type { ColumnKind, SchemaColumn } from '../schema/prisma-schema.js';
-import { quoteIdent } from '../schema/prisma-schema.js';
 import { formatDecimal, parseDecimalLiteral } from './values/decimal-text.js';
 
 /** Canonical decimal text ('-0012.50e1' → '-125'), or the input unchanged when it is not a decimal literal. */
@@ -250,18 +249,6 @@ function splitTopLevel(s: string): string[] {
 /** Whether the converted value and the stored value are the same value for this column. */
 export function sameValue(column: Pick<SchemaColumn, 'kind' | 'isList'>, source: string | null, target: string | null): boolean {
   return canonicalValue(column, source, 'source') === canonicalValue(column, target, 'target');
-}
-
-/**
- * The SQL expression that reads a column back as text for `sameValue`: instants as epoch
- * milliseconds (independent of the session's TimeZone and DateStyle), lists as JSON arrays,
- * everything else with its own text output.
- */
-export function targetSelect(column: Pick<SchemaColumn, 'kind' | 'isList' | 'column'>, alias: string): string {
-  const ref = `${alias}.${quoteIdent(column.column)}`;
-  if (column.isList) return `to_jsonb(${ref})::text`;
-  if (column.kind.type === 'timestamp') return `(extract(epoch from ${ref}) * 1000)::text`;
-  return `${ref}::text`;
 }
 
 /** A stored value as people read it: instants read as epoch milliseconds are shown in ISO-8601 again. */

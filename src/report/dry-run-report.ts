@@ -3,7 +3,7 @@
  * --dry-run`): what would be written, rejected (per field path, with reasons) and coerced,
  * and the references to missing documents. Pure: renders the dry run's MigrateResult.
  */
-import type { CollectionSummary, MigrateResult } from '../app/migrate.js';
+import type { CollectionSummary, MigrateResult } from '../use-cases/migrate/migrate.js';
 import { html, htmlValue, md } from './escape.js';
 import { htmlPage, htmlTable, valueCell } from './html-page.js';
 

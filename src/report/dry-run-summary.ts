@@ -3,7 +3,7 @@
  * (`{ok, collections: [{name, source, target, missing, extra, mismatched}]}`) with what a
  * migration would do, and a plain-text summary.
  */
-import type { MigrateResult } from '../app/migrate.js';
+import type { MigrateResult } from '../use-cases/migrate/migrate.js';
 import type { WrittenReport } from './write-report.js';
 
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);

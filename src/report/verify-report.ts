@@ -3,8 +3,8 @@
  * collection, then per collection the fields that differ, the mismatches with their
  * values, the missing and extra rows, and the rejects. Pure.
  */
-import type { CollectionVerification, VerifyResult } from '../app/verify-result.js';
-import { collectionAgrees } from '../app/verify-result.js';
+import type { CollectionVerification, VerifyResult } from '../use-cases/verify/verify-result.js';
+import { collectionAgrees } from '../use-cases/verify/verify-result.js';
 import { html, htmlValue, md, mdValue } from './escape.js';
 import { htmlPage, htmlTable, valueCell } from './html-page.js';
 

@@ -5,8 +5,8 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { MigrateResult } from '../app/migrate.js';
-import type { VerifyResult } from '../app/verify-result.js';
+import type { MigrateResult } from '../use-cases/migrate/migrate.js';
+import type { VerifyResult } from '../use-cases/verify/verify-result.js';
 import { dryRunHtml, dryRunMarkdown } from './dry-run-report.js';
 import { verifyHtml, verifyMarkdown } from './verify-report.js';
 

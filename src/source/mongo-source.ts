@@ -7,6 +7,7 @@
 import mongoose from 'mongoose';
 import type { CommandFailedEvent, CommandSucceededEvent, Db, Document, Filter, MongoClient } from 'mongodb';
 import { BSON } from 'mongodb';
+import { mongoUriTimeouts } from '../config/connection-urls.js';
 import { ConnectionError } from '../core/errors.js';
 import { MetricsRecorder } from '../core/metrics.js';
 import { redactText, redactUri, passwordsOf } from '../core/redact.js';
@@ -29,7 +30,7 @@ export interface ConnectMongoOptions {
   uri: string;
   /** Database name; default: the one in the URI. */
   dbName?: string;
-  /** Fail fast: an unreachable server is reported within this time. */
+  /** Fail fast: an unreachable server is reported within this time (unless the URI sets serverSelectionTimeoutMS / connectTimeoutMS itself). */
   timeoutMs?: number;
   appName?: string;
   /** Where command metrics go; default: a new recorder, exposed as `MongoSource.metrics`. */
@@ -39,11 +40,13 @@ export interface ConnectMongoOptions {
 export async function connectMongo(opts: ConnectMongoOptions): Promise<MongoSource> {
   const timeoutMs = opts.timeoutMs ?? 8000;
   const secrets = passwordsOf([opts.uri]);
+  // The URI's own timeouts win: options given here would override them.
+  const inUri = mongoUriTimeouts(opts.uri);
   let connection: mongoose.Connection;
   try {
     connection = mongoose.createConnection(opts.uri, {
-      serverSelectionTimeoutMS: timeoutMs,
-      connectTimeoutMS: timeoutMs,
+      ...(inUri.serverSelectionTimeoutMS ? {} : { serverSelectionTimeoutMS: timeoutMs }),
+      ...(inUri.connectTimeoutMS ? {} : { connectTimeoutMS: timeoutMs }),
       appName: opts.appName ?? 'hybrid-migrate',
       autoIndex: false,
       autoCreate: false,

@@ -15,10 +15,10 @@ import { writtenColumns } from '../core/transform.js';
 import { childUuid } from '../core/ids.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { copyLine, copyRows } from './copy.js';
-import { rowHashSql, stateTable } from './state-store.js';
+import { rowHashSql, stateTable } from '../state/state-store.js';
 import { describePgError } from './pg-target.js';
 import { withTransaction } from './transaction.js';
-import { faultPoint } from '../core/fault.js';
+import { faultPoint } from '../runtime/fault.js';
 
 export interface RejectRecord {
   sourceKey: string;

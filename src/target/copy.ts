@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { faultPoint } from '../core/fault.js';
+import { faultPoint } from '../runtime/fault.js';
 
 /** Escapes one value for COPY text format; null is \N. */
 export function copyValue(value: string | null): string {

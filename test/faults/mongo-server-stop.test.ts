@@ -14,7 +14,7 @@ import { createTestDatabases, type TestDatabases } from '../support/databases.js
 import { mongoUriFor, runCli, startCli, type CliEnv } from '../support/cli.js';
 import { expectExact } from '../support/crash-checks.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
-import { startFerretdb, type RunningFerretdb } from '../../src/devservers/index.js';
+import { startFerretdb, type RunningFerretdb } from '../../dev/servers/index.js';
 
 const DOCS = Math.min(Number(process.env.HM_FAULT_DOCS ?? 100_000), 30_000);
 const DB = 'stop_test';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { applyPrismaMigrations, DevServerError, ensurePostgres, repoRoot, startFerretdb, startLocalServers } from '../../src/devservers/index.js';
+import { applyPrismaMigrations, DevServerError, ensurePostgres, repoRoot, startFerretdb, startLocalServers } from '../../dev/servers/index.js';
 import { testServers } from '../support/databases.js';
 import { createDatabase, dropDatabase, ensureTemplateDatabase, newTestDatabaseName, withDatabase, withPgClient } from '../support/postgres-admin.js';
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { BSON, Long, type Db, type Document, type Filter } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabases, skipUnlessRealMongo, useTestDatabases } from '../support/databases.js';
-import { generateFixtures, makePlan, type FixtureReport } from '../../src/fixtures/generate.js';
+import { generateFixtures, makePlan, type FixtureReport } from '../../dev/fixtures/generate.js';
 import {
   ARRAY_FIELDS,
   COLLECTIONS,
@@ -21,7 +21,7 @@ import {
   TEXT_FIELDS,
   VARIATIONS,
   type CollectionName,
-} from '../../src/fixtures/variations.js';
+} from '../../dev/fixtures/variations.js';
 
 const SCALE = 2000;
 const SEED = 20240611;

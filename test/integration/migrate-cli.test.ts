@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabases, useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli, startCli } from '../support/cli.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
-import { lockKey } from '../../src/target/collection-lock.js';
-import { STATE_LOCK_CLASS } from '../../src/target/state-store.js';
+import { lockKey } from '../../src/state/collection-lock.js';
+import { STATE_LOCK_CLASS } from '../../src/state/state-store.js';
 
 const t = useTestDatabases();
 let env: { MONGO_URI: string; DATABASE_URL: string };

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases, skipUnlessRealMongo } from '../support/databases.js';
 import { runMigrate } from '../support/migration.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
-import type { MigrateResult } from '../../src/app/migrate.js';
+import type { MigrateResult } from '../../src/use-cases/migrate/migrate.js';
 
 const t = useTestDatabases();
 

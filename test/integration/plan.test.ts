@@ -13,10 +13,10 @@ import { createTestDatabases, useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
 import { REPO_ROOT, runMigrate, shippedMapping } from '../support/migration.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
-import { generateFixtures, type FixtureReport } from '../../src/fixtures/generate.js';
-import { COLLECTIONS } from '../../src/fixtures/variations.js';
-import type { PlanReport } from '../../src/app/plan.js';
-import { createDriftDetector, loadLatestPlan } from '../../src/app/drift-check.js';
+import { generateFixtures, type FixtureReport } from '../../dev/fixtures/generate.js';
+import { COLLECTIONS } from '../../dev/fixtures/variations.js';
+import type { PlanReport } from '../../src/use-cases/plan/plan.js';
+import { createDriftDetector, loadLatestPlan } from '../../src/pipeline/drift-check.js';
 import { normalizePath } from '../../src/core/plan-findings.js';
 import { readBatches } from '../../src/source/mongo-source.js';
 

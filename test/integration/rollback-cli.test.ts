@@ -11,7 +11,7 @@ import { mongoUriFor, runCli, startCli, type CliEnv } from '../support/cli.js';
 import { runMigrate } from '../support/migration.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
-import { acquireCollectionLocks } from '../../src/target/collection-lock.js';
+import { acquireCollectionLocks } from '../../src/state/collection-lock.js';
 
 const t = useTestDatabases();
 const DOCS = 2000;

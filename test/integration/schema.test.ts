@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPrismaMigrations, repoRoot } from '../../src/devservers/index.js';
+import { applyPrismaMigrations, repoRoot } from '../../dev/servers/index.js';
 import { createEmptyPostgresDatabase } from '../support/databases.js';
 
 const TABLES = [

@@ -12,10 +12,10 @@ import { insertSimpleOrders } from '../support/simple-orders.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
 import { connectMongo } from '../../src/source/mongo-source.js';
 import { connectPostgres } from '../../src/target/pg-target.js';
-import { recordRunMetrics } from '../../src/app/status-metrics.js';
-import type { StatusReport } from '../../src/app/status.js';
-import { assessReadiness } from '../../src/app/status-readiness.js';
-import { interpretVerification } from '../../src/app/status-verification.js';
+import { recordRunMetrics } from '../../src/use-cases/status/status-metrics.js';
+import type { StatusReport } from '../../src/use-cases/status/status.js';
+import { assessReadiness } from '../../src/use-cases/status/status-readiness.js';
+import { interpretVerification } from '../../src/use-cases/status/status-verification.js';
 
 const t = useTestDatabases();
 const PG_SECRET = 'pgS3cretPw-status';

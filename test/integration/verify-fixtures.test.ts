@@ -7,8 +7,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
 import { runMigrate, shippedMapping } from '../support/migration.js';
-import { generateFixtures } from '../../src/fixtures/generate.js';
-import { verify } from '../../src/app/verify.js';
+import { generateFixtures } from '../../dev/fixtures/generate.js';
+import { verify } from '../../src/use-cases/verify/verify.js';
 
 const t = useTestDatabases();
 let rejected = 0;

@@ -4,7 +4,7 @@
  * MongoDB database name; both are dropped after the file. Files run in parallel and never see
  * each other's data.
  *
- *   import { useTestDatabases } from '../support/databases.js';
+ *   import { useTestDatabases } from './databases.js';
  *   const t = useTestDatabases();               // registers beforeAll/afterAll
  *   it('...', async () => { await t.db.collection('orders').insertOne({}); await t.pg.query('...'); });
  *

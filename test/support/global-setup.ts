@@ -7,7 +7,7 @@
 import { MongoClient } from 'mongodb';
 import type { TestProject } from 'vitest/node';
 import { redactUri } from '../../src/core/redact.js';
-import { startLocalServers } from '../../src/devservers/index.js';
+import { startLocalServers } from '../../dev/servers/index.js';
 import { dropStaleDatabases, ensureTemplateDatabase, isStaleTestDatabase, TEST_DB_PREFIX } from './postgres-admin.js';
 
 /** What every integration test file can `inject('testServers')`. */

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { loadConfig } from '../../src/config/load-config.js';
 import { resolveMapping } from '../../src/config/resolve-mapping.js';
 import { loadPrismaSchema } from '../../src/schema/prisma-schema.js';
-import { migrate, type MigrateOptions, type MigrateResult } from '../../src/app/migrate.js';
+import { migrate, type MigrateOptions, type MigrateResult } from '../../src/use-cases/migrate/migrate.js';
 import type { MigrationMapping } from '../../src/core/mapping.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));

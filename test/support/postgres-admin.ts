@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { applyPrismaMigrations, readMigrations } from '../../src/devservers/index.js';
+import { applyPrismaMigrations, readMigrations } from '../../dev/servers/index.js';
 
 /** Prefix of per-test-file databases (PostgreSQL and MongoDB alike). */
 export const TEST_DB_PREFIX = 'hm_t_';

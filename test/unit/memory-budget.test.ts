@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keepWithinBudget } from '../../src/core/memory-budget.js';
+import { keepWithinBudget } from '../../src/runtime/memory-budget.js';
 
 /** A WeakRef to an object nothing else holds (created and never dereferenced in this job). */
 function unreachable(): WeakRef<object> {

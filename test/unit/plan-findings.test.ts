@@ -6,7 +6,7 @@ import { PlanFindings, normalizePath, reasonKind, rejectCategory } from '../../s
 import { UniqueTracker, uniqueChecks } from '../../src/core/plan-uniques.js';
 import { unmappedPaths } from '../../src/core/plan-unmapped.js';
 import { HISTOGRAM_READ_OPTIONS, TypeHistogram } from '../../src/core/type-histogram.js';
-import { createDriftDetector } from '../../src/app/drift-check.js';
+import { createDriftDetector } from '../../src/pipeline/drift-check.js';
 import { parsePrismaSchema } from '../../src/schema/prisma-schema.js';
 import { resolveMapping } from '../../src/config/resolve-mapping.js';
 import { convertDocument } from '../../src/core/transform.js';

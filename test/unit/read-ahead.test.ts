@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readAhead } from '../../src/source/mongo-source.js';
-import { CollectionStats, timedSource } from '../../src/app/migrate-partition.js';
+import { CollectionStats, timedSource } from '../../src/pipeline/batch-pipeline.js';
 
 /** A source of `n` items that logs when each is requested and when it is closed. */
 function source(n: number, log: string[], failAt?: number) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { html, md, mdValue, shorten } from '../../src/report/escape.js';
 import { verifyHtml, verifyMarkdown } from '../../src/report/verify-report.js';
-import type { VerifyResult } from '../../src/app/verify-result.js';
+import type { VerifyResult } from '../../src/use-cases/verify/verify-result.js';
 
 const HOSTILE = '<script>alert(1)</script>|*x*|`y`\n[l](javascript:x)';
 

@@ -1,15 +1,15 @@
 /** `hybrid-migrate migrate [collections...]` */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { migrate, type MigrateResult } from '../../app/migrate.js';
+import { migrate, type MigrateResult } from '../../use-cases/migrate/migrate.js';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
-import { DEFAULT_MEMORY_BUDGET_MB } from '../../core/memory-budget.js';
+import { DEFAULT_MEMORY_BUDGET_MB } from '../../runtime/memory-budget.js';
 import { connect, loadSetup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
 import { reportDirFor, writeDryRunReport } from '../../report/write-report.js';
-import { loadLatestPlan, planDirectory } from '../../app/drift-check.js';
-import { recordRunMetrics } from '../../app/status-metrics.js';
+import { loadLatestPlan, planDirectory } from '../../pipeline/drift-check.js';
+import { recordRunMetrics } from '../../use-cases/status/status-metrics.js';
 import { formatDuration, formatInt, rate, table } from '../render.js';
 
 export function positiveInt(name: string, max: number) {
@@ -103,6 +103,7 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
     .action(async (collections: string[], flags: MigrateFlags) => {
       const global = rt.global();
       if (flags.detectDeletes && !flags.incremental) throw new UsageError('--detect-deletes works with --incremental.');
+      if (flags.overlap !== undefined && !flags.incremental) throw new UsageError('--overlap works with --incremental: it is how far back an incremental sync reads changed documents again.');
       if (flags.report && !flags.dryRun) throw new UsageError('--report works with --dry-run (after a migration, "verify" writes the report).');
       if (flags.incremental && flags.restart) throw new UsageError('--incremental and --restart cannot be combined: restart first, then sync.');
       // Cron: without a terminal, only the summary (stdout) and warnings (stderr) unless --verbose.

@@ -6,8 +6,8 @@
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { buildPlan, type CollectionPlan, type PlanEvents, type PlanReport } from '../../app/plan.js';
-import { planDirectory, writePlanFiles } from '../../app/plan-file.js';
+import { buildPlan, type CollectionPlan, type PlanEvents, type PlanReport } from '../../use-cases/plan/plan.js';
+import { planDirectory, writePlanFiles } from '../../use-cases/plan/plan-file.js';
 import { ExitCode } from '../../core/errors.js';
 import type { FieldPlan } from '../../core/plan-fields.js';
 import { connect, loadSetup } from '../context.js';

@@ -1,9 +1,9 @@
 /** `hybrid-migrate rollback [collections...] [--run ID]` */
 import { type Command, InvalidArgumentError } from 'commander';
-import { rollback, type RollbackResult } from '../../app/rollback.js';
+import { rollback, type RollbackResult } from '../../use-cases/rollback/rollback.js';
 import { ConfigError, ExitCode } from '../../core/errors.js';
 import { connectPostgres } from '../../target/pg-target.js';
-import { loadSetup } from '../context.js';
+import { checkConnectionUrls, loadSetup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
 import { positiveInt } from './migrate.js';
@@ -51,6 +51,7 @@ Exit codes: 0 everything in scope was removed · 1 some rows were kept (changed 
 application or still referenced; listed) · 5 locked by a running migrate · 130 interrupted`,
     )
     .action(async (collections: string[], flags: RollbackFlags) => {
+      checkConnectionUrls(rt.env, ['DATABASE_URL']);
       const global = rt.global();
       const setup = await loadSetup(global, collections);
       const url = rt.env.DATABASE_URL;

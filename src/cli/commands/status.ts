@@ -4,9 +4,9 @@
  * one says) and the command ends with exit code 4.
  */
 import type { Command } from 'commander';
-import { collectStatus, type CollectionStatus, type DatabaseStatus, type StatusReport } from '../../app/status.js';
-import { probeDatabases } from '../../app/status-probe.js';
-import { ExitCode } from '../../core/errors.js';
+import { collectStatus, type CollectionStatus, type DatabaseStatus, type StatusReport } from '../../use-cases/status/status.js';
+import { probeDatabases } from '../../use-cases/status/status-probe.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 import type { DatabaseMetrics } from '../../core/metrics.js';
 import { loadSetup, requireEnv } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
@@ -32,7 +32,8 @@ export function registerStatus(program: Command, rt: CommandRuntime): void {
     .argument('[collections...]', 'collections to show (default: all configured)')
     .option('--exact', 'compare every _id with the registry to count pending documents exactly, whatever the size')
     .option('--exact-limit <n>', 'collections up to n documents are compared exactly anyway (default 50000)', positiveInt('--exact-limit', 1_000_000_000), 50_000)
-    .action(async (collections: string[], flags: StatusFlags) => {
+    .action(async (collections: string[], flags: StatusFlags, cmd: Command) => {
+      if (flags.exact && cmd.getOptionValueSource('exactLimit') === 'cli') throw new UsageError('--exact-limit works without --exact: with --exact every collection is compared exactly, whatever its size.');
       const global = rt.global();
       const setup = await loadSetup(global, collections);
       const { mongoUri, databaseUrl } = requireEnv(rt.env);

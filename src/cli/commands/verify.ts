@@ -1,12 +1,12 @@
 /** `hybrid-migrate verify [collections...]` */
 import { randomUUID } from 'node:crypto';
 import { type Command, Option } from 'commander';
-import { migrate } from '../../app/migrate.js';
-import { verify } from '../../app/verify.js';
-import type { VerifyResult } from '../../app/verify-result.js';
-import { collectionAgrees } from '../../app/verify-result.js';
-import { recordVerification } from '../../app/verify-state.js';
-import { ExitCode } from '../../core/errors.js';
+import { migrate } from '../../use-cases/migrate/migrate.js';
+import { verify } from '../../use-cases/verify/verify.js';
+import type { VerifyResult } from '../../use-cases/verify/verify-result.js';
+import { collectionAgrees } from '../../use-cases/verify/verify-result.js';
+import { recordVerification } from '../../use-cases/verify/verify-state.js';
+import { ExitCode, UsageError } from '../../core/errors.js';
 import { reportDirFor, writeDryRunReport, writeVerifyReport, type WrittenReport } from '../../report/write-report.js';
 import { connect, loadSetup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
@@ -56,7 +56,14 @@ Examples:
   $ hybrid-migrate verify --json                {"ok", "collections": [{"name", "source", "target", "missing", "extra", "mismatched"}]}
   $ hybrid-migrate verify --dry-run             what a migration would write, reject and coerce`,
     )
-    .action(async (collections: string[], flags: VerifyFlags) => {
+    .action(async (collections: string[], flags: VerifyFlags, cmd: Command) => {
+      if (flags.out !== undefined && !flags.report) throw new UsageError('--out names the report directory, and --no-report writes no report: give one of them.');
+      if (flags.dryRun) {
+        // A dry run converts every document and reports what would be written; these only shape a comparison.
+        if (flags.sample !== undefined) throw new UsageError('--sample works without --dry-run: a dry run converts every document.');
+        if (cmd.getOptionValueSource('maxSamples') === 'cli') throw new UsageError('--max-samples works without --dry-run: it limits the differences listed by a comparison.');
+        if (flags.failOnRejects) throw new UsageError('--fail-on-rejects works without --dry-run: a dry run already exits 1 when documents would be rejected.');
+      }
       const global = rt.global();
       const setup = await loadSetup(global, collections);
       const concurrency = flags.concurrency ?? setup.mapping.concurrency;

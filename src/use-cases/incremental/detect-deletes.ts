@@ -1,0 +1,222 @@
+/**
+ * `migrate --incremental --detect-deletes`: compares the id sets of MongoDB and of the
+ * registry, both ways, in one ordered pass over MongoDB's ids (see compareObjectIds).
+ * - A migrated document that no longer exists in MongoDB: its row (and the child rows the
+ *   migration wrote) is deleted, or marked in a DateTime field per configuration — unless the
+ *   application changed the row since, or other rows reference it: then it is kept and reported.
+ * - A source document the registry does not know (inserted late with an old _id and no
+ *   updatedAt, so no cursor could see it) and that was never rejected: it is migrated now.
+ */
+import type { Document } from 'mongodb';
+import { ObjectId } from 'mongodb';
+import type pg from 'pg';
+import type { MappedCollection } from '../../core/mapping.js';
+import { childUuid, objectIdToUuid, sourceIdKey } from '../../core/ids.js';
+import { qualifiedTable, quoteIdent, type PrismaSchema } from '../../schema/prisma-schema.js';
+import { writePlanFor, type WritePlan } from '../../target/batch-writer.js';
+import { analyzeRegistry, rowHashSql, stateTable } from '../../state/state-store.js';
+import { processBatch, type BatchContext } from '../../pipeline/batch-pipeline.js';
+import { withTransaction } from '../../target/transaction.js';
+
+const PAGE = 5000;
+
+/** The source _id of a registry key, for the key kinds a query can name (ObjectId, string, integer). */
+function sourceIdOf(key: string): unknown {
+  if (key.startsWith('oid:')) return new ObjectId(key.slice(4));
+  if (key.startsWith('str:')) return key.slice(4);
+  if (key.startsWith('int:')) {
+    const n = Number(key.slice(4));
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+export async function detectDeletes(collection: MappedCollection, schema: PrismaSchema, ctx: BatchContext): Promise<void> {
+  const plan = writePlanFor(collection);
+  if (!ctx.dryRun) await analyzeRegistry(ctx.pool);
+  await compareObjectIds(collection, schema, plan, ctx);
+  if (!ctx.signal.aborted) await removeDeletedOtherIds(collection, schema, plan, ctx);
+}
+
+const MIN_UUID = '00000000-0000-0000-0000-000000000000';
+const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+/**
+ * Both directions in one pass over MongoDB's `_id`s in order (a single index scan, or a single
+ * collection scan where the server cannot push `$in` down, as FerretDB cannot), merged with
+ * the registry in UUID order, which is ObjectId order:
+ * - each page of source ids not in the registry (nor rejected) is migrated;
+ * - registry ObjectId entries between the previous page's last id and this page's last id
+ *   that the page does not hold are documents deleted in MongoDB.
+ */
+async function compareObjectIds(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: BatchContext): Promise<void> {
+  const cursor = ctx.db.collection(collection.name).find({}, { projection: { _id: 1 }, sort: { _id: 1 }, batchSize: PAGE });
+  let lower = MIN_UUID;
+  try {
+    let ids: unknown[] = [];
+    const flush = async (final: boolean) => {
+      const page = ids;
+      ids = [];
+      await migrateUnknown(collection, plan, ctx, page);
+      if (ctx.signal.aborted) return;
+      const oids = page.filter((id): id is ObjectId => id instanceof ObjectId).map((id) => objectIdToUuid(id));
+      // ObjectIds sort together, between numbers and strings before and dates after: a page
+      // covers the registry up to its last ObjectId; the last page covers everything above.
+      const upper = final ? MAX_UUID : (oids[oids.length - 1] ?? lower);
+      lower = await removeGoneInRange(collection, schema, plan, ctx, lower, upper, new Set(oids));
+    };
+    for await (const d of cursor) {
+      ids.push(d._id);
+      if (ids.length >= PAGE) {
+        await flush(false);
+        if (ctx.signal.aborted) return;
+      }
+    }
+    await flush(true);
+  } finally {
+    await cursor.close().catch(() => undefined);
+  }
+}
+
+/** Registry ObjectId entries in (lower, upper] not in `present`: removed. Returns the new lower bound. */
+async function removeGoneInRange(
+  collection: MappedCollection,
+  schema: PrismaSchema,
+  plan: WritePlan,
+  ctx: BatchContext,
+  lower: string,
+  upper: string,
+  present: ReadonlySet<string>,
+): Promise<string> {
+  let after = lower;
+  while (after < upper) {
+    if (ctx.signal.aborted) return after;
+    const page = await ctx.pool.query<{ source_key: string; uuid: string }>(
+      `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')}
+        WHERE collection = $1 AND uuid > $2::uuid AND uuid <= $3::uuid AND source_key LIKE 'oid:%' ORDER BY uuid LIMIT ${PAGE}`,
+      [collection.name, after, upper],
+    );
+    if (page.rows.length === 0) return upper;
+    const gone = page.rows.filter((r) => !present.has(r.uuid));
+    if (gone.length > 0 && !ctx.dryRun) await removeRows(collection, schema, plan, ctx, gone);
+    else if (gone.length > 0) ctx.stats.deletedInSource += gone.length;
+    after = (page.rows[page.rows.length - 1] as { uuid: string }).uuid;
+    if (page.rows.length < PAGE) return upper;
+  }
+  return upper;
+}
+
+/** Registry entries of non-ObjectId ids (strings, integers: rare) checked by `$in`, page by page. */
+async function removeDeletedOtherIds(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: BatchContext): Promise<void> {
+  let after = MIN_UUID;
+  for (;;) {
+    if (ctx.signal.aborted) return;
+    const page = await ctx.pool.query<{ source_key: string; uuid: string }>(
+      `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')} WHERE collection = $1 AND uuid > $2::uuid AND source_key NOT LIKE 'oid:%' ORDER BY uuid LIMIT ${PAGE}`,
+      [collection.name, after],
+    );
+    if (page.rows.length === 0) return;
+    after = (page.rows[page.rows.length - 1] as { uuid: string }).uuid;
+    const queryable = page.rows.map((r) => ({ ...r, id: sourceIdOf(r.source_key) })).filter((r) => r.id !== undefined);
+    const present = new Set<string>();
+    const found = await ctx.db.collection(collection.name).find({ _id: { $in: queryable.map((r) => r.id) } } as Document, { projection: { _id: 1 } }).toArray();
+    for (const d of found) present.add(sourceIdKey(d._id));
+    const gone = queryable.filter((r) => !present.has(r.source_key));
+    if (gone.length > 0 && !ctx.dryRun) await removeRows(collection, schema, plan, ctx, gone);
+    else if (gone.length > 0) ctx.stats.deletedInSource += gone.length;
+  }
+}
+
+/** Removes (or marks) the rows of documents deleted in MongoDB, in one transaction per page. */
+async function removeRows(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: BatchContext, gone: { source_key: string; uuid: string }[]): Promise<void> {
+  const uuids = gone.map((g) => g.uuid);
+  const { removed, kept } = await withTransaction(ctx.pool, async (client) => {
+    // Rows the application changed since migration: kept.
+    const unchanged = await client.query<{ id: string }>(
+      `SELECT t.${plan.main.idColumn}::text AS id FROM ${plan.main.table} t JOIN ${stateTable('id_map')} m ON m.uuid = t.${plan.main.idColumn}
+        WHERE t.${plan.main.idColumn} = ANY($1::uuid[]) AND (${rowHashSql('t')} = m.row_hash OR $2)`,
+      [uuids, collection.onConflict === 'overwrite'],
+    );
+    const removable = new Set(unchanged.rows.map((r) => r.id));
+    // Rows still referenced by other rows (the application's or other migrated ones): kept.
+    for (const id of await referencedIds(client, collection, schema, plan, [...removable])) removable.delete(id);
+    const ids = [...removable];
+    if (collection.onSourceDelete.mode === 'mark') {
+      const column = quoteIdent(collection.model.columnsByField.get(collection.onSourceDelete.field)?.column ?? collection.onSourceDelete.field);
+      await client.query(`UPDATE ${plan.main.table} SET ${column} = now() WHERE ${plan.main.idColumn} = ANY($1::uuid[]) AND ${column} IS NULL`, [ids]);
+      await client.query(
+        `UPDATE ${stateTable('id_map')} m SET row_hash = ${rowHashSql('t')}, source_hash = NULL FROM ${plan.main.table} t WHERE t.${plan.main.idColumn} = m.uuid AND m.uuid = ANY($1::uuid[])`,
+        [ids],
+      );
+    } else {
+      for (const child of plan.children) {
+        const rows = await client.query<{ id: string; parent: string; position: number }>(
+          `SELECT ${child.idColumn}::text AS id, ${child.parentColumn}::text AS parent, ${child.positionColumn} AS position FROM ${child.table} WHERE ${child.parentColumn} = ANY($1::uuid[])`,
+          [ids],
+        );
+        const ours = rows.rows.filter((r) => r.id === childUuid(r.parent, child.model.name, r.position)).map((r) => r.id);
+        await client.query(`DELETE FROM ${child.table} WHERE ${child.idColumn} = ANY($1::uuid[])`, [ours]);
+      }
+      await client.query(`DELETE FROM ${plan.main.table} WHERE ${plan.main.idColumn} = ANY($1::uuid[])`, [ids]);
+      await client.query(`DELETE FROM ${stateTable('id_map')} WHERE uuid = ANY($1::uuid[])`, [ids]);
+    }
+    const kept = gone.filter((g) => !removable.has(g.uuid));
+    if (kept.length > 0) {
+      await client.query(
+        `INSERT INTO ${stateTable('conflicts')} (collection, source_key, uuid, kind, run_id)
+         SELECT $1, k, u, 'deleted-in-source-but-kept', $2 FROM unnest($3::text[], $4::uuid[]) AS x(k, u)
+         ON CONFLICT (collection, source_key, kind) DO UPDATE SET run_id = EXCLUDED.run_id, detected_at = now()`,
+        [collection.name, ctx.runId, kept.map((k) => k.source_key), kept.map((k) => k.uuid)],
+      );
+    }
+    return { removed: ids.length, kept: kept.length };
+  });
+  ctx.stats.deletedInSource += removed;
+  ctx.stats.deleteBlocked += kept;
+}
+
+/** Ids among `ids` that some row references through a foreign key (the collection's own child rows excepted). */
+async function referencedIds(client: pg.PoolClient, collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const ownChildren = new Set(collection.children.map((c) => c.model.name));
+  const out = new Set<string>();
+  for (const model of schema.models.values()) {
+    for (const rel of model.relations) {
+      if (rel.targetModel !== collection.model.name || rel.fromFields.length !== 1) continue;
+      const fk = model.columnsByField.get(rel.fromFields[0] as string);
+      if (!fk) continue;
+      const table = qualifiedTable(model);
+      const column = quoteIdent(fk.column);
+      const idColumn = quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id');
+      const refs = await client.query<{ id: string; child: string; position: number | null }>(
+        `SELECT ${column}::text AS id, ${idColumn}::text AS child, ${ownChildren.has(model.name) ? plan.children.find((c) => c.model.name === model.name)?.positionColumn ?? 'NULL' : 'NULL'} AS position
+           FROM ${table} WHERE ${column} = ANY($1::uuid[])`,
+        [ids],
+      );
+      for (const r of refs.rows) {
+        // The migration's own child rows of this document go with it.
+        if (ownChildren.has(model.name) && r.position !== null && r.child === childUuid(r.id, model.name, r.position)) continue;
+        out.add(r.id);
+      }
+    }
+  }
+  return [...out];
+}
+
+/** Of one page of source ids, the documents the registry does not know and that were never rejected: migrated now. */
+async function migrateUnknown(collection: MappedCollection, plan: WritePlan, ctx: BatchContext, ids: readonly unknown[]): Promise<void> {
+  if (ids.length === 0) return;
+  const keys = ids.map((id) => sourceIdKey(id));
+  const known = await ctx.pool.query<{ source_key: string }>(
+    `SELECT source_key FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])
+     UNION ALL SELECT source_key FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`,
+    [collection.name, keys],
+  );
+  const knownKeys = new Set(known.rows.map((r) => r.source_key));
+  const missing = ids.filter((_, i) => !knownKeys.has(keys[i] as string));
+  if (missing.length === 0) return;
+  const docs = await ctx.db.collection(collection.name).find({ _id: { $in: missing } } as Document, { sort: { _id: 1 }, useBigInt64: true, promoteBuffers: false, bsonRegExp: true }).toArray();
+  for (let i = 0; i < docs.length; i += ctx.batchSize) {
+    await processBatch({ collection, plan }, ctx, docs.slice(i, i + ctx.batchSize), { options: { mode: 'upsert', onConflict: collection.onConflict }, progress: async () => undefined });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The second pass of a foreign-key cycle (workspace.owner → users → workspaces): references
+ * recorded in `deferred_refs` while their rows were written with NULL are set now that the
+ * target collection is loaded; dangling ones follow the field's policy. Rows the
+ * application changed in between are left alone.
+ */
+import type pg from 'pg';
+import type { MigrationMapping } from '../../core/mapping.js';
+import { qualifiedTable, quoteIdent } from '../../schema/prisma-schema.js';
+import { rowHashSql, stateTable } from '../../state/state-store.js';
+import { withTransaction } from '../../target/transaction.js';
+
+/** Resolves the deferred references of `collections`; returns how many rows were updated. */
+export async function resolveDeferredReferences(pool: pg.Pool, mapping: MigrationMapping, collections: readonly string[]): Promise<number> {
+  let updated = 0;
+  for (const edge of mapping.deferred) {
+    if (!collections.includes(edge.collection)) continue;
+    const collection = mapping.collections.get(edge.collection);
+    const col = collection?.columns.find((c) => c.column.field === edge.field);
+    if (!collection || col?.source.kind !== 'reference') continue;
+    const table = qualifiedTable(collection.model);
+    const id = quoteIdent(collection.model.columnsByField.get(collection.model.idField)?.column ?? 'id');
+    const column = quoteIdent(col.column.column);
+    const target = col.source.targetModel;
+    const targetTable = qualifiedTable(target);
+    const targetId = quoteIdent(target.columnsByField.get(target.idField)?.column ?? 'id');
+    const extra = collection.extraColumn ? quoteIdent(collection.extraColumn.column) : undefined;
+    const keep = col.source.onMissing === 'keep' && extra !== undefined;
+    await withTransaction(pool, async (client) => {
+      // Only rows still as the migration wrote them (hash unchanged) are completed.
+      const unchanged = `${rowHashSql('t')} = m.row_hash`;
+      const set = await client.query(
+        `UPDATE ${table} t SET ${column} = d.target_uuid
+           FROM ${stateTable('deferred_refs')} d, ${stateTable('id_map')} m
+          WHERE d.collection = $1 AND d.field = $2 AND t.${id} = d.row_uuid AND m.uuid = t.${id} AND ${unchanged}
+            AND EXISTS (SELECT 1 FROM ${targetTable} x WHERE x.${targetId} = d.target_uuid)
+          RETURNING t.${id}`,
+        [edge.collection, edge.field],
+      );
+      updated += set.rowCount ?? 0;
+      const touched: string[] = set.rows.map((r: Record<string, string>) => Object.values(r)[0] as string);
+      if (keep) {
+        const kept = await client.query(
+          `UPDATE ${table} t SET ${extra} = coalesce(t.${extra}, '{}'::jsonb)
+                 || jsonb_build_object('$orphans', coalesce(t.${extra} -> '$orphans', '{}'::jsonb) || jsonb_build_object($3::text, d.source_text))
+             FROM ${stateTable('deferred_refs')} d, ${stateTable('id_map')} m
+            WHERE d.collection = $1 AND d.field = $2 AND t.${id} = d.row_uuid AND m.uuid = t.${id} AND ${unchanged}
+              AND NOT EXISTS (SELECT 1 FROM ${targetTable} x WHERE x.${targetId} = d.target_uuid)
+          RETURNING t.${id}`,
+          [edge.collection, edge.field, col.label],
+        );
+        touched.push(...kept.rows.map((r: Record<string, string>) => Object.values(r)[0] as string));
+      }
+      // The recorded hash follows our own completion of the row, and only ours.
+      await client.query(
+        `UPDATE ${stateTable('id_map')} m SET row_hash = ${rowHashSql('t')}
+           FROM ${table} t WHERE t.${id} = ANY($1::uuid[]) AND m.uuid = t.${id}`,
+        [touched],
+      );
+      await client.query(`DELETE FROM ${stateTable('deferred_refs')} WHERE collection = $1 AND field = $2`, [edge.collection, edge.field]);
+    });
+  }
+  return updated;
+}

@@ -1,0 +1,193 @@
+/**
+ * The rollback's working set: the id_map rows in scope (collections, optionally one run),
+ * copied into a session-local temporary table with a status each. Before anything is
+ * deleted, rows the application changed are set aside, and then, until nothing changes,
+ * every row still referenced by a row that stays (an application row, a migrated row of a
+ * collection not rolled back, or a row kept in the previous round) is marked blocked. The
+ * result is the plan (what --dry-run shows); each batch re-checks it under row locks.
+ *
+ * The table lives and dies with the session (the connection is closed at the end), so the
+ * rollback never issues DROP.
+ */
+import type pg from 'pg';
+import { rowHashSql, stateTable } from '../../state/state-store.js';
+import { joinCondition, type ReferencingKey } from './rollback-foreign-keys.js';
+import { isMigrationChild, type ChildRow, type RollbackTarget } from './rollback-targets.js';
+
+export const SCOPE = 'pg_temp.hm_rollback_scope';
+
+/** Status of a row in scope. `pending` rows are the ones to delete. */
+export type ScopeStatus = 'pending' | 'deleted' | 'gone' | 'modified' | 'blocked';
+
+export async function createScope(client: pg.ClientBase, collections: readonly string[], runId: string | undefined): Promise<void> {
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS hm_rollback_scope (
+      uuid uuid PRIMARY KEY, collection text NOT NULL, source_key text NOT NULL, row_hash text NOT NULL,
+      status text NOT NULL DEFAULT 'pending', reason text)`);
+  await client.query(`DELETE FROM ${SCOPE}`);
+  await client.query(
+    `INSERT INTO ${SCOPE} (uuid, collection, source_key, row_hash)
+     SELECT uuid, collection, source_key, row_hash FROM ${stateTable('id_map')}
+      WHERE collection = ANY($1::text[]) AND ($2::uuid IS NULL OR run_id = $2::uuid)`,
+    [collections, runId ?? null],
+  );
+  await client.query(`ANALYZE ${SCOPE}`);
+}
+
+/** Marks rows already deleted by the application (`gone`) and rows it changed (`modified`, unless force). */
+export async function classifyRows(client: pg.ClientBase, target: RollbackTarget, force: boolean): Promise<void> {
+  await client.query(
+    `UPDATE ${SCOPE} s SET status = 'gone', reason = 'no longer in the table'
+      WHERE s.collection = $1 AND s.status = 'pending' AND NOT EXISTS (SELECT 1 FROM ${target.table} t WHERE t.${target.idColumn} = s.uuid)`,
+    [target.collection],
+  );
+  if (force) return;
+  await client.query(
+    `UPDATE ${SCOPE} s SET status = 'modified', reason = 'changed since it was migrated'
+       FROM ${target.table} t
+      WHERE s.collection = $1 AND s.status = 'pending' AND t.${target.idColumn} = s.uuid AND ${rowHashSql('t')} <> s.row_hash`,
+    [target.collection],
+  );
+}
+
+/**
+ * Blocks the pending rows that have a child row the migration did not write (checked exactly:
+ * childUuid of parent and position), reading the children once, page by page.
+ */
+export async function blockForeignChildren(client: pg.ClientBase, target: RollbackTarget, pageSize = 5000): Promise<void> {
+  if (target.children.length === 0) return;
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const page = await client.query<{ uuid: string }>(
+      `SELECT uuid::text AS uuid FROM ${SCOPE} WHERE collection = $1 AND status = 'pending' AND uuid > $2::uuid ORDER BY uuid LIMIT $3`,
+      [target.collection, after, pageSize],
+    );
+    const parents = page.rows.map((r) => r.uuid);
+    if (parents.length === 0) return;
+    after = parents[parents.length - 1] as string;
+    for (const child of target.children) {
+      const rows = await client.query<ChildRow>(
+        `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position
+           FROM ${child.table} c WHERE c.${child.parentColumn} = ANY($1::uuid[])`,
+        [parents],
+      );
+      const foreign = [...new Set(rows.rows.filter((row) => !isMigrationChild(row, child.modelName)).map((row) => row.parent))];
+      if (foreign.length === 0) continue;
+      await client.query(`UPDATE ${SCOPE} SET status = 'blocked', reason = $2 WHERE uuid = ANY($1::uuid[]) AND status = 'pending'`, [
+        foreign,
+        `has application child rows in ${child.label}`,
+      ]);
+    }
+  }
+}
+
+/**
+ * SQL condition "referencing row r stays": it is not a pending row of the scope. For a
+ * child table's parent key, children with a UUIDv5 id are presumed the migration's (the
+ * batch verifies the exact childUuid), so they do not block their parent here.
+ */
+function staysCondition(key: ReferencingKey, presumedOwnChildId: string | undefined): string {
+  const parts: string[] = [];
+  if (key.idColumn) parts.push(`NOT EXISTS (SELECT 1 FROM ${SCOPE} s2 WHERE s2.uuid = r.${key.idColumn} AND s2.status = 'pending')`);
+  if (presumedOwnChildId) parts.push(`substr(r.${presumedOwnChildId}::text, 15, 1) <> '5'`);
+  return parts.length > 0 ? parts.join(' AND ') : 'true';
+}
+
+function migratedCondition(key: ReferencingKey, migrated: boolean): string {
+  if (!key.idColumn) return migrated ? 'false' : 'true';
+  return `${migrated ? '' : 'NOT '}EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = r.${key.idColumn})`;
+}
+
+/** One round over every key into every target; returns how many rows it blocked. */
+async function blockRound(client: pg.ClientBase, targets: readonly RollbackTarget[]): Promise<number> {
+  let blocked = 0;
+  for (const target of targets) {
+    const keys: { key: ReferencingKey; ownChildId: string | undefined; what: string }[] = [];
+    for (const key of target.referencing) keys.push({ key, ownChildId: undefined, what: 'referenced by' });
+    target.parentKeys.forEach((key, i) => {
+      const child = target.children[i];
+      if (key && child) keys.push({ key, ownChildId: child.idColumn, what: 'has child rows in' });
+    });
+    for (const { key, ownChildId, what } of keys) {
+      // Child rows are never in id_map: under a parent they are the migration's (v5) or the application's.
+      for (const migrated of ownChildId ? [false] : [false, true]) {
+        const who = migrated ? 'migrated rows that stay' : 'application rows';
+        const reason = ownChildId ? `has application child rows in ${key.label}` : `${what} ${who} of ${key.label} (${key.fromColumns.join(', ').replaceAll('"', '')})`;
+        const r = await client.query(
+          `UPDATE ${SCOPE} s SET status = 'blocked', reason = $2
+            WHERE s.collection = $1 AND s.status = 'pending' AND EXISTS (
+              SELECT 1 FROM ${target.table} t JOIN ${key.table} r ON ${joinCondition(key, 'r', 't')}
+               WHERE t.${target.idColumn} = s.uuid AND ${staysCondition(key, ownChildId)} AND ${migratedCondition(key, migrated)})`,
+          [target.collection, reason],
+        );
+        blocked += r.rowCount ?? 0;
+      }
+    }
+    // Rows pointing at the migration's own child rows keep the parent too.
+    for (const child of target.children) {
+      for (const key of child.referencing) {
+        const r = await client.query(
+          `UPDATE ${SCOPE} s SET status = 'blocked', reason = $2
+            WHERE s.collection = $1 AND s.status = 'pending' AND EXISTS (
+              SELECT 1 FROM ${child.table} c JOIN ${key.table} r ON ${joinCondition(key, 'r', 'c')}
+               WHERE c.${child.parentColumn} = s.uuid AND ${staysCondition(key, undefined)})`,
+          [target.collection, `its rows in ${child.label} are referenced by rows of ${key.label}`],
+        );
+        blocked += r.rowCount ?? 0;
+      }
+    }
+  }
+  return blocked;
+}
+
+/** Blocks, until a fixpoint, every pending row referenced by a row that stays. */
+export async function blockReferencedRows(client: pg.ClientBase, targets: readonly RollbackTarget[]): Promise<void> {
+  for (let round = 0; round < 1000; round++) {
+    if ((await blockRound(client, targets)) === 0) return;
+  }
+}
+
+/** Counts per status for a collection. */
+export async function scopeCounts(client: pg.ClientBase, collection: string): Promise<Record<ScopeStatus, number>> {
+  const r = await client.query<{ status: ScopeStatus; n: number }>(`SELECT status, count(*)::int AS n FROM ${SCOPE} WHERE collection = $1 GROUP BY status`, [collection]);
+  const out: Record<ScopeStatus, number> = { pending: 0, deleted: 0, gone: 0, modified: 0, blocked: 0 };
+  for (const row of r.rows) out[row.status] = row.n;
+  return out;
+}
+
+/** A row shown in the report. */
+export interface RollbackSample {
+  sourceKey: string;
+  uuid: string;
+  reason?: string;
+}
+
+export async function scopeSamples(client: pg.ClientBase, collection: string, status: ScopeStatus, limit: number): Promise<RollbackSample[]> {
+  const r = await client.query<{ source_key: string; uuid: string; reason: string | null }>(
+    `SELECT source_key, uuid::text AS uuid, reason FROM ${SCOPE} WHERE collection = $1 AND status = $2 ORDER BY uuid LIMIT $3`,
+    [collection, status, limit],
+  );
+  return r.rows.map((row) => ({ sourceKey: row.source_key, uuid: row.uuid, ...(row.reason && status !== 'pending' && status !== 'deleted' ? { reason: row.reason } : {}) }));
+}
+
+/** Blocked rows per reason, for the report. */
+export async function blockedReasons(client: pg.ClientBase, collection: string): Promise<Record<string, number>> {
+  const r = await client.query<{ reason: string; n: number }>(
+    `SELECT reason, count(*)::int AS n FROM ${SCOPE} WHERE collection = $1 AND status = 'blocked' GROUP BY reason ORDER BY n DESC`,
+    [collection],
+  );
+  return Object.fromEntries(r.rows.map((row) => [row.reason, row.n]));
+}
+
+/** Dry run: child rows that would go with the pending rows (all theirs: a pending row has no child the migration did not write). */
+export async function pendingChildCounts(client: pg.ClientBase, target: RollbackTarget): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const child of target.children) {
+    const r = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${child.table} c JOIN ${SCOPE} s ON s.uuid = c.${child.parentColumn}
+        WHERE s.collection = $1 AND s.status = 'pending'`,
+      [target.collection],
+    );
+    out[child.label] = r.rows[0]?.n ?? 0;
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+/**
+ * What a rollback needs to know about a collection's tables: the main table and its id,
+ * the child tables with the columns that identify a migration-written child row (parent
+ * id and position), and every foreign key pointing at any of them.
+ */
+import type pg from 'pg';
+import { childUuid } from '../../core/ids.js';
+import type { MappedCollection } from '../../core/mapping.js';
+import { qualifiedTable, quoteIdent } from '../../schema/prisma-schema.js';
+import { referencingKeys, type ReferencingKey } from './rollback-foreign-keys.js';
+
+/** A child table of a collection (order_items of orders). */
+export interface ChildTarget {
+  /** Prisma model name: the `relation` input of childUuid. */
+  modelName: string;
+  table: string;
+  label: string;
+  idColumn: string;
+  parentColumn: string;
+  positionColumn: string;
+  /** Foreign keys pointing at the child table itself (rows that would block the parent). */
+  referencing: ReferencingKey[];
+}
+
+/** A collection's main table and everything that points at it. */
+export interface RollbackTarget {
+  collection: string;
+  modelName: string;
+  table: string;
+  label: string;
+  idColumn: string;
+  children: ChildTarget[];
+  /** Foreign keys pointing at the main table, the children's parent keys excluded. */
+  referencing: ReferencingKey[];
+  /** The children's parent keys (child i ↔ parentKeys[i], undefined when pg_catalog has none). */
+  parentKeys: (ReferencingKey | undefined)[];
+}
+
+export async function rollbackTarget(client: pg.ClientBase, collection: MappedCollection): Promise<RollbackTarget> {
+  const model = collection.model;
+  const table = qualifiedTable(model);
+  const all = await referencingKeys(client, table);
+  const children: ChildTarget[] = [];
+  const parentKeys: (ReferencingKey | undefined)[] = [];
+  for (const child of collection.children) {
+    const parent = child.columns.find((c) => c.source.kind === 'parent');
+    const position = child.columns.find((c) => c.source.kind === 'position');
+    if (!parent || !position) continue; // resolve-mapping always provides both
+    const childTable = qualifiedTable(child.model);
+    const target: ChildTarget = {
+      modelName: child.model.name,
+      table: childTable,
+      label: `${child.model.dbSchema}.${child.model.table}`,
+      idColumn: quoteIdent(child.idColumn.column),
+      parentColumn: quoteIdent(parent.column.column),
+      positionColumn: quoteIdent(position.column.column),
+      referencing: await referencingKeys(client, childTable),
+    };
+    children.push(target);
+    parentKeys.push(all.find((k) => k.table === childTable && k.fromColumns.length === 1 && k.fromColumns[0] === target.parentColumn));
+  }
+  return {
+    collection: collection.name,
+    modelName: model.name,
+    table,
+    label: `${model.dbSchema}.${model.table}`,
+    idColumn: quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id'),
+    children,
+    referencing: all.filter((k) => !parentKeys.includes(k)),
+    parentKeys,
+  };
+}
+
+/** A child row as read for the ownership check. */
+export interface ChildRow {
+  id: string;
+  parent: string;
+  position: number;
+}
+
+/** A child row is the migration's iff its id is exactly childUuid(parent, model, position): a version-5 id alone proves nothing. */
+export function isMigrationChild(row: ChildRow, modelName: string): boolean {
+  return Number.isSafeInteger(row.position) && row.position >= 0 && childUuid(row.parent, modelName, row.position) === row.id.toLowerCase();
+}

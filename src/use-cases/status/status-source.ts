@@ -1,0 +1,82 @@
+/**
+ * What `status` reads from MongoDB per collection: the document count, the documents not
+ * migrated nor rejected (exact by comparing `_id`s with the registry when the collection is
+ * small enough, else estimated from counts), and the documents changed since a given instant.
+ */
+import type { Db } from 'mongodb';
+import type pg from 'pg';
+import { sourceIdKey } from '../../core/ids.js';
+import { quoteIdent } from '../../schema/prisma-schema.js';
+import { STATE_SCHEMA } from '../../state/state-store.js';
+import type { StateTables } from './status-state.js';
+
+const S = quoteIdent(STATE_SCHEMA);
+const SCAN_BATCH = 5000;
+
+/** Exact comparison of the source's ids with the registry. */
+export interface ExactProgress {
+  /** Source documents neither migrated nor rejected. */
+  pending: number;
+  /** Source documents present in the registry. */
+  migratedPresent: number;
+  /** Source documents rejected (and not migrated since). */
+  rejectedPresent: number;
+}
+
+/**
+ * Reads every `_id` of the collection (ids only, in batches) and classifies them against the
+ * registry and the rejects. Costs one pass over the `_id` index: status does it only below a
+ * size limit or when asked (--exact).
+ */
+export async function exactProgress(db: Db, pool: pg.Pool, tables: StateTables, collection: string, signal?: AbortSignal): Promise<ExactProgress> {
+  const out: ExactProgress = { pending: 0, migratedPresent: 0, rejectedPresent: 0 };
+  const cursor = db.collection(collection).find({}, { projection: { _id: 1 }, batchSize: SCAN_BATCH, useBigInt64: true, promoteBuffers: false });
+  let keys: string[] = [];
+  const flush = async () => {
+    if (keys.length === 0) return;
+    if (!tables.idMap && !tables.rejects) {
+      out.pending += keys.length;
+    } else {
+      const inMap = tables.idMap ? `EXISTS (SELECT 1 FROM ${S}.id_map m WHERE m.collection = $2 AND m.source_key = k)` : 'false';
+      const inRejects = tables.rejects ? `EXISTS (SELECT 1 FROM ${S}.rejects r WHERE r.collection = $2 AND r.source_key = k)` : 'false';
+      const r = await pool.query<{ migrated: string; rejected: string; pending: string }>(
+        `SELECT count(*) FILTER (WHERE m) AS migrated, count(*) FILTER (WHERE NOT m AND rj) AS rejected, count(*) FILTER (WHERE NOT m AND NOT rj) AS pending
+           FROM (SELECT ${inMap} AS m, ${inRejects} AS rj FROM unnest($1::text[]) AS u(k)) x`,
+        [keys, collection],
+      );
+      const row = r.rows[0];
+      out.migratedPresent += Number(row?.migrated ?? 0);
+      out.rejectedPresent += Number(row?.rejected ?? 0);
+      out.pending += Number(row?.pending ?? 0);
+    }
+    keys = [];
+  };
+  try {
+    for await (const doc of cursor) {
+      keys.push(sourceIdKey(doc._id));
+      if (keys.length >= SCAN_BATCH) {
+        await flush();
+        if (signal?.aborted) break;
+      }
+    }
+    await flush();
+  } finally {
+    await cursor.close().catch(() => undefined);
+  }
+  return out;
+}
+
+/** Documents whose `updatedAt` field is after `since`: changes an incremental sync has not picked up. */
+export async function changedSince(db: Db, collection: string, updatedAtField: string, since: Date): Promise<number> {
+  return db.collection(collection).countDocuments({ [updatedAtField]: { $gt: since } });
+}
+
+/** Size of a collection as the server reports it (collStats); null when the server refuses. */
+export async function collectionSize(db: Db, collection: string): Promise<{ dataBytes: number; storageBytes: number; indexBytes: number } | null> {
+  try {
+    const s = await db.command({ collStats: collection });
+    return { dataBytes: Number(s.size ?? 0), storageBytes: Number(s.storageSize ?? 0), indexBytes: Number(s.totalIndexSize ?? 0) };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * `status`: both databases (state, version, latency, data volume, the last run's request
+ * metrics) and, per collection, who wrote what (migration vs application), what is left,
+ * the last run and verification, and whether the collection is ready for Phase 3.
+ * Read-only: it never creates the state schema nor writes a row. A database that is down
+ * is reported and the other one is still read.
+ */
+import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
+import type { DatabaseMetrics } from '../../core/metrics.js';
+import type { ProbeResult, DatabaseProbe } from './status-probe.js';
+import { assessReadiness, type Readiness } from './status-readiness.js';
+import { changedSince, collectionSize, exactProgress } from './status-source.js';
+import { latestRunMetrics, mongoVolume, postgresVolume, tableBytes, type LatestRunMetrics } from './status-metrics.js';
+import { checkpointSummary, lastRuns, stateTables, syncCursor, targetCounts, type CheckpointSummary, type RunInfo, type StateTables, type TargetCounts } from './status-state.js';
+import { lastVerification, type VerificationInfo } from './status-verification.js';
+
+/** The customer's extended health check, as their application returns it. */
+export interface HealthReport {
+  /** `ok`: both connected; `degraded`: one down; `down`: both. */
+  status: 'ok' | 'degraded' | 'down';
+  databases: { mongodb: 'connected' | 'disconnected'; postgresql: 'connected' | 'error' };
+  timestamp: string;
+}
+
+export interface DatabaseStatus extends DatabaseProbe {
+  /** Data volume: MongoDB dbStats, PostgreSQL database size and the tool's own schema. */
+  volume: Record<string, number> | null;
+  /** Request metrics of the latest run that stored some (see `StatusReport.metricsRun`). */
+  lastRunMetrics: DatabaseMetrics | null;
+}
+
+export interface CollectionStatus {
+  name: string;
+  model: string;
+  table: string;
+  /** Documents in MongoDB (null: MongoDB not reachable). */
+  documents: number | null;
+  /** Registry entries: documents the migration wrote. */
+  migrated: number | null;
+  /** Source documents neither migrated nor rejected. */
+  pending: number | null;
+  /** True when `pending` comes from comparing every `_id` with the registry, false when estimated from counts. */
+  pendingExact: boolean;
+  rejected: number | null;
+  /** Exact mode only: migrated documents no longer in MongoDB (deleted there since). */
+  deletedInSource: number | null;
+  /** Rows of the model's table: all, written by the migration, written by the application. */
+  rows: { total: number; migration: number; application: number } | null;
+  /** Sizes: collStats of the collection, pg_total_relation_size of the table and its child tables. */
+  volume: { mongodbBytes: number | null; postgresqlBytes: number | null };
+  checkpoints: CheckpointSummary | null;
+  lastRun: RunInfo | null;
+  /** null: never verified. */
+  lastVerification: VerificationInfo | null;
+  /** Incremental sync cursor, when the collection has one. */
+  sync: { cursorUpdatedAt: string | null; lastSyncedAt: string | null } | null;
+  /** Source documents whose updatedAt is after the start of the last complete migrate run. */
+  changedSinceLastRun: number | null;
+  readyForPhase3: Readiness;
+  /** What could not be read for this collection (no password in it). */
+  problems: string[];
+}
+
+export interface StatusReport {
+  health: HealthReport;
+  databases: { mongodb: DatabaseStatus; postgresql: DatabaseStatus };
+  /** Whether the tool's state schema exists (false before the first migrate). */
+  stateSchema: boolean | null;
+  /** Which run the databases' `lastRunMetrics` come from. */
+  metricsRun: { runId: string; command: string; startedAt: string } | null;
+  collections: CollectionStatus[];
+}
+
+export interface StatusOptions {
+  collections: readonly string[];
+  /** Compare every `_id` with the registry whatever the collection's size. */
+  exact: boolean;
+  /** Below this many documents, pending is computed exactly anyway. */
+  exactLimit: number;
+  signal?: AbortSignal;
+  /** Makes driver errors safe to print. */
+  scrub: (text: string) => string;
+  now?: () => Date;
+}
+
+export async function collectStatus(probe: ProbeResult, mapping: MigrationMapping, opts: StatusOptions): Promise<StatusReport> {
+  const { mongo, pg } = probe;
+  const tables = pg ? await stateTables(pg.pool) : undefined;
+  const metrics = pg && tables ? await latestRunMetrics(pg.pool, tables) : null;
+  const [mongoVol, pgVol] = await Promise.all([mongo ? mongoVolume(mongo.db) : null, pg ? postgresVolume(pg.pool) : null]);
+  const collections: CollectionStatus[] = [];
+  for (const name of opts.collections) {
+    if (opts.signal?.aborted) break;
+    collections.push(await collectionStatus(probe, tables, mapping.collections.get(name) as MappedCollection, opts));
+  }
+  const mongodb = probe.mongodb.state === 'connected' ? 'connected' : 'disconnected';
+  const postgresql = probe.postgresql.state === 'connected' ? 'connected' : 'error';
+  const up = Number(mongodb === 'connected') + Number(postgresql === 'connected');
+  return {
+    health: { status: up === 2 ? 'ok' : up === 1 ? 'degraded' : 'down', databases: { mongodb, postgresql }, timestamp: (opts.now?.() ?? new Date()).toISOString() },
+    databases: {
+      mongodb: { ...probe.mongodb, volume: mongoVol, lastRunMetrics: metrics?.metrics.mongodb ?? null },
+      postgresql: { ...probe.postgresql, volume: pgVol, lastRunMetrics: metrics?.metrics.postgresql ?? null },
+    },
+    stateSchema: tables ? tables.idMap : null,
+    metricsRun: metricsRunOf(metrics),
+    collections,
+  };
+}
+
+function metricsRunOf(m: LatestRunMetrics | null): StatusReport['metricsRun'] {
+  return m ? { runId: m.runId, command: m.command, startedAt: m.startedAt } : null;
+}
+
+async function collectionStatus(probe: ProbeResult, tables: StateTables | undefined, c: MappedCollection, opts: StatusOptions): Promise<CollectionStatus> {
+  const { mongo, pg } = probe;
+  const problems: string[] = [];
+  const attempt = async <T>(what: string, f: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await f();
+    } catch (e) {
+      problems.push(`${what}: ${opts.scrub(e instanceof Error ? e.message : String(e))}`);
+      return null;
+    }
+  };
+  const db = mongo?.db;
+  const pool = pg?.pool;
+  const [documents, mongoBytes] = db ? await Promise.all([attempt('MongoDB count', () => db.collection(c.name).countDocuments()), attempt('collStats', () => collectionSize(db, c.name))]) : [null, null];
+  let counts: TargetCounts | null = null;
+  let checkpoints: CheckpointSummary | null = null;
+  let runs: Awaited<ReturnType<typeof lastRuns>> | null = null;
+  let verification: VerificationInfo | null | undefined;
+  let sync: CollectionStatus['sync'] = null;
+  let pgBytes: number | null = null;
+  if (pool && tables) {
+    counts = await attempt(`table ${c.model.table}`, () => targetCounts(pool, tables, c.name, c.model));
+    checkpoints = await attempt('checkpoints', () => checkpointSummary(pool, tables, c.name));
+    runs = await attempt('runs', () => lastRuns(pool, tables, c.name));
+    const v = await attempt('verifications', async () => ({ v: await lastVerification(pool, tables, c.name) }));
+    verification = v ? v.v : undefined;
+    sync = await attempt('sync_state', () => syncCursor(pool, tables, c.name));
+    pgBytes = await attempt('table size', () => tableBytes(pool, [c.model, ...c.children.map((ch) => ch.model)]));
+  }
+  // Exact pending when cheap (or asked): compare every _id with the registry.
+  let pending: number | null = null;
+  let pendingExact = false;
+  let deletedInSource: number | null = null;
+  if (documents !== null && counts) {
+    const exact = opts.exact || documents <= opts.exactLimit ? await attempt('id comparison', () => exactProgress(db!, pool!, tables!, c.name, opts.signal)) : null;
+    if (exact) {
+      pending = exact.pending;
+      pendingExact = true;
+      deletedInSource = Math.max(0, counts.migrated - exact.migratedPresent);
+    } else {
+      pending = Math.max(0, documents - counts.migrated - counts.rejected);
+    }
+  }
+  const lastCompleteRunStart = runs?.lastCompleteMigrate?.startedAt ?? null;
+  const changed = db && lastCompleteRunStart ? await attempt('changed documents', () => changedSince(db, c.name, c.updatedAtField, new Date(lastCompleteRunStart))) : null;
+  const readyForPhase3 = assessReadiness({
+    documents,
+    pending,
+    pendingExact,
+    rejected: counts?.rejected ?? null,
+    checkpoints,
+    lastCompleteRunStart,
+    changedSinceLastRun: changed,
+    verification,
+  });
+  return {
+    name: c.name,
+    model: c.model.name,
+    table: c.model.table,
+    documents,
+    migrated: counts?.migrated ?? null,
+    pending,
+    pendingExact,
+    rejected: counts?.rejected ?? null,
+    deletedInSource,
+    rows: counts ? { total: counts.rows, migration: counts.migrationRows, application: counts.applicationRows } : null,
+    volume: { mongodbBytes: mongoBytes?.storageBytes ?? mongoBytes?.dataBytes ?? null, postgresqlBytes: pgBytes },
+    checkpoints,
+    lastRun: runs?.last ?? null,
+    lastVerification: verification ?? null,
+    sync,
+    changedSinceLastRun: changed,
+    readyForPhase3,
+    problems,
+  };
+}
