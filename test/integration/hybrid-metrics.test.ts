@@ -406,6 +406,25 @@ describe('instrumentHybrid: MongoDB command monitoring', () => {
     }
   });
 
+  it('takes the mongoose module itself, connected as the README says', async () => {
+    const app = new mongoose.Mongoose();
+    await app.connect(mongoUri, { monitorCommands: true });
+    const hybrid = instrumentHybrid({ mongo: app, volume: false });
+    try {
+      const Customers = app.model('Customer', new app.Schema({ email: String }), 'hm_customers');
+      await Customers.find({ email: /^c1/ }).lean();
+      await Customers.countDocuments({});
+      await hybrid.sampleVolume();
+      const s = hybrid.snapshot().databases.mongodb;
+      // Everything the application's mongoose sent: its autoCreate of the model's collection too.
+      expect(s.operations.map((o) => [o.target, o.operation, o.requests])).toEqual([['hm_customers', 'aggregate', 1], ['hm_customers', 'create', 1], ['hm_customers', 'find', 1]]);
+      expect(s.volume.targets.map((x) => x.target)).toContain('hm_customers');
+    } finally {
+      await hybrid.close();
+      await app.disconnect();
+    }
+  });
+
   it('turns monitoring on for a client not connected yet, and counts its commands', async () => {
     const client = new MongoClient(mongoUri);
     expect(client.options.monitorCommands).toBe(false);
