@@ -42,6 +42,12 @@ export interface FieldMapping {
   onInvalid?: InvalidValuePolicy;
   /** Dates written without a time zone are taken as UTC instead of being rejected. */
   assumeTimeZone?: 'UTC';
+  /**
+   * DateTime fields: what epoch numbers (and numeric strings) count. Default milliseconds;
+   * `'seconds'` converts 1612345678 to 2021-02-03T09:47:58Z (as milliseconds it would be
+   * 1970-01-19). `plan` reports values that look like seconds in a field without this setting.
+   */
+  epoch?: 'seconds' | 'milliseconds';
   /** NUL characters in text, which PostgreSQL cannot store: reject (default) or replace by U+FFFD. */
   nul?: 'reject' | 'replace';
 }

@@ -194,7 +194,11 @@ function resolveColumns(
       onInvalid: mapping.onInvalid ?? 'reject',
       assumeTimeZone: mapping.assumeTimeZone,
       nul: mapping.nul ?? 'reject',
+      ...(mapping.epoch !== undefined ? { epoch: mapping.epoch } : {}),
     };
+    if (mapping.epoch !== undefined && column.kind.type !== 'timestamp') {
+      ctx.issues.push({ path: `${base}.${column.field}.epoch`, message: `applies to DateTime fields; "${model.name}.${column.field}" is not one` });
+    }
     if (mapping.onInvalid === 'extra' && (column.isRequired || !ctx.extra)) {
       ctx.issues.push({
         path: `${base}.${column.field}.onInvalid`,

@@ -68,6 +68,7 @@ const fieldMappingShape: Shape = {
   onMissingReference: oneOf(['null', 'reject', 'keep']),
   onInvalid: oneOf(['reject', 'extra']),
   assumeTimeZone: oneOf(['UTC']),
+  epoch: oneOf(['seconds', 'milliseconds']),
   nul: oneOf(['reject', 'replace']),
 };
 

@@ -41,7 +41,7 @@ export function convertScalar(column: SchemaColumn, value: unknown, options: Val
       return r.ok ? { ...r, value: r.value ? 't' : 'f' } : r;
     }
     case 'timestamp':
-      return toTimestamp(value, { assumeTimeZone: options.assumeTimeZone });
+      return toTimestamp(value, { assumeTimeZone: options.assumeTimeZone, epoch: options.epoch });
     case 'json':
       return toJson(value);
     case 'enum':

@@ -12,6 +12,8 @@ export interface ValueOptions {
   onInvalid: InvalidValuePolicy;
   assumeTimeZone: 'UTC' | undefined;
   nul: 'reject' | 'replace';
+  /** DateTime columns: the unit of epoch numbers. Unset (not 'milliseconds') unless configured, so older mappings keep their fingerprint. */
+  epoch?: 'seconds' | 'milliseconds';
 }
 
 export type ColumnSource =

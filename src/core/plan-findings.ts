@@ -3,6 +3,7 @@
  * rejects per field path and kind of reason, coercions per field and kind, references to
  * missing documents per field, unmapped source fields, each with a few sample `_id`s. Pure.
  */
+import { EPOCH_SECONDS_SUSPECT } from './values/timestamp.js';
 
 /** Sample `_id`s kept per finding. */
 export const SAMPLE_IDS = 5;
@@ -93,8 +94,10 @@ export interface RejectFinding extends Entry {
 
 export interface CoercionFinding extends Entry {
   field: string;
-  /** e.g. number-from-string, date-from-iso-string, default-applied. */
+  /** e.g. number-from-string, date-from-iso-string, default-applied; `looks-like-epoch-seconds` is a warning, not a conversion. */
   coercion: string;
+  /** What the operator should know or do (epoch numbers that look like seconds). */
+  note?: string;
 }
 
 export interface OrphanFinding extends Entry {
@@ -120,6 +123,11 @@ export interface FindingsJson {
   unmapped: UnmappedFinding[];
   /** Distinct entries dropped because a list hit MAX_ENTRIES (their counts are in the totals only). */
   overflow: number;
+}
+
+/** The finding for epoch numbers read as milliseconds that look like seconds. */
+export function epochSecondsNote(c: { field: string; count: number }): string {
+  return `looks like epoch seconds: ${c.count} value(s) of ${c.field} are read as epoch milliseconds (dates between 1966 and 1973); if they count seconds, set epoch: 'seconds' in the mapping of this field`;
 }
 
 /** Accumulates one collection's findings. */
@@ -159,7 +167,7 @@ export class PlanFindings {
     const byCount = <T extends Entry>(m: Map<string, T>) => [...m.values()].sort((a, b) => b.count - a.count);
     return {
       rejected: { documents: this.rejectedDocuments, byPath: byCount(this.rejects) },
-      coercions: byCount(this.coercions),
+      coercions: byCount(this.coercions).map((c) => (c.coercion === EPOCH_SECONDS_SUSPECT ? { ...c, note: epochSecondsNote(c) } : c)),
       orphans: byCount(this.orphans),
       unmapped: byCount(this.unmapped),
       overflow: this.overflow.n,

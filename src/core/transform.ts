@@ -14,6 +14,7 @@ import { convertList, convertScalar } from './convert-value.js';
 import { childUuid, idToUuid, objectIdToUuid, parseReference, sourceIdKey } from './ids.js';
 import { toJson } from './values/index.js';
 import { isObjectIdLike } from './values/conversion.js';
+import { EPOCH_SECONDS_SUSPECT, looksLikeEpochSeconds } from './values/timestamp.js';
 
 /** A reference written by a row, to be checked against the target table. */
 export interface PendingReference {
@@ -197,6 +198,10 @@ function convertPresent(
   if (r.ok) {
     // Coercions are counted per field, not per array position.
     if (r.coercion) out.coercions.push(`${mapped.label}:${r.coercion}`);
+    // Epoch numbers read as milliseconds that look like seconds: said (plan shows it), not changed.
+    if (column.kind.type === 'timestamp' && mapped.options.epoch === undefined && !column.isList && r.coercion?.startsWith('date-from-epoch-ms') && looksLikeEpochSeconds(value)) {
+      out.coercions.push(`${mapped.label}:${EPOCH_SECONDS_SUSPECT}`);
+    }
     return r.value;
   }
   if (mapped.options.onInvalid === 'extra' && !column.isRequired && invalid) {

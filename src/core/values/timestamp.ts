@@ -12,13 +12,24 @@
  * years 0001..9999. That range is narrower than PostgreSQL's (4713 BC..294276 AD) on purpose:
  * it keeps the text 4-digit ISO that every consumer parses, avoids BC handling, and a year
  * beyond 9999 in this data is a unit error (epoch microseconds or seconds·1000 read as ms).
+ *
+ * With `epoch: 'seconds'` (a field whose numbers count seconds), numbers of every type and
+ * numeric strings are epoch seconds, to the millisecond (coercions 'date-from-epoch-seconds',
+ * 'date-from-epoch-seconds-string'). Without it, an epoch number whose magnitude says seconds
+ * (looksLikeEpochSeconds: before 1973 read as milliseconds) is still read as milliseconds, and
+ * the mapping reports it ('looks-like-epoch-seconds') so that plan shows it.
  */
 import { type Conversion, bsonTypeOf, fail, isDate, kindOf, ok, show } from './conversion.js';
-import { parseDecimalLiteral } from './decimal-text.js';
+import { type DecimalParts, numberParts, parseDecimalLiteral } from './decimal-text.js';
+
+/** How a field's epoch numbers count: milliseconds (the default) or seconds. */
+export type EpochUnit = 'seconds' | 'milliseconds';
 
 export interface TimestampOptions {
   /** Read naive date-times ('2021-03-04T10:00:00') as UTC instead of rejecting them. */
   assumeTimeZone?: 'UTC';
+  /** Epoch numbers (and numeric strings) count milliseconds (default) or seconds. */
+  epoch?: EpochUnit;
 }
 
 /** 0001-01-01T00:00:00.000Z */
@@ -27,6 +38,10 @@ export const MIN_TIMESTAMP_MS = -62135596800000;
 export const MAX_TIMESTAMP_MS = 253402300799999;
 
 export function toTimestamp(value: unknown, options: TimestampOptions = {}): Conversion<string> {
+  if (options.epoch === 'seconds') {
+    const seconds = fromEpochSeconds(value);
+    if (seconds !== undefined) return seconds;
+  }
   if (isDate(value)) {
     const ms = value.getTime();
     if (Number.isNaN(ms)) return fail('is an Invalid Date');
@@ -52,6 +67,88 @@ export function toTimestamp(value: unknown, options: TimestampOptions = {}): Con
     default:
       return fail(`is ${kindOf(value)}, expected a date`);
   }
+}
+
+/**
+ * Below this magnitude, epoch milliseconds are within 1973-03-03 of 1970: a value that small in
+ * a date field is far more often epoch seconds (1612345678 s = 2021-02-03, as ms 1970-01-19).
+ */
+export const EPOCH_SECONDS_SUSPECT_BELOW = 1e11;
+
+/** The coercion entry a mapping adds for such a value (`orders.deliveredAt:looks-like-epoch-seconds`): plan reports it. */
+export const EPOCH_SECONDS_SUSPECT = 'looks-like-epoch-seconds';
+
+/**
+ * Whether a value read as epoch milliseconds looks like epoch seconds: a number (any type) or
+ * numeric string, not 0, of magnitude below EPOCH_SECONDS_SUSPECT_BELOW.
+ */
+export function looksLikeEpochSeconds(value: unknown): boolean {
+  const n = epochMagnitude(value);
+  return n !== undefined && n !== 0 && Math.abs(n) < EPOCH_SECONDS_SUSPECT_BELOW;
+}
+
+function epochMagnitude(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string') return /^\s*-?\d+\s*$/.test(value) ? Number(value) : undefined;
+  switch (bsonTypeOf(value)) {
+    case 'Int32':
+    case 'Double':
+      return Number((value as { value: number }).value);
+    case 'Long':
+    case 'Decimal128':
+      return Number(String(value));
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Epoch seconds → the instant, exactly (no float multiplication): undefined when the value is
+ * not a number or numeric string (dates and ISO strings follow the usual rules).
+ */
+function fromEpochSeconds(value: unknown): Conversion<string> | undefined {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return fail(`${show(value)} is not a date`);
+    return secondsToInstant(numberParts(value).parts, value, 'date-from-epoch-seconds');
+  }
+  if (typeof value === 'bigint') return secondsToInstant(partsOf(value.toString()), value, 'date-from-epoch-seconds');
+  if (typeof value === 'string') {
+    const s = value.trim();
+    if (!/^-?\d+(?:\.\d+)?$/.test(s)) return undefined;
+    if (s.length === 8 && isCompactDate(s)) return fail(`ambiguous date ${show(value)}: a compact YYYYMMDD date or epoch seconds in 1970`);
+    return secondsToInstant(partsOf(s), value, 'date-from-epoch-seconds-string');
+  }
+  switch (bsonTypeOf(value)) {
+    case 'Int32':
+    case 'Double': {
+      const n = Number((value as { value: number }).value);
+      if (!Number.isFinite(n)) return fail(`${show(value)} is not a date`);
+      return secondsToInstant(numberParts(n).parts, value, 'date-from-epoch-seconds');
+    }
+    case 'Long':
+      return secondsToInstant(partsOf(String(value)), value, 'date-from-epoch-seconds');
+    case 'Decimal128': {
+      const r = parseDecimalLiteral(String(value));
+      if (typeof r !== 'object') return fail(`${show(value)} is not a date`);
+      return secondsToInstant(r.parts, value, 'date-from-epoch-seconds');
+    }
+    default:
+      return undefined;
+  }
+}
+
+function partsOf(literal: string): DecimalParts {
+  const r = parseDecimalLiteral(literal);
+  return typeof r === 'object' ? r.parts : { negative: false, int: '', frac: '' };
+}
+
+function secondsToInstant(p: DecimalParts, original: unknown, coercion: string): Conversion<string> {
+  if (p.frac.length > 3) return fail(`${show(original)} epoch seconds have a fraction of a millisecond`);
+  // 12 integer digits of seconds already reach year 33658: beyond, the range check would overflow nothing but say the same.
+  if (p.int.length > 12) return rangeFail(original);
+  const ms = Number(p.int || '0') * 1000 + Number(p.frac.padEnd(3, '0'));
+  return fromMs(p.negative && ms !== 0 ? -ms : ms, original, coercion);
 }
 
 function fromEpochNumber(n: number, original: unknown): Conversion<string> {
