@@ -74,9 +74,13 @@ describe("the URIs' own connection timeouts win over the tool's defaults", () =>
   });
 
   it('an unreachable MongoDB is reported within the URI’s serverSelectionTimeoutMS, not the 5 s default', async () => {
-    const r = await runCli(['plan'], { ...env, MONGO_URI: 'mongodb://127.0.0.1:9/shop?directConnection=true&serverSelectionTimeoutMS=300' });
-    expect(r.code, r.stderr).toBe(4);
-    expect(r.ms).toBeLessThan(4000);
+    const unreachable = 'mongodb://127.0.0.1:9/shop?directConnection=true';
+    const own = await runCli(['plan'], { ...env, MONGO_URI: `${unreachable}&serverSelectionTimeoutMS=300` });
+    expect(own.code, own.stderr).toBe(4);
+    const tools = await runCli(['plan'], { ...env, MONGO_URI: unreachable });
+    expect(tools.code, tools.stderr).toBe(4);
+    // The same start-up cost either way: the difference is the 5 s default against the URI's 0.3 s.
+    expect(tools.ms - own.ms).toBeGreaterThan(3000);
   });
 });
 
