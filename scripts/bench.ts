@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     const pUrl = await clone(`bench_p_${process.pid}`);
     const pPool = new pg.Pool({ connectionString: pUrl, max: 2 });
     pPool.on('error', () => undefined);
-    const pRefs = new ReferenceIndex(pPool, mapping);
+    const pRefs = new ReferenceIndex(mapping, { target: pPool });
     const plan = writePlanFor(ordersMapping);
     const encoded: { main: string[]; children: string[][] }[] = [];
     let batch = { main: [] as string[], children: plan.children.map(() => [] as string[]) };
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     await ensureStateSchema(sPool);
     const ctx = new Ctx(makePlan(scale), seed, false);
     const stats = new CollectionStats();
-    const pctx = { db, pool: sPool, runId: '00000000-0000-4000-8000-000000000000', batchSize: 5000, dryRun: false, references: new ReferenceIndex(sPool, mapping), stats, signal: new AbortController().signal };
+    const pctx = { db, pool: sPool, runId: '00000000-0000-4000-8000-000000000000', batchSize: 5000, dryRun: false, references: new ReferenceIndex(mapping, { target: sPool }), stats, signal: new AbortController().signal };
     await sPool.query(`INSERT INTO ${stateTable('checkpoints')} (collection, partition, mode, mapping_fingerprint) VALUES ('orders', 0, 'fresh', 'bench')`);
     const ts0 = performance.now();
     let inflight: Promise<void> | undefined;
@@ -284,7 +284,7 @@ async function main(): Promise<void> {
     const prisma = await createPrisma(nUrl);
     const docsForN = await db.collection('orders').find({}, { sort: { _id: 1 }, limit: createManySlice + createSlice, ...EXACT_READ_OPTIONS }).toArray();
     const nPool = new pg.Pool({ connectionString: nUrl, max: 1 });
-    const nRefs = new ReferenceIndex(nPool, mapping);
+    const nRefs = new ReferenceIndex(mapping, { target: nPool });
     const convertedForN = docsForN.map((d) => convertDocument(ordersMapping, d)).flatMap((r) => (r.ok ? [r.doc] : []));
     await nRefs.load(convertedForN);
     await nPool.end();

@@ -1,17 +1,22 @@
 /**
  * The one batch pipeline: a batch of source documents is decoded, converted, its references
- * checked, and then written (with the progress it makes, in one transaction) or, in a dry
- * run, only counted — so what a dry run predicts is by construction what a write does.
- * Used by migrate's range workers, the incremental sync and --detect-deletes.
+ * checked (settle-batch.ts), and then written (with the progress it makes, in one
+ * transaction) or predicted — unique keys PostgreSQL would refuse refused here, nothing
+ * written (batch-sinks.ts). So what a prediction says is by construction what a write does.
+ * Used by migrate's range workers, the incremental sync, --detect-deletes, migrate --dry-run
+ * (processBatch), plan (runBatch with its analysis as an observer) and verify (settleBatch,
+ * then a comparison with the rows written).
  */
 import type { Db, Document } from 'mongodb';
 import type pg from 'pg';
 import type { MappedCollection } from '../core/mapping.js';
-import { convertDocument, settleReferences, type ConvertedDocument, type PendingReference } from '../core/transform.js';
-import { canonicalExtendedJson } from '../core/canonical.js';
-import { writeBatch, type BatchDocument, type BatchInput, type RejectRecord, type WritePlan, type WriteOptions } from '../target/batch-writer.js';
+import type { RejectRecord, WritePlan } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { DriftDetector } from './drift-check.js';
+import { newTiming, settleBatch, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
+import { UniqueKeyPrediction, writeSink, type BatchSink, type BatchWrite, type SinkOutcome } from './batch-sinks.js';
+
+export type { BatchWrite } from './batch-sinks.js';
 
 export interface BatchContext {
   db: Db;
@@ -20,8 +25,11 @@ export interface BatchContext {
   batchSize: number;
   /** Bulk load: between batches, collect garbage once the resident set is over this many bytes (0 or absent: never). */
   memoryBudgetBytes?: number;
+  /** Predict instead of writing: nothing is written, unique keys PostgreSQL would refuse are refused. */
   dryRun: boolean;
   references: ReferenceIndex;
+  /** Dry run: the collection's unique keys, shared by its ranges (created with the first batch when absent). */
+  uniques?: UniqueKeyPrediction;
   stats: CollectionStats;
   /** Stop between batches (Ctrl-C, --max-rejects, --max-duration, a lost lock). */
   signal: AbortSignal;
@@ -59,76 +67,76 @@ export class CollectionStats {
   }
 }
 
-/** How a batch is written, and the progress it records in its transaction. */
-export interface BatchWrite {
-  options: WriteOptions;
-  progress: BatchInput['progress'];
+/** The pipeline's steps for one batch: where references are looked up, what receives the settled batch, who is told. */
+export interface BatchStages {
+  references: ReferenceIndex;
+  sink: BatchSink;
+  observer?: PipelineObserver;
+  timing: PipelineTiming;
 }
 
-/** Converts, checks references and writes one batch of source documents; counts into ctx.stats. */
+export interface BatchResult {
+  settled: SettledBatch;
+  outcome: SinkOutcome;
+}
+
+/**
+ * One batch through the one pipeline: convert → check references → write or predict. The
+ * documents the sink refuses (PostgreSQL, or the unique-key prediction) are set aside like
+ * any other reject: observed, and in a prediction references to them dangle from now on.
+ */
+export async function runBatch(collection: MappedCollection, docs: readonly Document[], stages: BatchStages): Promise<BatchResult> {
+  const settled = await settleBatch(collection, docs, { ...stages, deferred: 'second-pass' });
+  const started = performance.now();
+  const outcome = await stages.sink.put(settled);
+  stages.timing.writeMs += performance.now() - started;
+  if (outcome.refused.length > 0) {
+    const uuidOf = new Map(settled.docs.map((d) => [d.converted.sourceKey, d.converted.uuid]));
+    for (const r of outcome.refused) {
+      stages.references.markRejected(collection.name, uuidOf.get(r.sourceKey));
+      stages.observer?.rejected?.(r);
+    }
+  }
+  return { settled, outcome };
+}
+
+/**
+ * migrate's, the incremental sync's and --detect-deletes' use of the pipeline: written with
+ * `write`'s progress in one transaction, or in a dry run predicted (nothing written), counted
+ * into ctx.stats either way — so what a dry run predicts is by construction what a write does.
+ */
 export async function processBatch(target: { collection: MappedCollection; plan: WritePlan }, ctx: BatchContext, docs: Document[], write: BatchWrite): Promise<void> {
   const { collection } = target;
   const stats = ctx.stats;
-  const rejects: RejectRecord[] = [];
-  const converted: { doc: ConvertedDocument; source: Document }[] = [];
-  let started = performance.now();
-  for (const source of docs) {
-    ctx.drift?.observe(source);
-    const r = convertDocument(collection, source);
-    if (r.ok) converted.push({ doc: r.doc, source });
-    else rejects.push({ sourceKey: r.sourceKey, fieldPath: r.path, reason: r.reason, document: canonicalExtendedJson(source) });
-  }
-  stats.convertMs += performance.now() - started;
-  started = performance.now();
-  await ctx.references.load(converted.map((c) => c.doc));
-  stats.writeMs += performance.now() - started;
-  started = performance.now();
-  const batch: BatchDocument[] = [];
-  for (const { doc, source } of converted) {
-    const deferredRefs: BatchDocument['deferred'] = [];
-    const isDeferred = (ref: PendingReference) => {
-      const src = ref.mapped.source;
-      if (src.kind !== 'reference' || !src.deferred || ref.row !== 0) return false;
-      deferredRefs.push({ rowUuid: doc.uuid, field: ref.mapped.column.field, targetCollection: ref.targetCollection, targetUuid: ref.uuid, sourceText: ref.sourceText });
-      return true;
-    };
-    const settled = settleReferences(
-      doc,
-      (target, uuid) => ctx.references.exists(target, uuid),
-      isDeferred,
-      (ref) => stats.count(stats.orphans, `${collection.name}.${ref.mapped.label}`),
-    );
-    if (!settled.ok) {
-      rejects.push({ sourceKey: doc.sourceKey, fieldPath: settled.path, reason: settled.reason, document: canonicalExtendedJson(source) });
-      continue;
-    }
-    for (const c of doc.coercions) stats.count(stats.coercions, c);
-    batch.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source), deferred: deferredRefs });
-  }
-  stats.convertMs += performance.now() - started;
-  let written = batch.length;
-  let refused: RejectRecord[] = [];
-  if (!ctx.dryRun) {
-    started = performance.now();
-    const progress: BatchInput['progress'] = async (client, done) => {
-      if (ctx.beforeWrite && (done.written > 0 || done.rejected > 0)) await ctx.beforeWrite(client);
-      await write.progress(client, done);
-    };
-    const outcome = await writeBatch(ctx.pool, target.plan, ctx.runId, { docs: batch, rejects, progress }, write.options);
-    written = outcome.written;
-    refused = outcome.refused;
-    stats.skippedModified += outcome.skippedModified.length;
-    stats.unchanged += outcome.unchanged;
-    stats.writeMs += performance.now() - started;
-  }
+  const timing = newTiming();
+  const sink = ctx.dryRun ? (ctx.uniques ??= new UniqueKeyPrediction(collection)) : writeSink(ctx.pool, target.plan, ctx.runId, write, ctx.beforeWrite);
+  const { settled, outcome } = await runBatch(collection, docs, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing });
+  stats.convertMs += timing.convertMs;
+  stats.writeMs += timing.referenceMs + timing.writeMs;
+  stats.skippedModified += outcome.skippedModified;
+  stats.unchanged += outcome.unchanged;
   stats.read += docs.length;
-  stats.migrated += written;
-  stats.rejected += rejects.length + refused.length;
-  for (const r of [...rejects, ...refused]) {
-    stats.count(stats.rejectsByField, r.fieldPath || '(document)');
-    if (stats.rejectSamples.length < 20) stats.rejectSamples.push(r);
-  }
+  stats.migrated += outcome.written;
+  stats.rejected += settled.rejects.length + outcome.refused.length;
   ctx.onBatch?.(docs.length);
+}
+
+/** Counts what the pipeline tells into the collection's stats (orphans at write time, coercions, rejects per field), and feeds the drift check. */
+function statsObserver(collection: MappedCollection, ctx: BatchContext): PipelineObserver {
+  const stats = ctx.stats;
+  return {
+    source: ctx.drift ? (doc) => ctx.drift?.observe(doc) : undefined,
+    orphan: (_doc, ref, deferred) => {
+      if (!deferred) stats.count(stats.orphans, `${collection.name}.${ref.mapped.label}`);
+    },
+    settled: (doc) => {
+      for (const c of doc.coercions) stats.count(stats.coercions, c);
+    },
+    rejected: (r) => {
+      stats.count(stats.rejectsByField, r.fieldPath || '(document)');
+      if (stats.rejectSamples.length < 20) stats.rejectSamples.push(r);
+    },
+  };
 }
 
 /** Yields what `source` yields, adding the time spent waiting for each item to `stats.sourceWaitMs`. */

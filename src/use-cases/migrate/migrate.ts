@@ -22,6 +22,7 @@ import { startSyncState, syncCollection } from '../incremental/sync-changes.js';
 import { createDriftDetector } from '../../pipeline/drift-check.js';
 import type { PrismaSchema } from '../../schema/prisma-schema.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
+import { UniqueKeyPrediction } from '../../pipeline/batch-sinks.js';
 import { resolveDeferredReferences } from './deferred-references.js';
 import { mappingFingerprint } from '../../pipeline/fingerprint.js';
 import { withTransaction } from '../../target/transaction.js';
@@ -182,7 +183,8 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
       }
       if (pendingDeferred > 0) await run.ensure(pool);
     }
-    const references = new ReferenceIndex(pool, mapping, opts.dryRun ? deps.db : undefined);
+    // A dry run predicts: a reference also resolves when its document is in the source and not predicted rejected.
+    const references = new ReferenceIndex(mapping, { target: pool, source: opts.dryRun ? deps.db : undefined });
     const workers = pLimit(concurrency);
     const done = new Map<string, Promise<void>>();
     const summaries: CollectionSummary[] = [];
@@ -208,6 +210,8 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
         memoryBudgetBytes: opts.memoryBudgetBytes ?? 0,
         dryRun: opts.dryRun,
         references,
+        // The dry run's unique keys, one memory per collection shared by its ranges: refused as PostgreSQL would.
+        uniques: opts.dryRun ? new UniqueKeyPrediction(collection) : undefined,
         stats,
         signal: stop.signal,
         beforeWrite: (client) => run.ensure(client),

@@ -1,23 +1,29 @@
 /**
  * One collection's scan for `plan`: reads every document (or a sample) as raw BSON, builds
  * the type histogram from an unpromoted decoding (Int32, Double and Int64 stay apart), and
- * runs the migration's own conversion (`convertDocument` + `settleReferences`, decoded with
- * the migration's read options) on every document, exactly as migrate-partition does, to
- * predict rejects, coercions, orphans and unique-constraint refusals. Writes nothing.
+ * sends every document through the migration's own batch pipeline (src/pipeline: convert,
+ * check references, then the unique-key prediction instead of a write) — exactly what
+ * `migrate --dry-run` runs — with the plan's analysis (findings, column presence, unmapped
+ * fields) as its observer. Writes nothing.
  */
 import { BSON } from 'bson';
 import type { Db, Document } from 'mongodb';
 import type { SourceDocument } from '../../config/define-config.js';
 import { InterruptedError } from '../../core/errors.js';
-import type { MappedCollection, MappedColumn } from '../../core/mapping.js';
-import { PlanFindings, SAMPLE_IDS, type FindingsJson } from '../../core/plan-findings.js';
-import { uniqueChecks, UniqueTracker } from '../../core/plan-uniques.js';
-import { unmappedPaths } from '../../core/plan-unmapped.js';
-import { convertDocument, settleReferences, valueAt, type ConvertedDocument, type PendingReference } from '../../core/transform.js';
-import { HISTOGRAM_READ_OPTIONS, TypeHistogram, type HistogramJson } from '../../core/type-histogram.js';
 import { sourceIdKey } from '../../core/ids.js';
+import type { MappedCollection, MappedColumn } from '../../core/mapping.js';
+import { PlanFindings, type FindingsJson } from '../../core/plan-findings.js';
+import { unmappedPaths } from '../../core/plan-unmapped.js';
+import { valueAt, type ConvertedDocument, type PendingReference } from '../../core/transform.js';
+import { HISTOGRAM_READ_OPTIONS, TypeHistogram, type HistogramJson } from '../../core/type-histogram.js';
 import { DEFAULT_MAX_BATCH_BYTES, EXACT_READ_OPTIONS, wireBatchSize } from '../../source/mongo-source.js';
-import type { SourceReferenceIndex } from './plan-references.js';
+import { runBatch } from '../../pipeline/batch-pipeline.js';
+import { UniqueKeyPrediction, type DuplicateFinding } from '../../pipeline/batch-sinks.js';
+import type { ReferenceIndex } from '../../pipeline/reference-index.js';
+import { newTiming, type PipelineObserver } from '../../pipeline/settle-batch.js';
+import type { RejectRecord } from '../../target/batch-writer.js';
+
+export type { DuplicateFinding } from '../../pipeline/batch-sinks.js';
 
 /** How documents are chosen. */
 export type ScanMode =
@@ -27,7 +33,8 @@ export type ScanMode =
 
 export interface ScanContext {
   db: Db;
-  references: SourceReferenceIndex;
+  /** A prediction's index (source documents count, predicted rejects do not). */
+  references: ReferenceIndex;
   mode: ScanMode;
   batchSize: number;
   signal: AbortSignal;
@@ -43,16 +50,6 @@ export interface ColumnPresence {
   missing: number;
 }
 
-export interface DuplicateFinding {
-  model: string;
-  /** The unique constraint's fields (`workspaceId,phone`). */
-  fields: string;
-  /** Documents PostgreSQL would refuse. */
-  count: number;
-  /** `{id, firstId}`: the refused document and the one holding the key first. */
-  samples: { id: string; firstId: string }[];
-}
-
 export interface CollectionScan {
   scanned: number;
   /** Documents migrate would write. */
@@ -65,22 +62,21 @@ export interface CollectionScan {
   /** The unique-key memory bound was reached: duplicate counts are a lower bound. */
   duplicatesIncomplete: boolean;
   presence: ColumnPresence[];
-  timing: { readMs: number; decodeMs: number; convertMs: number; referenceMs: number; analyseMs: number; totalMs: number };
+  timing: ScanTiming;
 }
+
+type ScanTiming = { readMs: number; decodeMs: number; convertMs: number; referenceMs: number; analyseMs: number; totalMs: number };
 
 export async function scanCollection(collection: MappedCollection, ctx: ScanContext): Promise<CollectionScan> {
   const started = performance.now();
   const histogram = new TypeHistogram();
-  const findings = new PlanFindings();
-  const uniques = new UniqueTracker(uniqueChecks(collection));
-  const duplicates = new Map<string, DuplicateFinding>();
-  const presence = new PresenceCounter(collection);
-  const timing = { readMs: 0, decodeMs: 0, convertMs: 0, referenceMs: 0, analyseMs: 0, totalMs: 0 };
+  const analysis = new PlanAnalysis(collection);
+  const prediction = new UniqueKeyPrediction(collection);
+  const timing: ScanTiming = { readMs: 0, decodeMs: 0, convertMs: 0, referenceMs: 0, analyseMs: 0, totalMs: 0 };
+  const pipeline = newTiming();
   let scanned = 0;
   let wouldWrite = 0;
-  let rows = 0;
-
-  const batches = readRawBatches(ctx.db, collection.name, ctx.mode, ctx.batchSize);
+  const batches = readScanBatches(ctx.db, collection.name, ctx.mode, ctx.batchSize);
   try {
     for (;;) {
       if (ctx.signal.aborted) throw new InterruptedError('Interrupted: the plan was not finished and no plan file was written.');
@@ -89,116 +85,96 @@ export async function scanCollection(collection: MappedCollection, ctx: ScanCont
       timing.readMs += performance.now() - t;
       if (next.done) break;
       t = performance.now();
-      const docs: Document[] = [];
-      for (const raw of next.value) {
-        histogram.observe(BSON.deserialize(raw, HISTOGRAM_READ_OPTIONS));
-        docs.push(BSON.deserialize(raw, EXACT_READ_OPTIONS));
-      }
+      const docs = decodeBoth(next.value, histogram);
       timing.decodeMs += performance.now() - t;
-
-      // The same steps, in the same order, as migrate-partition's processBatch.
-      t = performance.now();
-      const converted: { doc: ConvertedDocument; source: Document }[] = [];
-      for (const source of docs) {
-        const r = convertDocument(collection, source);
-        if (r.ok) converted.push({ doc: r.doc, source });
-        else {
-          findings.reject(r.sourceKey, r.path, r.reason);
-          ctx.references.markRejected(collection.name, r.uuid);
-        }
-      }
-      timing.convertMs += performance.now() - t;
-      t = performance.now();
-      await ctx.references.load(converted.map((c) => c.doc));
-      timing.referenceMs += performance.now() - t;
-      t = performance.now();
-      for (const { doc } of converted) {
-        const isDeferred = (ref: PendingReference) => {
-          const src = ref.mapped.source;
-          if (src.kind !== 'reference' || !src.deferred || ref.row !== 0) return false;
-          // Resolved by migrate's second pass; reported here when the target is missing from the source.
-          if (!ctx.references.exists(ref.targetCollection, ref.uuid)) findings.orphan(doc.sourceKey, `${collection.name}.${ref.mapped.label}`, ref.targetCollection, src.onMissing, true);
-          return true;
-        };
-        const settled = settleReferences(
-          doc,
-          (target, uuid) => ctx.references.exists(target, uuid),
-          isDeferred,
-          (ref) => findings.orphan(doc.sourceKey, `${collection.name}.${ref.mapped.label}`, ref.targetCollection, ref.mapped.source.kind === 'reference' ? ref.mapped.source.onMissing : 'reject', false),
-        );
-        if (!settled.ok) {
-          findings.reject(doc.sourceKey, settled.path, settled.reason);
-          ctx.references.markRejected(collection.name, doc.uuid);
-          continue;
-        }
-        for (const c of doc.coercions) findings.coercion(doc.sourceKey, c);
-        const violation = uniques.check(doc);
-        if (violation) {
-          findings.reject(doc.sourceKey, violation.fields, `duplicate key (${violation.fields.replaceAll(',', ', ')}) of ${violation.model}: the document ${violation.firstId} holds it first`);
-          ctx.references.markRejected(collection.name, doc.uuid);
-          const key = `${violation.model}.${violation.fields}`;
-          let d = duplicates.get(key);
-          if (!d) duplicates.set(key, (d = { model: violation.model, fields: violation.fields, count: 0, samples: [] }));
-          d.count++;
-          if (d.samples.length < SAMPLE_IDS) d.samples.push({ id: doc.sourceKey, firstId: violation.firstId });
-          continue;
-        }
-        wouldWrite++;
-        rows += doc.rows.length;
-      }
-      timing.convertMs += performance.now() - t;
-
-      t = performance.now();
-      for (const source of docs) {
-        const id = idText(source);
-        const prepared = prepareSafely(collection, source);
-        if (!prepared) continue;
-        presence.observe(prepared);
-        for (const u of unmappedPaths(collection, prepared)) findings.unmappedField(id, u.path, u.destination);
-      }
-      timing.analyseMs += performance.now() - t;
+      const { outcome } = await runBatch(collection, docs, { references: ctx.references, sink: prediction, observer: analysis, timing: pipeline });
+      wouldWrite += outcome.written;
       scanned += docs.length;
       ctx.onBatch?.(docs.length);
     }
   } finally {
     await batches.return(undefined);
   }
+  // The analysis runs as the pipeline's observer: its time is its own, not the conversion's.
+  Object.assign(timing, { convertMs: pipeline.convertMs + pipeline.writeMs - analysis.analyseMs, referenceMs: pipeline.referenceMs, analyseMs: analysis.analyseMs });
   timing.totalMs = performance.now() - started;
-  for (const k of Object.keys(timing) as (keyof typeof timing)[]) timing[k] = Math.round(timing[k]);
+  for (const k of Object.keys(timing) as (keyof ScanTiming)[]) timing[k] = Math.round(timing[k]);
   return {
     scanned,
     wouldWrite,
-    rows,
+    rows: prediction.rows,
     histogram: histogram.toJSON(),
-    findings: findings.toJSON(),
-    duplicates: [...duplicates.values()],
-    duplicatesIncomplete: uniques.incomplete,
-    presence: presence.toJSON(),
+    findings: analysis.findings.toJSON(),
+    duplicates: prediction.duplicates(),
+    duplicatesIncomplete: prediction.incomplete,
+    presence: analysis.presence.toJSON(),
     timing,
   };
 }
 
-/** The document's source key, as migrate records it in hybrid_migrate.rejects (`oid:<hex>`). */
-function idText(doc: Document): string {
-  try {
-    return sourceIdKey(doc._id);
-  } catch {
-    return 'undefined:';
+/** The histogram sees each document unpromoted; the pipeline gets it decoded as migrate reads it. */
+function decodeBoth(raws: readonly Uint8Array[], histogram: TypeHistogram): Document[] {
+  const docs: Document[] = [];
+  for (const raw of raws) {
+    histogram.observe(BSON.deserialize(raw, HISTOGRAM_READ_OPTIONS));
+    docs.push(BSON.deserialize(raw, EXACT_READ_OPTIONS));
+  }
+  return docs;
+}
+
+/** The plan's findings, told by the pipeline as it goes: rejects, orphans, coercions; and, per source document, column presence and unmapped fields. */
+class PlanAnalysis implements PipelineObserver {
+  readonly findings = new PlanFindings();
+  readonly presence: PresenceCounter;
+  analyseMs = 0;
+
+  constructor(private readonly collection: MappedCollection) {
+    this.presence = new PresenceCounter(collection);
+  }
+
+  source(doc: Document): void {
+    const t = performance.now();
+    const prepared = prepareSafely(this.collection, doc);
+    if (prepared) {
+      this.presence.observe(prepared);
+      const id = sourceIdKey(doc._id);
+      for (const u of unmappedPaths(this.collection, prepared)) this.findings.unmappedField(id, u.path, u.destination);
+    }
+    this.analyseMs += performance.now() - t;
+  }
+
+  rejected(r: RejectRecord): void {
+    this.findings.reject(r.sourceKey, r.fieldPath, r.reason);
+  }
+
+  orphan(doc: ConvertedDocument, ref: PendingReference, deferred: boolean): void {
+    const src = ref.mapped.source;
+    this.findings.orphan(doc.sourceKey, `${this.collection.name}.${ref.mapped.label}`, ref.targetCollection, src.kind === 'reference' ? src.onMissing : 'reject', deferred);
+  }
+
+  settled(doc: ConvertedDocument): void {
+    for (const c of doc.coercions) this.findings.coercion(doc.sourceKey, c);
   }
 }
 
+/** The configuration's `prepare`, whose failure the pipeline already reports as the document's reject. */
 function prepareSafely(collection: MappedCollection, doc: Document): SourceDocument | undefined {
+  if (!collection.prepare) return doc;
   try {
-    return collection.prepare ? collection.prepare(doc) : doc;
+    return collection.prepare(doc);
   } catch {
-    return undefined; // convertDocument already reported it as a reject
+    // The configuration's own synchronous code, no I/O: the pipeline already set the document aside for it.
+    return undefined;
   }
 }
 
-/** Raw BSON documents, in batches: the whole collection in `_id` order, or a sample. */
-async function* readRawBatches(db: Db, name: string, mode: ScanMode, batchSize: number): AsyncGenerator<Uint8Array[]> {
+/**
+ * Raw BSON documents, in batches bounded in count and bytes like migrate's reader: the whole
+ * collection in `_id` order, or a sample. Plan's own reader because the histogram needs each
+ * document's BSON (mongo-source's raw batches only decode) and a sample needs `$sample` or a limit.
+ */
+async function* readScanBatches(db: Db, name: string, mode: ScanMode, batchSize: number): AsyncGenerator<Uint8Array[]> {
   const coll = db.collection(name);
-  // Like migrate's reader: replies and batches bounded in bytes too, whatever the documents' size.
   const wire = await wireBatchSize(db, name, batchSize);
   const cursor =
     mode.kind === 'sample' && mode.method === '$sample'
@@ -219,6 +195,7 @@ async function* readRawBatches(db: Db, name: string, mode: ScanMode, batchSize: 
     }
     if (batch.length > 0) yield batch;
   } finally {
+    // Closing after a failed read must not hide that read's error.
     await cursor.close().catch(() => undefined);
   }
 }

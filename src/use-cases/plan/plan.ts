@@ -12,7 +12,7 @@ import type { FindingsJson } from '../../core/plan-findings.js';
 import type { HistogramJson } from '../../core/type-histogram.js';
 import { mappingFingerprint } from '../../pipeline/fingerprint.js';
 import { readEarlierRuns, type CollectionHistory, type EarlierRuns } from './plan-history.js';
-import { SourceReferenceIndex } from './plan-references.js';
+import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { scanCollection, type CollectionScan, type DuplicateFinding, type ScanMode } from './plan-scan.js';
 
 /** Bumped when the plan file changes shape (the drift check reads it). */
@@ -128,7 +128,8 @@ export async function buildPlan(deps: PlanDeps, opts: PlanOptions): Promise<Plan
   const mode = await scanModeFor(db, opts.sample, deps.source.isFerretDb, names[0]);
   const database = await databaseStats(db);
   const earlierRuns = await readEarlierRuns(deps.pool, names);
-  const references = new SourceReferenceIndex(db);
+  // Nothing is written yet: a reference resolves when its document is in the source and not predicted rejected.
+  const references = new ReferenceIndex(mapping, { source: db });
   const collections: CollectionPlan[] = [];
   // Load order matters: a document rejected in a parent collection makes references to it dangle.
   for (const name of names) {

@@ -7,9 +7,9 @@ import type { Document } from 'mongodb';
 import type pg from 'pg';
 import type { MappedCollection } from '../../core/mapping.js';
 import { idToUuid, sourceIdKey } from '../../core/ids.js';
-import { convertDocument, settleReferences } from '../../core/transform.js';
 import { diffDocument, ROW_PRESENT } from '../../core/verify-diff.js';
 import type { ReferenceIndex } from '../../pipeline/reference-index.js';
+import { newTiming, settleBatch } from '../../pipeline/settle-batch.js';
 import type { CollectionVerification, VerifyMismatch } from './verify-result.js';
 import { foldPositions } from './verify-result.js';
 import { classifyKeys, readTargetRows, type KeyClassification } from './verify-target.js';
@@ -77,36 +77,36 @@ export async function verifyBatch(ctx: BatchContext, docs: readonly Document[], 
   return state;
 }
 
+/**
+ * Sends the documents through the migration's batch pipeline (convert, check references:
+ * settleBatch, the second pass of a cycle being done by now) and compares what a write would
+ * send to PostgreSQL with the rows it holds.
+ */
 async function compareDocuments(ctx: BatchContext, items: readonly { doc: Document; key: string; uuid: string }[]): Promise<void> {
   const { mapped, tally } = ctx;
-  const converted = items.map((it) => ({ ...it, result: convertDocument(mapped, it.doc) }));
-  await ctx.references.load(converted.flatMap((c) => (c.result.ok ? [c.result.doc] : [])));
+  const settled = await settleBatch(
+    mapped,
+    items.map((it) => it.doc),
+    { references: ctx.references, timing: newTiming(), deferred: 'settle' },
+  );
   const rows = await readTargetRows(ctx.pool, mapped, items.map((it) => it.uuid));
-  for (const c of converted) {
-    const target = rows.get(c.uuid);
+  const converted = new Map(settled.docs.map((d) => [d.converted.sourceKey, d.converted]));
+  const rejected = new Map(settled.rejects.map((r) => [r.sourceKey, r]));
+  for (const it of items) {
+    const target = rows.get(it.uuid);
     // A registered row that is gone is counted by the registry scan (verify.ts), in full and sample mode alike.
     if (!target) continue;
     tally.checked++;
-    const base = { collection: mapped.name, sourceKey: c.key, sourceId: displayId(c.key), uuid: c.uuid };
-    const r = c.result;
-    if (!r.ok) {
+    const base = { collection: mapped.name, sourceKey: it.key, sourceId: displayId(it.key), uuid: it.uuid };
+    const doc = converted.get(it.key);
+    if (!doc) {
       // The document converted when it was migrated; it does not any more (changed in MongoDB since).
-      tally.addMismatches([{ ...base, field: r.path || '(document)', column: mapped.model.table, source: `(rejected: ${r.reason})`, target: ROW_PRESENT }]);
+      const r = rejected.get(it.key);
+      tally.addMismatches([{ ...base, field: r?.fieldPath || '(document)', column: mapped.model.table, source: `(rejected: ${r?.reason ?? 'not converted'})`, target: ROW_PRESENT }]);
       continue;
     }
-    // The second pass of a foreign-key cycle has completed these references by now: settle them like any other.
-    const settled = settleReferences(
-      r.doc,
-      (collection, uuid) => ctx.references.exists(collection, uuid),
-      () => false,
-      () => undefined,
-    );
-    if (!settled.ok) {
-      tally.addMismatches([{ ...base, field: settled.path || '(document)', column: mapped.model.table, source: `(rejected: ${settled.reason})`, target: ROW_PRESENT }]);
-      continue;
-    }
-    const diffs = diffDocument(mapped, r.doc, target);
-    if (r.doc.uuid !== c.uuid) diffs.unshift({ field: '(id)', column: mapped.model.table, source: r.doc.uuid, target: c.uuid });
+    const diffs = diffDocument(mapped, doc, target);
+    if (doc.uuid !== it.uuid) diffs.unshift({ field: '(id)', column: mapped.model.table, source: doc.uuid, target: it.uuid });
     if (diffs.length > 0) tally.addMismatches(diffs.map((d) => ({ ...base, ...d })));
   }
 }

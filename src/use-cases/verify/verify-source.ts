@@ -1,9 +1,9 @@
 /**
- * What verify reads from MongoDB: documents by `_id` range or by id, a uniform sample of
+ * What verify reads from MongoDB: documents by id, a uniform sample of
  * ids (reservoir over an `_id`-only scan, because FerretDB has no `$sample`), and which
  * registered documents still exist. Read-only.
  */
-import { Long, ObjectId, type Db, type Document, type Filter } from 'mongodb';
+import type { Db, Document, Filter } from 'mongodb';
 import { EXACT_READ_OPTIONS, readBatches } from '../../source/mongo-source.js';
 
 /** Streams `_id`s only, in `_id` order, in batches. */
@@ -37,33 +37,6 @@ export async function readDocumentsByIds(db: Db, collection: string, ids: readon
     .collection(collection)
     .find({ _id: { $in: [...ids] } } as Filter<Document>, { sort: { _id: 1 }, ...EXACT_READ_OPTIONS })
     .toArray();
-}
-
-/**
- * The `_id` a registry source key stands for (see sourceIdKey), for the key kinds an
- * `_id` query can find exactly; undefined for the others (they are reported as unchecked).
- */
-export function idOfSourceKey(key: string): { id: unknown } | undefined {
-  const colon = key.indexOf(':');
-  const tag = key.slice(0, colon);
-  const rest = key.slice(colon + 1);
-  switch (tag) {
-    case 'oid':
-      return /^[0-9a-f]{24}$/.test(rest) ? { id: new ObjectId(rest) } : undefined;
-    case 'str':
-      return { id: rest };
-    case 'int': {
-      const n = Number(rest);
-      // MongoDB matches 12, NumberLong(12) and 12.0 alike; beyond 2^53 only a Long is exact.
-      return { id: Number.isSafeInteger(n) ? n : Long.fromString(rest) };
-    }
-    case 'double': {
-      const n = Number(rest);
-      return Number.isFinite(n) ? { id: n } : undefined;
-    }
-    default:
-      return undefined;
-  }
 }
 
 /** Which of `ids` exist in the collection, as the keys given with them. */

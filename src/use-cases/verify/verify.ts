@@ -19,7 +19,8 @@ import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { CollectionTally, displayId, verifyBatch, type BatchContext } from './verify-collection.js';
 import type { CollectionVerification, VerifyExtraRow, VerifyResult } from './verify-result.js';
 import { collectionAgrees } from './verify-result.js';
-import { existingIds, idOfSourceKey, readDocumentsByIds, readIdBatches, Reservoir } from './verify-source.js';
+import { existingIds, readDocumentsByIds, readIdBatches, Reservoir } from './verify-source.js';
+import { idOfSourceKey } from '../../pipeline/source-keys.js';
 import { readRegistryPage, registeredRowCount, unregisteredRows } from './verify-target.js';
 import { ensureVerificationsTable } from './verify-state.js';
 
@@ -60,7 +61,8 @@ export async function verify(deps: VerifyDeps, opts: VerifyOptions): Promise<Ver
   await ensureVerificationsTable(deps.pool);
   await analyzeRegistry(deps.pool);
   const names = deps.mapping.loadOrder.filter((n) => opts.collections.includes(n));
-  const references = new ReferenceIndex(deps.pool, deps.mapping);
+  // What was written: referenced rows are looked up in the target tables only.
+  const references = new ReferenceIndex(deps.mapping, { target: deps.pool });
   const limit = pLimit(opts.concurrency);
   const collections = await Promise.all(
     names.map((name) => verifyCollection(deps, opts, deps.mapping.collections.get(name) as MappedCollection, references, limit)),

@@ -1,0 +1,108 @@
+/**
+ * The pipeline's middle steps, the same for every use (migrate, incremental, dry run, plan,
+ * verify): decoded source documents → converted (convertDocument) → their references looked up
+ * once for the batch and settled by each field's policy (settleReferences). What comes out is
+ * the documents a write would send to PostgreSQL and those set aside, with the reason.
+ */
+import type { Document } from 'mongodb';
+import type { MappedCollection } from '../core/mapping.js';
+import { convertDocument, settleReferences, type ConvertedDocument, type PendingReference } from '../core/transform.js';
+import { canonicalExtendedJson } from '../core/canonical.js';
+import type { BatchDocument, RejectRecord } from '../target/batch-writer.js';
+import type { ReferenceIndex } from './reference-index.js';
+
+/** What the pipeline tells about each document as it goes (counters, plan findings, drift). */
+export interface PipelineObserver {
+  /** Every decoded source document, before conversion. */
+  source?(doc: Document): void;
+  /** A document set aside: by the conversion, a reference policy, or PostgreSQL (written or predicted). */
+  rejected?(reject: RejectRecord): void;
+  /** A reference to a row that does not exist; `deferred`: one the second pass of a foreign-key cycle writes. */
+  orphan?(doc: ConvertedDocument, ref: PendingReference, deferred: boolean): void;
+  /** A document converted with its references settled: what a write sends to PostgreSQL. */
+  settled?(doc: ConvertedDocument): void;
+}
+
+/** Milliseconds spent per step, added up over batches. */
+export interface PipelineTiming {
+  convertMs: number;
+  referenceMs: number;
+  writeMs: number;
+}
+
+export const newTiming = (): PipelineTiming => ({ convertMs: 0, referenceMs: 0, writeMs: 0 });
+
+export interface SettleSteps {
+  references: ReferenceIndex;
+  observer?: PipelineObserver;
+  timing: PipelineTiming;
+  /**
+   * 'second-pass' (migrate, plan): a deferred reference of a foreign-key cycle is NULL now and
+   * recorded for the second pass. 'settle' (verify, after the second pass): like any other.
+   */
+  deferred: 'second-pass' | 'settle';
+}
+
+export interface SettledBatch {
+  /** Documents to write, in source order, with the references left to the second pass. */
+  docs: BatchDocument[];
+  /** Documents set aside by the conversion or a reference policy. */
+  rejects: RejectRecord[];
+}
+
+export async function settleBatch(collection: MappedCollection, docs: readonly Document[], steps: SettleSteps): Promise<SettledBatch> {
+  const { references, observer, timing } = steps;
+  const rejects: RejectRecord[] = [];
+  let started = performance.now();
+  const converted = convertAll(collection, docs, steps, rejects);
+  timing.convertMs += performance.now() - started;
+  started = performance.now();
+  await references.load(converted.map((c) => c.doc));
+  timing.referenceMs += performance.now() - started;
+  started = performance.now();
+  const out: BatchDocument[] = [];
+  for (const { doc, source } of converted) {
+    const deferred: BatchDocument['deferred'] = [];
+    const settled = settleReferences(
+      doc,
+      (target, uuid) => references.exists(target, uuid),
+      (ref) => steps.deferred === 'second-pass' && deferToSecondPass(doc, ref, deferred, steps),
+      (ref) => observer?.orphan?.(doc, ref, false),
+    );
+    if (!settled.ok) {
+      reject(collection, steps, rejects, { sourceKey: doc.sourceKey, fieldPath: settled.path, reason: settled.reason, document: canonicalExtendedJson(source) }, doc.uuid);
+      continue;
+    }
+    observer?.settled?.(doc);
+    out.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source), deferred });
+  }
+  timing.convertMs += performance.now() - started;
+  return { docs: out, rejects };
+}
+
+function convertAll(collection: MappedCollection, docs: readonly Document[], steps: SettleSteps, rejects: RejectRecord[]): { doc: ConvertedDocument; source: Document }[] {
+  const converted: { doc: ConvertedDocument; source: Document }[] = [];
+  for (const source of docs) {
+    steps.observer?.source?.(source);
+    const r = convertDocument(collection, source);
+    if (r.ok) converted.push({ doc: r.doc, source });
+    else reject(collection, steps, rejects, { sourceKey: r.sourceKey, fieldPath: r.path, reason: r.reason, document: canonicalExtendedJson(source) }, r.uuid);
+  }
+  return converted;
+}
+
+/** A reference of a foreign-key cycle's optional side: NULL now, written by the second pass. Reported when its target is missing. */
+function deferToSecondPass(doc: ConvertedDocument, ref: PendingReference, deferred: BatchDocument['deferred'], steps: SettleSteps): boolean {
+  const src = ref.mapped.source;
+  if (src.kind !== 'reference' || !src.deferred || ref.row !== 0) return false;
+  deferred.push({ rowUuid: doc.uuid, field: ref.mapped.column.field, targetCollection: ref.targetCollection, targetUuid: ref.uuid, sourceText: ref.sourceText });
+  if (steps.observer?.orphan && !steps.references.exists(ref.targetCollection, ref.uuid)) steps.observer.orphan(doc, ref, true);
+  return true;
+}
+
+/** Sets a document aside: recorded, observed, and (in a prediction) references to it dangle from now on. */
+export function reject(collection: MappedCollection, steps: Pick<SettleSteps, 'references' | 'observer'>, into: RejectRecord[], record: RejectRecord, uuid: string | undefined): void {
+  into.push(record);
+  steps.references.markRejected(collection.name, uuid);
+  steps.observer?.rejected?.(record);
+}
