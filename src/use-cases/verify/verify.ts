@@ -1,10 +1,11 @@
 /**
  * `verify`: proves MongoDB and PostgreSQL agree, document by document. Each collection is
- * read in `_id` ranges worked on in parallel, batch by batch (memory bounded by
- * concurrency × batch size); every migrated document is converted again with the
- * migration's own rules and compared with its rows. Then the registry is scanned for rows
- * whose document is gone, and the table for copies in the migration's id space. Reads only;
- * the one write is the verification's own record in hybrid_migrate.verifications.
+ * read once in `_id` order, batch by batch, collections in parallel (memory bounded by
+ * concurrency × batch size); every migrated document goes through the migration's batch
+ * pipeline again (convert, check references) and is compared with its rows. Then the
+ * registry is scanned for rows whose document is gone, and the table for copies in the
+ * migration's id space. Reads only; the one write is the verification's own record in
+ * hybrid_migrate.verifications.
  */
 import type { Db, Document } from 'mongodb';
 import type pg from 'pg';
@@ -13,7 +14,6 @@ import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
 import { idToUuid, objectIdToUuid, sourceIdKey } from '../../core/ids.js';
 import { isObjectIdLike } from '../../core/values/conversion.js';
 import { readAhead, readBatches } from '../../source/mongo-source.js';
-import { computeRanges, rangeFilter } from '../../source/partitions.js';
 import { analyzeRegistry, ensureStateSchema, stateTable } from '../../state/state-store.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { CollectionTally, displayId, verifyBatch, type BatchContext } from './verify-collection.js';
@@ -37,7 +37,7 @@ export interface VerifyOptions {
   maxSamples: number;
   /** Rejected documents make the result not ok. */
   failOnRejects: boolean;
-  /** Documents per parallel `_id` range. */
+  /** Not used by the comparison, which reads each collection once in `_id` order (accepted for the CLI's hidden --partition-size). */
   partitionSize?: number;
   signal: AbortSignal;
 }
@@ -118,20 +118,19 @@ async function verifyCollection(deps: VerifyDeps, opts: VerifyOptions, mapped: M
   return result;
 }
 
-/** Every document, `_id` range by range; ranges (and collections) run in parallel. */
+/**
+ * Every document exactly once: ONE read of the collection in `_id` order, the next batch read
+ * while this one is compared (collections run in parallel). Not `_id` ranges: how a range's
+ * filter matches is the server's business (type bracketing, `$bucketAuto`'s bucket order), and
+ * where ranges overlapped a document was counted once per range that matched it.
+ */
 async function scanFull(deps: VerifyDeps, opts: VerifyOptions, ctx: BatchContext, limit: Limit): Promise<void> {
-  const ranges = await computeRanges(deps.db, ctx.mapped.name, { partitionSize: opts.partitionSize ?? 100_000, maxPartitions: 64 });
-  await Promise.all(
-    ranges.map((range) =>
-      limit(async () => {
-        const batches = readAhead(readBatches(deps.db, ctx.mapped.name, rangeFilter(range, null), opts.batchSize, opts.signal));
-        for await (const docs of batches) {
-          await verifyBatch(ctx, docs, { classify: true, compare: true });
-          if (opts.signal.aborted) break;
-        }
-      }),
-    ),
-  );
+  await limit(async () => {
+    for await (const docs of readAhead(readBatches(deps.db, ctx.mapped.name, {}, opts.batchSize, opts.signal))) {
+      await verifyBatch(ctx, docs, { classify: true, compare: true });
+      if (opts.signal.aborted) break;
+    }
+  });
 }
 
 /** Counts from an `_id`-only scan; content compared for a uniform sample of the migrated documents. */
