@@ -7,6 +7,7 @@
 import type { Db } from 'mongodb';
 import type pg from 'pg';
 import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
+import { mongoConnectionLost } from '../../core/errors.js';
 import { describeFields, type FieldPlan } from '../../core/plan-fields.js';
 import type { FindingsJson } from '../../core/plan-findings.js';
 import type { HistogramJson } from '../../core/type-histogram.js';
@@ -116,7 +117,7 @@ export async function scanModeFor(db: Db, sample: number | undefined, isFerretDb
       .toArray()
       .then(
         () => true,
-        () => false,
+        (e: unknown) => refusedUnlessLost(e, false),
       );
   }
   return { kind: 'sample', size: sample, method: hasSample ? '$sample' : 'first-by-id' };
@@ -245,8 +246,8 @@ async function databaseStats(db: Db): Promise<DatabaseStats> {
   try {
     const s = await db.command({ dbStats: 1 });
     return { dataBytes: toNumber(s.dataSize), storageBytes: toNumber(s.storageSize) };
-  } catch {
-    return { dataBytes: null, storageBytes: null };
+  } catch (e) {
+    return refusedUnlessLost(e, { dataBytes: null, storageBytes: null });
   }
 }
 
@@ -271,7 +272,19 @@ async function collectionStats(db: Db, name: string): Promise<SourceStats> {
     const num = toNumber;
     const documents = num(s.count) ?? (await db.collection(name).countDocuments());
     return { documents, sizeBytes: num(s.size), avgDocumentBytes: num(s.avgObjSize), storageBytes: num(s.storageSize) };
-  } catch {
+  } catch (e) {
+    refusedUnlessLost(e, undefined);
     return { documents: await db.collection(name).countDocuments(), sizeBytes: null, avgDocumentBytes: null, storageBytes: null };
   }
+}
+
+/**
+ * A command the server may refuse (dbStats, collStats, $sample: views, permissions, servers
+ * that lack it) gives `fallback`; a lost connection is no refusal: it is thrown as the
+ * ConnectionError naming MongoDB (exit 4), not turned into "no statistics".
+ */
+function refusedUnlessLost<T>(e: unknown, fallback: T): T {
+  const lost = mongoConnectionLost(e);
+  if (lost) throw lost;
+  return fallback;
 }
