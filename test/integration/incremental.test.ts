@@ -97,7 +97,7 @@ describe('migrate --incremental', () => {
   it('keeps and reports a row the application changed, while syncing the rest', async () => {
     const [a, b] = await t.db.collection('orders').find({}, { sort: { _id: -1 }, limit: 2 }).toArray();
     await t.pg.query(`UPDATE orders SET notes = 'set by the application' WHERE id = $1`, [objectIdToUuid(a?._id as ObjectId)]);
-    await t.db.collection('orders').updateMany({ _id: { $in: [a?._id, b?._id] } }, { $set: { status: 'confirmed', updatedAt: new Date() } });
+    await t.db.collection('orders').updateMany({ _id: { $in: [a?._id as ObjectId, b?._id as ObjectId] } }, { $set: { status: 'confirmed', updatedAt: new Date() } });
     const r = await runCli(['migrate', 'orders', '--incremental', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
     const orders = JSON.parse(r.stdout).collections[0];

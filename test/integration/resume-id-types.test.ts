@@ -5,7 +5,7 @@
  * whose last committed `_id` was a number, every rerun failed (exit 6, "Unknown type name
  * alias: symbol"). After the rerun: exactly the source's documents, each once, and verify agrees.
  */
-import { Double, Int32, Long, ObjectId } from 'mongodb';
+import { Double, Int32, Long, ObjectId, type Document, type Filter } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
@@ -90,7 +90,7 @@ describe('kill -9 after a commit, then rerun: resumes after an _id of any type',
         }
         // Each source _id once in the registry, under its own key.
         const source = new Set<string>();
-        for await (const d of db.db.collection('orders').find({ _id: { $ne: null } }, { projection: { _id: 1 }, useBigInt64: true })) source.add(sourceIdKey(d._id));
+        for await (const d of db.db.collection('orders').find({ _id: { $ne: null } } as unknown as Filter<Document>, { projection: { _id: 1 }, useBigInt64: true })) source.add(sourceIdKey(d._id));
         expect(source.size).toBe(ids.length - nullIds);
         const mapped = await db.pg.query<{ source_key: string }>(`SELECT source_key FROM hybrid_migrate.id_map WHERE collection = 'orders'`);
         expect(mapped.rows.length).toBe(source.size);

@@ -4,6 +4,7 @@
  * the run's request metrics, with a verification, and with either database down (exit 4,
  * what the other one says still printed, no password anywhere).
  */
+import type { ObjectId } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mongoUriFor, runCli, type CliEnv } from '../support/cli.js';
 import { useTestDatabases } from '../support/databases.js';
@@ -12,7 +13,7 @@ import { insertSimpleOrders } from '../support/simple-orders.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
 import { connectMongo } from '../../src/source/mongo-source.js';
 import { connectPostgres } from '../../src/target/pg-target.js';
-import { recordRunMetrics } from '../../src/use-cases/status/status-metrics.js';
+import { recordRunMetrics } from '../../src/state/runs.js';
 import type { StatusReport } from '../../src/use-cases/status/status.js';
 import { assessReadiness } from '../../src/use-cases/status/status-readiness.js';
 import { interpretVerification } from '../../src/use-cases/status/status-verification.js';
@@ -88,7 +89,7 @@ describe('status', () => {
       await Promise.all([mongo.close(), target.close()]);
     }
     // Phase 2 goes on: 5 more orders in MongoDB, 4 written by the application in PostgreSQL.
-    const ws = (await t.db.collection('workspaces').findOne({}))?._id;
+    const ws = (await t.db.collection('workspaces').findOne({}))?._id as ObjectId;
     await insertSimpleOrders(t.db, 5, { workspaceId: ws });
     await t.pg.query(`INSERT INTO orders (id, workspace_id, status) SELECT gen_random_uuid(), $1, 'pending' FROM generate_series(1, 4)`, [objectIdToUuid(ws)]);
     const before = await t.pg.query(`SELECT (SELECT count(*) FROM hybrid_migrate.runs) AS runs, (SELECT count(*) FROM hybrid_migrate.id_map) AS ids, (SELECT md5(string_agg(summary::text, ',')) FROM hybrid_migrate.runs) AS h`);
