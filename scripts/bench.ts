@@ -30,7 +30,7 @@ import { convertDocument, settleReferences, type ConvertedDocument } from '../sr
 import { EXACT_READ_OPTIONS } from '../src/source/mongo-source.js';
 import { writePlanFor } from '../src/target/batch-writer.js';
 import { copyLine, copyRows } from '../src/target/copy.js';
-import { ensureStateSchema, stateTable } from '../src/state/state-store.js';
+import { ensureStateSchema, stateTable } from '../src/state/schema.js';
 import { CollectionStats, processBatch } from '../src/pipeline/batch-pipeline.js';
 import { ReferenceIndex } from '../src/pipeline/reference-index.js';
 import type { MappedCollection } from '../src/core/mapping.js';

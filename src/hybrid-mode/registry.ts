@@ -3,6 +3,7 @@
  * registry (`hybrid_migrate.id_map`) through a connection it already has — a `pg` Pool or
  * Client, or its Prisma client (`$queryRawUnsafe`). Read-only: one indexed lookup per page.
  */
+import { REGISTRY_LOOKUP_SQL } from '../state/registry-lookup.js';
 
 /** A `pg` Pool or Client (or anything with the same `query`). */
 export interface PgQueryable {
@@ -20,7 +21,7 @@ export interface PrismaRawQueryable {
  */
 export type RegistryConnection = PgQueryable | PrismaRawQueryable;
 
-const LOOKUP = 'SELECT uuid::text AS uuid FROM hybrid_migrate.id_map WHERE uuid = ANY($1::uuid[])';
+const LOOKUP = REGISTRY_LOOKUP_SQL;
 
 /** The subset of `uuids` that the migration has written to PostgreSQL. Before the first migration (no registry yet): none. */
 export async function migratedIds(registry: RegistryConnection, uuids: readonly string[]): Promise<Set<string>> {

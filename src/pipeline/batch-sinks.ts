@@ -36,7 +36,7 @@ export function writeSink(pool: pg.Pool, plan: WritePlan, runId: string, write: 
   return {
     async put(batch) {
       const progress: BatchInput['progress'] = async (client, done) => {
-        if (beforeWrite && (done.written > 0 || done.rejected > 0)) await beforeWrite(client);
+        if (beforeWrite && (done.written > 0 || done.rejected > 0 || done.conflicts > 0)) await beforeWrite(client);
         await write.progress(client, done);
       };
       const outcome = await writeBatch(pool, plan, runId, { docs: batch.docs, rejects: batch.rejects, progress }, write.options);

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { LockHeldError } from '../core/errors.js';
-import { STATE_LOCK_CLASS } from './state-store.js';
+import { STATE_LOCK_CLASS } from './schema.js';
 
 /** 32-bit FNV-1a of the collection name: the advisory lock's second key. */
 export function lockKey(collection: string): number {

@@ -5,10 +5,10 @@
  * application changed in between are left alone.
  */
 import type pg from 'pg';
-import type { MigrationMapping } from '../../core/mapping.js';
-import { qualifiedTable, quoteIdent } from '../../schema/prisma-schema.js';
-import { rowHashSql, stateTable } from '../../state/state-store.js';
-import { withTransaction } from '../../target/transaction.js';
+import type { MigrationMapping } from '../core/mapping.js';
+import { qualifiedTable, quoteIdent } from '../schema/prisma-schema.js';
+import { readStateOr, rowHashSql, stateTable, type Queryable } from './schema.js';
+import { withTransaction } from '../target/transaction.js';
 
 /** Resolves the deferred references of `collections`; returns how many rows were updated. */
 export async function resolveDeferredReferences(pool: pg.Pool, mapping: MigrationMapping, collections: readonly string[]): Promise<number> {
@@ -61,4 +61,45 @@ export async function resolveDeferredReferences(pool: pg.Pool, mapping: Migratio
     });
   }
   return updated;
+}
+
+/** A reference written NULL for now, to be set once its target is loaded (a foreign-key cycle). */
+export interface DeferredRecord {
+  rowUuid: string;
+  field: string;
+  targetCollection: string;
+  targetUuid: string;
+  sourceText: string;
+}
+
+/** Records deferred references (inside the batch's transaction). */
+export async function recordDeferred(q: Queryable, collection: string, runId: string, rows: readonly DeferredRecord[]): Promise<void> {
+  if (rows.length === 0) return;
+  await q.query(
+    `INSERT INTO ${stateTable('deferred_refs')} (collection, row_uuid, field, target_collection, target_uuid, source_text, run_id)
+     SELECT $1, u, f, tc, tu, st, $2 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[]) AS x(u, f, tc, tu, st)
+     ON CONFLICT (collection, row_uuid, field) DO UPDATE SET target_uuid = EXCLUDED.target_uuid, source_text = EXCLUDED.source_text, run_id = EXCLUDED.run_id`,
+    [collection, runId, rows.map((r) => r.rowUuid), rows.map((r) => r.field), rows.map((r) => r.targetCollection), rows.map((r) => r.targetUuid), rows.map((r) => r.sourceText)],
+  );
+}
+
+/** Deferred references still to resolve for `collections`. */
+export async function countDeferred(q: Queryable, collections: readonly string[]): Promise<number> {
+  return readStateOr(0, async () => {
+    const r = await q.query<{ n: string }>(`SELECT count(*) AS n FROM ${stateTable('deferred_refs')} WHERE collection = ANY($1::text[])`, [collections]);
+    return Number(r.rows[0]?.n ?? 0);
+  });
+}
+
+/** Forgets deferred references of rows deleted in this transaction (rollback). */
+export async function forgetDeferredOf(q: Queryable, collection: string, rowUuids: readonly string[]): Promise<void> {
+  await q.query(`DELETE FROM ${stateTable('deferred_refs')} WHERE collection = $1 AND row_uuid = ANY($2::uuid[])`, [collection, rowUuids]);
+}
+
+/** Forgets deferred references whose row is no longer registered (rollback). */
+export async function forgetUnmappedDeferred(q: Queryable, collection: string): Promise<void> {
+  await q.query(
+    `DELETE FROM ${stateTable('deferred_refs')} d WHERE d.collection = $1 AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = d.row_uuid)`,
+    [collection],
+  );
 }

@@ -1,8 +1,7 @@
 /**
- * The migration's own state, in PostgreSQL next to the data so that it commits in the same
- * transaction: runs, the ObjectId→UUID registry (id_map), per-range checkpoints, rejects and
- * references deferred to break foreign-key cycles. It lives in a schema of the tool's own,
- * never in the application's, and is created when missing.
+ * The shape of the migration's own state: the `hybrid_migrate` schema's DDL, applied once per
+ * DDL text, and the one test of "is the state there yet?". Only modules of src/state/ use
+ * this; everything else goes through their functions (see ./index.ts).
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -142,17 +141,6 @@ async function recordedDigest(pool: pg.Pool, key: string): Promise<string | unde
   }
 }
 
-/**
- * Refreshes the planner's statistics of the registry before it is read page by page in UUID
- * order. Right after a bulk load, autovacuum has often not analyzed it yet: measured on 1M
- * orders, PostgreSQL then expected 4,933 rows for the collection instead of 967,128 and sorted
- * all of them for every page of 1,000 (2.1 s a page, verify at a standstill); after ANALYZE the
- * uuid index serves each page in 17 ms. ANALYZE reads a sample and blocks no reader or writer.
- */
-export async function analyzeRegistry(pool: pg.Pool): Promise<void> {
-  await pool.query(`ANALYZE ${S}.id_map`);
-}
-
 /** First key of every advisory lock the tool takes ('HM' in ASCII): never collides with other tools' 64-bit keys. */
 export const STATE_LOCK_CLASS = 0x484d;
 
@@ -180,4 +168,64 @@ export async function readCheckpoints(pool: pg.Pool, collection: string): Promis
   return r.rows;
 }
 
-export const stateTable = (name: 'runs' | 'id_map' | 'checkpoints' | 'rejects' | 'deferred_refs' | 'meta' | 'sync_state' | 'conflicts') => `${S}.${quoteIdent(name)}`;
+export const stateTable = (name: 'runs' | 'id_map' | 'checkpoints' | 'rejects' | 'deferred_refs' | 'meta' | 'sync_state' | 'conflicts' | 'verifications') => `${S}.${quoteIdent(name)}`;
+
+/**
+ * SQLSTATEs that mean "the state schema or one of its tables does not exist yet" (nothing was
+ * ever migrated into this database): undefined_table, invalid_schema_name. Every other
+ * failure — a lost connection, a permission problem, a timeout — is not "missing state" and
+ * must be reported, never read as "nothing yet".
+ */
+const MISSING_STATE = new Set(['42P01', '3F000']);
+
+export function isStateMissing(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && MISSING_STATE.has(code);
+}
+
+/** Runs a read of the state; "state missing" gives `fallback`, any other failure is thrown. */
+export async function readStateOr<T>(fallback: T, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (isStateMissing(e)) return fallback;
+    throw e;
+  }
+}
+
+/** Whether the state schema exists (its registry table: created first, never dropped). */
+export async function stateSchemaExists(q: Queryable): Promise<boolean> {
+  const r = await q.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [stateTable('id_map')]);
+  return r.rows[0]?.t != null;
+}
+
+/** A pool or a client inside a transaction: state functions run on either. */
+export type Queryable = pg.Pool | pg.PoolClient | pg.ClientBase;
+
+/** Which state tables exist (status reads only those, so a fresh database costs no failed statement). */
+export interface StateTables {
+  idMap: boolean;
+  rejects: boolean;
+  checkpoints: boolean;
+  runs: boolean;
+  syncState: boolean;
+  verifications: boolean;
+}
+
+export async function stateTables(pool: pg.Pool): Promise<StateTables> {
+  const names = ['id_map', 'rejects', 'checkpoints', 'runs', 'sync_state', 'verifications'] as const;
+  const r = await pool.query<Record<string, boolean>>(
+    `SELECT ${names.map((n) => `to_regclass('${STATE_SCHEMA}.${n}') IS NOT NULL AS ${n}`).join(', ')}`,
+  );
+  const row = r.rows[0] ?? {};
+  return {
+    idMap: Boolean(row.id_map),
+    rejects: Boolean(row.rejects),
+    checkpoints: Boolean(row.checkpoints),
+    runs: Boolean(row.runs),
+    syncState: Boolean(row.sync_state),
+    verifications: Boolean(row.verifications),
+  };
+}
+
+/** Rows of one collection's table, split by who wrote them, and the registry's counts. */

@@ -4,10 +4,8 @@
  * Never in the application's tables.
  */
 import type pg from 'pg';
-import { quoteIdent } from '../../schema/prisma-schema.js';
-import { applyStateDdl, STATE_SCHEMA } from '../../state/state-store.js';
-import type { VerifyResult } from './verify-result.js';
-import { collectionAgrees } from './verify-result.js';
+import { quoteIdent } from '../schema/prisma-schema.js';
+import { applyStateDdl, readStateOr, STATE_SCHEMA, type Queryable } from './schema.js';
 
 export const VERIFICATIONS_TABLE = `${quoteIdent(STATE_SCHEMA)}.${quoteIdent('verifications')}`;
 
@@ -40,13 +38,50 @@ export async function ensureVerificationsTable(pool: pg.Pool): Promise<void> {
 }
 
 /** Records one row per collection; `status` is 'ok', 'differences' or 'interrupted'. */
-export async function recordVerification(pool: pg.Pool, verifyId: string, result: VerifyResult, reportPath: string | null): Promise<void> {
-  for (const c of result.collections) {
-    const status = result.interrupted ? 'interrupted' : collectionAgrees(c, result.failOnRejects) ? 'ok' : 'differences';
-    await pool.query(
+/** One collection's verification result, as recorded. */
+export interface VerificationRow {
+  collection: string;
+  status: 'ok' | 'differences' | 'interrupted';
+  sample: number | null;
+  source: number;
+  target: number;
+  migrated: number;
+  rejected: number;
+  notMigrated: number;
+  missing: number;
+  extra: number;
+  mismatched: number;
+  checked: number;
+  durationMs: number;
+}
+
+export async function recordVerifications(q: Queryable, verifyId: string, rows: readonly VerificationRow[], reportPath: string | null): Promise<void> {
+  for (const c of rows) {
+    await q.query(
       `INSERT INTO ${VERIFICATIONS_TABLE} (run_id, collection, status, sample, source, target, migrated, rejected, not_migrated, missing, extra, mismatched, checked, duration_ms, report_path)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-      [verifyId, c.name, status, result.sample, c.source, c.target, c.migrated, c.rejected, c.notMigrated, c.missing, c.extra, c.mismatched, c.checked, c.durationMs, reportPath],
+      [verifyId, c.collection, c.status, c.sample, c.source, c.target, c.migrated, c.rejected, c.notMigrated, c.missing, c.extra, c.mismatched, c.checked, c.durationMs, reportPath],
     );
   }
+}
+
+const TIME_COLUMNS = ['finished_at', 'verified_at', 'completed_at', 'created_at', 'started_at', 'at'];
+
+/**
+ * The latest verification row of a collection as JSON, read defensively: the table is written
+ * by `verify`, whose columns may change between versions; the caller interprets what it
+ * recognises. Null when never verified (or the table has no collection column).
+ */
+export async function lastVerificationRow(q: Queryable, collection: string): Promise<Record<string, unknown> | null> {
+  return readStateOr(null, async () => {
+    const cols = await q.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'verifications'`, [STATE_SCHEMA]);
+    const names = new Set(cols.rows.map((r) => r.column_name));
+    if (!names.has('collection')) return null;
+    const order = TIME_COLUMNS.filter((c) => names.has(c)).map((c) => `${quoteIdent(c)} DESC NULLS LAST`);
+    const r = await q.query<{ j: Record<string, unknown> }>(
+      `SELECT to_jsonb(v) AS j FROM ${VERIFICATIONS_TABLE} v WHERE collection = $1 ORDER BY ${[...order, 'ctid DESC'].join(', ')} LIMIT 1`,
+      [collection],
+    );
+    return r.rows[0]?.j ?? null;
+  });
 }

@@ -12,29 +12,18 @@ import type pg from 'pg';
 import type { MappedCollection } from '../core/mapping.js';
 import type { ConvertedDocument } from '../core/transform.js';
 import { writtenColumns } from '../core/transform.js';
-import { childUuid } from '../core/ids.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { copyLine, copyRows } from './copy.js';
-import { rowHashSql, stateTable } from '../state/state-store.js';
+import { isMigrationChild, replaceableRowSql } from '../state/ownership.js';
+import { recordedSourceHashes, registerRows } from '../state/registry.js';
+import { recordRejects, type RejectRecord } from '../state/rejects.js';
+import { recordDeferred, type DeferredRecord } from '../state/deferred-refs.js';
+import { recordConflicts } from '../state/conflicts.js';
 import { describePgError } from './pg-target.js';
 import { withTransaction } from './transaction.js';
 import { faultPoint } from '../runtime/fault.js';
 
-export interface RejectRecord {
-  sourceKey: string;
-  fieldPath: string;
-  reason: string;
-  /** The original document as canonical Extended JSON. */
-  document: string;
-}
-
-export interface DeferredRecord {
-  rowUuid: string;
-  field: string;
-  targetCollection: string;
-  targetUuid: string;
-  sourceText: string;
-}
+export type { RejectRecord, DeferredRecord };
 
 export interface BatchDocument {
   converted: ConvertedDocument;
@@ -50,7 +39,16 @@ export interface BatchInput {
    * Records the progress this batch makes (a range checkpoint, a sync cursor), inside the
    * batch's transaction: progress is never ahead of or behind the data.
    */
-  progress: (client: pg.PoolClient, outcome: { written: number; rejected: number }) => Promise<void>;
+  progress: (client: pg.PoolClient, outcome: BatchProgress) => Promise<void>;
+}
+
+/** What a batch changed, as its progress records it. */
+export interface BatchProgress {
+  written: number;
+  /** Rejects new or changed in this batch. */
+  rejected: number;
+  /** Documents left alone because the application changed their rows (each recorded as a conflict). */
+  conflicts: number;
 }
 
 export interface WriteOptions {
@@ -138,10 +136,12 @@ export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, 
     }
     const written = await writeIsolating(client, plan, runId, docs, options, refused, skippedModified);
     const newRejects = await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
-    await recordDeferred(client, plan.collection.name, runId, docs, refused);
-    await recordConflicts(client, plan.collection.name, runId, input.docs, skippedModified);
+    const refusedKeys = new Set(refused.map((r) => r.sourceKey));
+    await recordDeferred(client, plan.collection.name, runId, docs.filter((d) => !refusedKeys.has(d.converted.sourceKey)).flatMap((d) => d.deferred));
+    const uuidOf = new Map(input.docs.map((d) => [d.converted.sourceKey, d.converted.uuid]));
+    await recordConflicts(client, plan.collection.name, runId, 'modified-by-application', skippedModified.map((sourceKey) => ({ sourceKey, uuid: uuidOf.get(sourceKey) as string })));
     // Progress counts what this batch changed: a batch that only met known rejects and unchanged rows leaves no trace.
-    await input.progress(client, { written, rejected: newRejects });
+    await input.progress(client, { written, rejected: newRejects, conflicts: skippedModified.length });
     faultPoint('migrate:before-commit');
     return { written, refused, skippedModified, unchanged };
   });
@@ -225,16 +225,8 @@ async function writeDocs(client: pg.PoolClient, plan: WritePlan, runId: string, 
     for (const d of docs) if (!written.has(d.converted.uuid)) skipped.push(d.converted.sourceKey);
   }
   if (writtenUuids.length === 0) return 0;
-  await client.query(
-    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash)
-     SELECT $1, k.key, t.${plan.main.idColumn}, $2, $3, ${rowHashSql('t')}, k.hash
-       FROM unnest($4::text[], $5::uuid[], $6::text[]) AS k(key, id, hash)
-       JOIN ${plan.main.table} t ON t.${plan.main.idColumn} = k.id
-      WHERE t.${plan.main.idColumn} = ANY($7::uuid[])
-     ON CONFLICT (collection, source_key) DO UPDATE
-       SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, source_hash = EXCLUDED.source_hash, migrated_at = now()`,
-    [plan.collection.name, plan.main.model.table, runId, keys, uuids, hashes, writtenUuids],
-  );
+  const target = { collection: plan.collection.name, tableName: plan.main.model.table, table: plan.main.table, idColumn: plan.main.idColumn };
+  await registerRows(client, target, runId, { keys, uuids, hashes }, writtenUuids);
   return writtenUuids.length;
 }
 
@@ -249,8 +241,7 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
   await copyRows(client, stage, plan.main.columns, mainLines);
   const sets = plan.main.columns.filter((c) => c !== plan.main.idColumn).map((c) => `${c} = EXCLUDED.${c}`);
   // Only rows the migration wrote (in id_map) are ever updated; with 'skip', only while unchanged since.
-  const owned = `(SELECT m.row_hash FROM ${stateTable('id_map')} m WHERE m.uuid = t.${plan.main.idColumn})`;
-  const guard = onConflict === 'skip' ? `${rowHashSql('t')} = ${owned}` : `${owned} IS NOT NULL`;
+  const guard = replaceableRowSql('t', plan.main.idColumn, onConflict);
   const r = await client.query<{ id: string }>(
     `INSERT INTO ${plan.main.table} AS t (${plan.main.columns.join(', ')})
      SELECT ${plan.main.columns.join(', ')} FROM ${stage}
@@ -269,7 +260,7 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
       `SELECT ${child.idColumn}::text AS id, ${child.parentColumn}::text AS parent, ${child.positionColumn} AS position FROM ${child.table} WHERE ${child.parentColumn} = ANY($1::uuid[])`,
       [ids],
     );
-    const ours = existing.rows.filter((row) => row.id === childUuid(row.parent, child.model.name, row.position)).map((row) => row.id);
+    const ours = existing.rows.filter((row) => isMigrationChild(row, child.model.name)).map((row) => row.id);
     if (ours.length > 0) await client.query(`DELETE FROM ${child.table} WHERE ${child.idColumn} = ANY($1::uuid[])`, [ours]);
     await client.query(`INSERT INTO ${child.table} (${child.columns.join(', ')}) SELECT ${child.columns.join(', ')} FROM ${childStage} WHERE ${child.parentColumn} = ANY($1::uuid[])`, [ids]);
   }
@@ -282,25 +273,10 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
 /** Drops the documents whose converted rows hash to what id_map says was written last time. */
 async function changedOnly(client: pg.PoolClient, collection: string, docs: readonly BatchDocument[]): Promise<BatchDocument[]> {
   if (docs.length === 0) return [];
-  const r = await client.query<{ source_key: string; source_hash: string | null }>(
-    `SELECT source_key, source_hash FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])`,
-    [collection, docs.map((d) => d.converted.sourceKey)],
-  );
-  const stored = new Map(r.rows.map((row) => [row.source_key, row.source_hash]));
+  const stored = await recordedSourceHashes(client, collection, docs.map((d) => d.converted.sourceKey));
   return docs.filter((d) => stored.get(d.converted.sourceKey) !== sourceHash(d.converted));
 }
 
-/** Rows the application changed since migration, left alone: recorded so status and the summary can show them. */
-async function recordConflicts(client: pg.PoolClient, collection: string, runId: string, docs: readonly BatchDocument[], skipped: readonly string[]): Promise<void> {
-  if (skipped.length === 0) return;
-  const uuidOf = new Map(docs.map((d) => [d.converted.sourceKey, d.converted.uuid]));
-  await client.query(
-    `INSERT INTO ${stateTable('conflicts')} (collection, source_key, uuid, kind, run_id)
-     SELECT $1, k, u, 'modified-by-application', $2 FROM unnest($3::text[], $4::uuid[]) AS x(k, u)
-     ON CONFLICT (collection, source_key, kind) DO UPDATE SET run_id = EXCLUDED.run_id, detected_at = now()`,
-    [collection, runId, [...skipped], skipped.map((k) => uuidOf.get(k))],
-  );
-}
 
 /**
  * The (quoted) name of the session's staging table for a model: a digest of schema and table,
@@ -319,28 +295,4 @@ async function stageTable(client: pg.PoolClient, table: TableWrite): Promise<str
   return `pg_temp.${name}`;
 }
 
-/** Records rejects; one already recorded with the same reason and document is left as it is. Returns how many were written. */
-async function recordRejects(client: pg.PoolClient, collection: string, runId: string, rejects: readonly RejectRecord[]): Promise<number> {
-  if (rejects.length === 0) return 0;
-  const r = await client.query(
-    `INSERT INTO ${stateTable('rejects')} (collection, source_key, run_id, field_path, reason, document)
-     SELECT $1, k, $2, f, r, d FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS x(k, f, r, d)
-     ON CONFLICT (collection, source_key) DO UPDATE
-       SET run_id = EXCLUDED.run_id, field_path = EXCLUDED.field_path, reason = EXCLUDED.reason, document = EXCLUDED.document, created_at = now()
-       WHERE (${stateTable('rejects')}.reason, ${stateTable('rejects')}.document) IS DISTINCT FROM (EXCLUDED.reason, EXCLUDED.document)`,
-    [collection, runId, rejects.map((x) => x.sourceKey), rejects.map((x) => x.fieldPath), rejects.map((x) => x.reason), rejects.map((x) => x.document)],
-  );
-  return r.rowCount ?? 0;
-}
 
-async function recordDeferred(client: pg.PoolClient, collection: string, runId: string, docs: readonly BatchDocument[], refused: readonly RejectRecord[]): Promise<void> {
-  const refusedKeys = new Set(refused.map((r) => r.sourceKey));
-  const rows = docs.filter((d) => !refusedKeys.has(d.converted.sourceKey)).flatMap((d) => d.deferred);
-  if (rows.length === 0) return;
-  await client.query(
-    `INSERT INTO ${stateTable('deferred_refs')} (collection, row_uuid, field, target_collection, target_uuid, source_text, run_id)
-     SELECT $1, u, f, tc, tu, st, $2 FROM unnest($3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text[]) AS x(u, f, tc, tu, st)
-     ON CONFLICT (collection, row_uuid, field) DO UPDATE SET target_uuid = EXCLUDED.target_uuid, source_text = EXCLUDED.source_text, run_id = EXCLUDED.run_id`,
-    [collection, runId, rows.map((r) => r.rowUuid), rows.map((r) => r.field), rows.map((r) => r.targetCollection), rows.map((r) => r.targetUuid), rows.map((r) => r.sourceText)],
-  );
-}

@@ -2,6 +2,7 @@
  * The PostgreSQL side: a pool for batch transactions, plus connection checks that fail
  * fast with a message that names the database and never the password.
  */
+import { pgConnectTimeoutMs } from '../config/connection-urls.js';
 import pg from 'pg';
 import { ConnectionError } from '../core/errors.js';
 import { MetricsRecorder, sqlOperation } from '../core/metrics.js';
@@ -37,7 +38,8 @@ export async function connectPostgres(opts: ConnectPgOptions): Promise<PgTarget>
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.max ?? 8,
-    connectionTimeoutMillis: opts.timeoutMs ?? 8000,
+    // connect_timeout in DATABASE_URL wins over the tool's default.
+    connectionTimeoutMillis: pgConnectTimeoutMs(opts.url, opts.timeoutMs ?? 8000),
     application_name: (opts.applicationName ?? 'hybrid-migrate').slice(0, 63),
     // Idle connections of a long run are kept; a dead one is replaced by the pool.
     idleTimeoutMillis: 60_000,

@@ -10,7 +10,7 @@ import { createTestDatabases, useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli, startCli } from '../support/cli.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
 import { lockKey } from '../../src/state/collection-lock.js';
-import { STATE_LOCK_CLASS } from '../../src/state/state-store.js';
+import { STATE_LOCK_CLASS } from '../../src/state/schema.js';
 
 const t = useTestDatabases();
 let env: { MONGO_URI: string; DATABASE_URL: string };

@@ -15,7 +15,7 @@ import { runMigrate } from '../support/migration.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
 import { destructiveStatements, installDestructiveStatementGuard, startStatementLog, type StatementLog } from '../support/statement-log.js';
 import { childUuid, nameUuid, objectIdToUuid } from '../../src/core/ids.js';
-import { ensureStateSchema } from '../../src/state/state-store.js';
+import { ensureStateSchema } from '../../src/state/schema.js';
 
 const t = useTestDatabases();
 const DOCS = 3000;

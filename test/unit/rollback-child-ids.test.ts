@@ -1,7 +1,7 @@
 /** A child row belongs to the migration only when its id is exactly childUuid(parent, model, position). */
 import { describe, expect, it } from 'vitest';
 import { childUuid, nameUuid } from '../../src/core/ids.js';
-import { isMigrationChild } from '../../src/use-cases/rollback/rollback-targets.js';
+import { isMigrationChild } from '../../src/state/ownership.js';
 
 const parent = '018f3b2a-1c00-8a00-8000-00000000abcd';
 

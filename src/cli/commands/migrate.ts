@@ -9,7 +9,7 @@ import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
 import { reportDirFor, writeDryRunReport } from '../../report/write-report.js';
 import { loadLatestPlan, planDirectory } from '../../pipeline/drift-check.js';
-import { recordRunMetrics } from '../../use-cases/status/status-metrics.js';
+import { recordRunMetrics } from '../../state/runs.js';
 import { formatDuration, formatInt, rate, table } from '../render.js';
 
 export function positiveInt(name: string, max: number) {

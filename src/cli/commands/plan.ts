@@ -199,7 +199,7 @@ function renderCollection(c: CollectionPlan): string[] {
   }
   if (c.coercions.length > 0) {
     out.push('  Values converted from another representation:');
-    for (const k of c.coercions) out.push(`    ${k.field}: ${k.coercion} ${formatInt(k.count)}${ids(k.sampleIds)}`);
+    for (const k of c.coercions) out.push(`    ${k.field}: ${k.coercion} ${formatInt(k.count)}${ids(k.sampleIds)}${k.note ? ` — ${k.note}` : ""}`);
   }
   if (c.unmapped.length > 0) {
     out.push('  Source fields no column maps:');

@@ -5,7 +5,7 @@ import { migrate } from '../../use-cases/migrate/migrate.js';
 import { verify } from '../../use-cases/verify/verify.js';
 import type { VerifyResult } from '../../use-cases/verify/verify-result.js';
 import { collectionAgrees } from '../../use-cases/verify/verify-result.js';
-import { recordVerification } from '../../use-cases/verify/verify-state.js';
+import { recordVerification } from '../../use-cases/verify/record-verification.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { reportDirFor, writeDryRunReport, writeVerifyReport, type WrittenReport } from '../../report/write-report.js';
 import { connect, loadSetup } from '../context.js';

@@ -11,10 +11,12 @@ import type { Document } from 'mongodb';
 import { ObjectId } from 'mongodb';
 import type pg from 'pg';
 import type { MappedCollection } from '../../core/mapping.js';
-import { childUuid, objectIdToUuid, sourceIdKey } from '../../core/ids.js';
+import { objectIdToUuid, sourceIdKey } from '../../core/ids.js';
 import { qualifiedTable, quoteIdent, type PrismaSchema } from '../../schema/prisma-schema.js';
 import { writePlanFor, type WritePlan } from '../../target/batch-writer.js';
-import { analyzeRegistry, rowHashSql, stateTable } from '../../state/state-store.js';
+import { analyzeRegistry, forgetEntries, knownSourceKeys, objectIdEntriesBetween, otherIdEntriesAfter } from '../../state/registry.js';
+import { isMigrationChild, refreshRowHashes, unchangedOwnedRows } from '../../state/ownership.js';
+import { recordConflicts } from '../../state/conflicts.js';
 import { processBatch, type BatchContext } from '../../pipeline/batch-pipeline.js';
 import { withTransaction } from '../../target/transaction.js';
 
@@ -91,17 +93,13 @@ async function removeGoneInRange(
   let after = lower;
   while (after < upper) {
     if (ctx.signal.aborted) return after;
-    const page = await ctx.pool.query<{ source_key: string; uuid: string }>(
-      `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')}
-        WHERE collection = $1 AND uuid > $2::uuid AND uuid <= $3::uuid AND source_key LIKE 'oid:%' ORDER BY uuid LIMIT ${PAGE}`,
-      [collection.name, after, upper],
-    );
-    if (page.rows.length === 0) return upper;
-    const gone = page.rows.filter((r) => !present.has(r.uuid));
+    const page = await objectIdEntriesBetween(ctx.pool, collection.name, after, upper, PAGE);
+    if (page.length === 0) return upper;
+    const gone = page.filter((r) => !present.has(r.uuid));
     if (gone.length > 0 && !ctx.dryRun) await removeRows(collection, schema, plan, ctx, gone);
     else if (gone.length > 0) ctx.stats.deletedInSource += gone.length;
-    after = (page.rows[page.rows.length - 1] as { uuid: string }).uuid;
-    if (page.rows.length < PAGE) return upper;
+    after = (page[page.length - 1] as { uuid: string }).uuid;
+    if (page.length < PAGE) return upper;
   }
   return upper;
 }
@@ -111,13 +109,10 @@ async function removeDeletedOtherIds(collection: MappedCollection, schema: Prism
   let after = MIN_UUID;
   for (;;) {
     if (ctx.signal.aborted) return;
-    const page = await ctx.pool.query<{ source_key: string; uuid: string }>(
-      `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')} WHERE collection = $1 AND uuid > $2::uuid AND source_key NOT LIKE 'oid:%' ORDER BY uuid LIMIT ${PAGE}`,
-      [collection.name, after],
-    );
-    if (page.rows.length === 0) return;
-    after = (page.rows[page.rows.length - 1] as { uuid: string }).uuid;
-    const queryable = page.rows.map((r) => ({ ...r, id: sourceIdOf(r.source_key) })).filter((r) => r.id !== undefined);
+    const page = await otherIdEntriesAfter(ctx.pool, collection.name, after, PAGE);
+    if (page.length === 0) return;
+    after = (page[page.length - 1] as { uuid: string }).uuid;
+    const queryable = page.map((r) => ({ ...r, id: sourceIdOf(r.source_key) })).filter((r) => r.id !== undefined);
     const present = new Set<string>();
     const found = await ctx.db.collection(collection.name).find({ _id: { $in: queryable.map((r) => r.id) } } as Document, { projection: { _id: 1 } }).toArray();
     for (const d of found) present.add(sourceIdKey(d._id));
@@ -131,44 +126,31 @@ async function removeDeletedOtherIds(collection: MappedCollection, schema: Prism
 async function removeRows(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: BatchContext, gone: { source_key: string; uuid: string }[]): Promise<void> {
   const uuids = gone.map((g) => g.uuid);
   const { removed, kept } = await withTransaction(ctx.pool, async (client) => {
+    // This run changes something: its record commits with the change.
+    await ctx.beforeWrite?.(client);
     // Rows the application changed since migration: kept.
-    const unchanged = await client.query<{ id: string }>(
-      `SELECT t.${plan.main.idColumn}::text AS id FROM ${plan.main.table} t JOIN ${stateTable('id_map')} m ON m.uuid = t.${plan.main.idColumn}
-        WHERE t.${plan.main.idColumn} = ANY($1::uuid[]) AND (${rowHashSql('t')} = m.row_hash OR $2)`,
-      [uuids, collection.onConflict === 'overwrite'],
-    );
-    const removable = new Set(unchanged.rows.map((r) => r.id));
+    const removable = new Set(await unchangedOwnedRows(client, plan.main.table, plan.main.idColumn, uuids, collection.onConflict === 'overwrite'));
     // Rows still referenced by other rows (the application's or other migrated ones): kept.
     for (const id of await referencedIds(client, collection, schema, plan, [...removable])) removable.delete(id);
     const ids = [...removable];
     if (collection.onSourceDelete.mode === 'mark') {
       const column = quoteIdent(collection.model.columnsByField.get(collection.onSourceDelete.field)?.column ?? collection.onSourceDelete.field);
       await client.query(`UPDATE ${plan.main.table} SET ${column} = now() WHERE ${plan.main.idColumn} = ANY($1::uuid[]) AND ${column} IS NULL`, [ids]);
-      await client.query(
-        `UPDATE ${stateTable('id_map')} m SET row_hash = ${rowHashSql('t')}, source_hash = NULL FROM ${plan.main.table} t WHERE t.${plan.main.idColumn} = m.uuid AND m.uuid = ANY($1::uuid[])`,
-        [ids],
-      );
+      await refreshRowHashes(client, plan.main.table, plan.main.idColumn, ids, { forgetSourceHash: true });
     } else {
       for (const child of plan.children) {
         const rows = await client.query<{ id: string; parent: string; position: number }>(
           `SELECT ${child.idColumn}::text AS id, ${child.parentColumn}::text AS parent, ${child.positionColumn} AS position FROM ${child.table} WHERE ${child.parentColumn} = ANY($1::uuid[])`,
           [ids],
         );
-        const ours = rows.rows.filter((r) => r.id === childUuid(r.parent, child.model.name, r.position)).map((r) => r.id);
+        const ours = rows.rows.filter((r) => isMigrationChild(r, child.model.name)).map((r) => r.id);
         await client.query(`DELETE FROM ${child.table} WHERE ${child.idColumn} = ANY($1::uuid[])`, [ours]);
       }
       await client.query(`DELETE FROM ${plan.main.table} WHERE ${plan.main.idColumn} = ANY($1::uuid[])`, [ids]);
-      await client.query(`DELETE FROM ${stateTable('id_map')} WHERE uuid = ANY($1::uuid[])`, [ids]);
+      await forgetEntries(client, ids);
     }
     const kept = gone.filter((g) => !removable.has(g.uuid));
-    if (kept.length > 0) {
-      await client.query(
-        `INSERT INTO ${stateTable('conflicts')} (collection, source_key, uuid, kind, run_id)
-         SELECT $1, k, u, 'deleted-in-source-but-kept', $2 FROM unnest($3::text[], $4::uuid[]) AS x(k, u)
-         ON CONFLICT (collection, source_key, kind) DO UPDATE SET run_id = EXCLUDED.run_id, detected_at = now()`,
-        [collection.name, ctx.runId, kept.map((k) => k.source_key), kept.map((k) => k.uuid)],
-      );
-    }
+    await recordConflicts(client, collection.name, ctx.runId, 'deleted-in-source-but-kept', kept.map((k) => ({ sourceKey: k.source_key, uuid: k.uuid })));
     return { removed: ids.length, kept: kept.length };
   });
   ctx.stats.deletedInSource += removed;
@@ -195,7 +177,7 @@ async function referencedIds(client: pg.PoolClient, collection: MappedCollection
       );
       for (const r of refs.rows) {
         // The migration's own child rows of this document go with it.
-        if (ownChildren.has(model.name) && r.position !== null && r.child === childUuid(r.id, model.name, r.position)) continue;
+        if (ownChildren.has(model.name) && r.position !== null && isMigrationChild({ id: r.child, parent: r.id, position: r.position }, model.name)) continue;
         out.add(r.id);
       }
     }
@@ -207,12 +189,7 @@ async function referencedIds(client: pg.PoolClient, collection: MappedCollection
 async function migrateUnknown(collection: MappedCollection, plan: WritePlan, ctx: BatchContext, ids: readonly unknown[]): Promise<void> {
   if (ids.length === 0) return;
   const keys = ids.map((id) => sourceIdKey(id));
-  const known = await ctx.pool.query<{ source_key: string }>(
-    `SELECT source_key FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])
-     UNION ALL SELECT source_key FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`,
-    [collection.name, keys],
-  );
-  const knownKeys = new Set(known.rows.map((r) => r.source_key));
+  const knownKeys = await knownSourceKeys(ctx.pool, collection.name, keys);
   const missing = ids.filter((_, i) => !knownKeys.has(keys[i] as string));
   if (missing.length === 0) return;
   const docs = await ctx.db.collection(collection.name).find({ _id: { $in: missing } } as Document, { sort: { _id: 1 }, useBigInt64: true, promoteBuffers: false, bsonRegExp: true }).toArray();

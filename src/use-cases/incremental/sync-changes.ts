@@ -11,14 +11,13 @@
  * The cursor moves in the same transaction as the rows it covers.
  */
 import type { Document, Filter } from 'mongodb';
-import { ObjectId } from 'mongodb';
 import type pg from 'pg';
 import type { MappedCollection } from '../../core/mapping.js';
-import { uuidToObjectId } from '../../core/ids.js';
 import { EXACT_READ_OPTIONS, readBatches } from '../../source/mongo-source.js';
 import { ejson, unejson } from '../../source/partitions.js';
 import { writePlanFor, type BatchInput } from '../../target/batch-writer.js';
-import { stateTable } from '../../state/state-store.js';
+import { advanceSyncCursor, readSyncCursor } from '../../state/sync-cursors.js';
+import { highestRegisteredObjectId } from '../../state/registry.js';
 import { processBatch, timedSource, type BatchContext } from '../../pipeline/batch-pipeline.js';
 
 export interface SyncOptions {
@@ -26,51 +25,14 @@ export interface SyncOptions {
   overlapMs: number;
 }
 
-export interface SyncState {
-  cursorUpdatedAt: Date | null;
-  cursorKey: string | null;
-  highWaterKey: string | null;
-}
-
-export async function readSyncState(pool: pg.Pool, collection: string): Promise<SyncState | undefined> {
-  const r = await pool.query<{ cursor_updated_at: Date | null; cursor_key: string | null; high_water_key: string | null }>(
-    `SELECT cursor_updated_at, cursor_key, high_water_key FROM ${stateTable('sync_state')} WHERE collection = $1`,
-    [collection],
-  );
-  const row = r.rows[0];
-  return row ? { cursorUpdatedAt: row.cursor_updated_at, cursorKey: row.cursor_key, highWaterKey: row.high_water_key } : undefined;
-}
-
-/**
- * Records where incremental sync starts for a collection whose initial load begins now:
- * anything updated from this instant on is picked up by the next incremental run.
- */
-export async function startSyncState(client: pg.PoolClient | pg.Pool, collection: string, startedAt: Date, runId: string): Promise<void> {
-  await client.query(
-    `INSERT INTO ${stateTable('sync_state')} (collection, cursor_updated_at, last_run_id) VALUES ($1, $2, $3)
-     ON CONFLICT (collection) DO UPDATE SET cursor_updated_at = LEAST(${stateTable('sync_state')}.cursor_updated_at, EXCLUDED.cursor_updated_at), updated_at = now()`,
-    [collection, startedAt, runId],
-  );
-}
-
-/** The highest ObjectId the migration wrote for a collection (its UUIDs sort like ObjectIds). */
-async function highestMigratedObjectId(pool: pg.Pool, collection: string): Promise<string | null> {
-  const r = await pool.query<{ u: string | null }>(
-    `SELECT max(uuid::text) AS u FROM ${stateTable('id_map')} WHERE collection = $1 AND substr(uuid::text, 15, 1) = '8'`,
-    [collection],
-  );
-  const hex = r.rows[0]?.u ? uuidToObjectId(r.rows[0].u) : null;
-  return hex ? ejson(new ObjectId(hex)) : null;
-}
-
 /** Syncs one collection; counts go to ctx.stats. Stops between batches when ctx.signal aborts. */
 export async function syncCollection(collection: MappedCollection, ctx: BatchContext, opts: SyncOptions): Promise<void> {
   const plan = writePlanFor(collection);
-  const state = (await readSyncState(ctx.pool, collection.name)) ?? { cursorUpdatedAt: null, cursorKey: null, highWaterKey: null };
+  const state = (await readSyncCursor(ctx.pool, collection.name)) ?? { cursorUpdatedAt: null, cursorKey: null, highWaterKey: null };
   const write = { options: { mode: 'upsert' as const, onConflict: collection.onConflict } };
 
   // 1. New documents, by _id, above the high-water mark.
-  const highWater = state.highWaterKey ?? (await highestMigratedObjectId(ctx.pool, collection.name));
+  const highWater = state.highWaterKey ?? (await highestRegisteredObjectId(ctx.pool, collection.name));
   if (highWater !== null) {
     const filter = { _id: { $gt: unejson(highWater) } } as Filter<Document>;
     for await (const docs of timedSource(readBatches(ctx.db, collection.name, filter, ctx.batchSize, ctx.signal), ctx.stats)) {
@@ -122,15 +84,6 @@ export async function syncCollection(collection: MappedCollection, ctx: BatchCon
 function saveState(collection: string, runId: string, next: { highWaterKey?: string; cursorUpdatedAt?: Date; cursorKey?: string }): BatchInput['progress'] {
   return async (client, done) => {
     if (done.written === 0 && done.rejected === 0) return;
-    await client.query(
-      `INSERT INTO ${stateTable('sync_state')} (collection, cursor_updated_at, cursor_key, high_water_key, last_run_id, last_synced_at)
-       VALUES ($1, $2, $3, $4, $5, now())
-       ON CONFLICT (collection) DO UPDATE SET
-         cursor_updated_at = GREATEST(${stateTable('sync_state')}.cursor_updated_at, EXCLUDED.cursor_updated_at),
-         cursor_key = COALESCE(EXCLUDED.cursor_key, ${stateTable('sync_state')}.cursor_key),
-         high_water_key = COALESCE(EXCLUDED.high_water_key, ${stateTable('sync_state')}.high_water_key),
-         last_run_id = EXCLUDED.last_run_id, last_synced_at = now(), updated_at = now()`,
-      [collection, next.cursorUpdatedAt ?? null, next.cursorKey ?? null, next.highWaterKey ?? null, runId],
-    );
+    await advanceSyncCursor(client, collection, runId, next);
   };
 }

@@ -4,28 +4,30 @@
  * deferred to break cycles. Takes the collections' locks first and gives them back last.
  */
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Db } from 'mongodb';
 import type pg from 'pg';
 import pLimit from 'p-limit';
 import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
 import { HybridMigrateError, ExitCode, RunFailedError } from '../../core/errors.js';
-import { computeRanges } from '../../source/partitions.js';
+import type { CollectionLocks } from '../../state/collection-lock.js';
+import { checkRanges, computeRanges } from '../../source/partitions.js';
 import { approximateCount } from '../../source/mongo-source.js';
 import { writePlanFor } from '../../target/batch-writer.js';
 import { acquireCollectionLocks } from '../../state/collection-lock.js';
-import { ensureStateSchema, readCheckpoints, stateTable, type CheckpointRow } from '../../state/state-store.js';
+import { ensureStateSchema } from '../../state/schema.js';
+import { markRangeDone, readCheckpoints, replaceCheckpoints, type CheckpointRow } from '../../state/checkpoints.js';
+import { hasRegisteredRows } from '../../state/registry.js';
+import { markAbandonedRuns, RunRecord, type RunStatus } from '../../state/runs.js';
 import { migratePartition, type PartitionTask } from './range-worker.js';
 import { CollectionStats, type BatchContext } from '../../pipeline/batch-pipeline.js';
 import { detectDeletes } from '../incremental/detect-deletes.js';
-import { startSyncState, syncCollection } from '../incremental/sync-changes.js';
+import { syncCollection } from '../incremental/sync-changes.js';
 import { createDriftDetector } from '../../pipeline/drift-check.js';
 import type { PrismaSchema } from '../../schema/prisma-schema.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { UniqueKeyPrediction } from '../../pipeline/batch-sinks.js';
-import { resolveDeferredReferences } from './deferred-references.js';
+import { countDeferred, resolveDeferredReferences } from '../../state/deferred-refs.js';
 import { mappingFingerprint } from '../../pipeline/fingerprint.js';
-import { withTransaction } from '../../target/transaction.js';
 
 export interface MigrateOptions {
   /** Collections to migrate, in any order; the mapping's load order applies. */
@@ -116,202 +118,249 @@ export interface MigrateDeps {
   events?: MigrateEvents;
 }
 
-/** The run's record in hybrid_migrate.runs, written with the first batch that writes anything. */
-class RunRecord {
-  private created = false;
-  constructor(
-    readonly id: string,
-    private readonly options: unknown,
-  ) {}
+/**
+ * What stops a run between batches — Ctrl-C or SIGTERM (the caller's signal), --max-duration,
+ * --max-rejects, a lost lock session — and why it stopped.
+ */
+class RunControl {
+  private readonly stop = new AbortController();
+  private readonly deadline: NodeJS.Timeout | undefined;
+  private readonly onOuterAbort = () => this.stop.abort(new Error('interrupted'));
+  maxRejectsExceeded = false;
+  stoppedByMaxDuration = false;
+  lockLost = false;
 
-  get exists(): boolean {
-    return this.created;
+  constructor(private readonly outer: AbortSignal, maxDurationMs: number | undefined) {
+    outer.addEventListener('abort', this.onOuterAbort, { once: true });
+    if (maxDurationMs) {
+      this.deadline = setTimeout(() => {
+        this.stoppedByMaxDuration = true;
+        this.stop.abort(new Error('max duration'));
+      }, maxDurationMs);
+    }
   }
 
-  async ensure(client: pg.PoolClient | pg.Pool): Promise<void> {
-    if (this.created) return;
-    await client.query(
-      `INSERT INTO ${stateTable('runs')} (id, command, options, host, pid) VALUES ($1, 'migrate', $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
-      [this.id, JSON.stringify(this.options), hostname(), process.pid],
-    );
-    this.created = true;
+  get signal(): AbortSignal {
+    return this.stop.signal;
+  }
+
+  get aborted(): boolean {
+    return this.stop.signal.aborted;
+  }
+
+  /** Interrupted by the operator (not by a limit the run was given). */
+  get interrupted(): boolean {
+    return this.aborted && !this.maxRejectsExceeded && !this.stoppedByMaxDuration;
+  }
+
+  tooManyRejects(): void {
+    this.maxRejectsExceeded = true;
+    this.stop.abort(new Error('max rejects'));
+  }
+
+  watchLocks(locks: CollectionLocks | undefined): void {
+    void locks?.lost.then(() => {
+      this.lockLost = true;
+      this.stop.abort(new Error('lock connection lost'));
+    });
+  }
+
+  /** The run's status once it ended without an error. */
+  status(): Exclude<RunStatus, 'running' | 'abandoned' | 'failed'> {
+    return this.interrupted ? 'interrupted' : this.maxRejectsExceeded ? 'max-rejects' : this.stoppedByMaxDuration ? 'max-duration' : 'done';
+  }
+
+  dispose(): void {
+    if (this.deadline) clearTimeout(this.deadline);
+    this.outer.removeEventListener('abort', this.onOuterAbort);
   }
 }
 
 export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
-  const { mapping, pool } = deps;
-  const names = mapping.loadOrder.filter((n) => opts.collections.includes(n));
-  const run = new RunRecord(randomUUID(), {
+  const names = deps.mapping.loadOrder.filter((n) => opts.collections.includes(n));
+  const run = new RunRecord(randomUUID(), 'migrate', {
     collections: names,
     restart: opts.restart,
     incremental: Boolean(opts.incremental),
     detectDeletes: Boolean(opts.detectDeletes),
     batchSize: opts.batchSize ?? null,
   });
-  const runId = run.id;
-  const concurrency = opts.concurrency ?? mapping.concurrency;
-  const maxRejects = opts.maxRejects ?? mapping.maxRejects;
-  const stop = new AbortController();
-  const onOuterAbort = () => stop.abort(new Error('interrupted'));
-  opts.signal.addEventListener('abort', onOuterAbort, { once: true });
-  let maxRejectsExceeded = false;
-  let stoppedByMaxDuration = false;
-  const deadline = opts.maxDurationMs
-    ? setTimeout(() => {
-        stoppedByMaxDuration = true;
-        stop.abort(new Error('max duration'));
-      }, opts.maxDurationMs)
-    : undefined;
-
-  if (!opts.dryRun) await ensureStateSchema(pool);
-  const locks = opts.dryRun ? undefined : await acquireCollectionLocks(pool, names);
-  let lockLost = false;
-  locks?.lost.then(() => {
-    lockLost = true;
-    stop.abort(new Error('lock connection lost'));
-  });
+  const control = new RunControl(opts.signal, opts.maxDurationMs);
+  if (!opts.dryRun) await ensureStateSchema(deps.pool);
+  const locks = opts.dryRun ? undefined : await acquireCollectionLocks(deps.pool, names);
+  control.watchLocks(locks);
+  const summaries: CollectionSummary[] = [];
   try {
-    // Work out what is left before writing anything: a run with nothing to do writes nothing.
-    const planned = new Map<string, PlannedCollection>();
-    for (const name of names) planned.set(name, await planTasks(deps, mapping.collections.get(name) as MappedCollection, opts));
-    const pendingDeferred = opts.dryRun ? 0 : await countDeferred(pool, names);
-    if (!opts.dryRun) {
-      for (const p of planned.values()) {
-        if (!p.newCheckpoints) continue;
-        await run.ensure(pool);
-        await recordCheckpoints(pool, p.newCheckpoints, runId);
-      }
-      if (pendingDeferred > 0) await run.ensure(pool);
-    }
-    // A dry run predicts: a reference also resolves when its document is in the source and not predicted rejected.
-    const references = new ReferenceIndex(mapping, { target: pool, source: opts.dryRun ? deps.db : undefined });
-    const workers = pLimit(concurrency);
-    const done = new Map<string, Promise<void>>();
-    const summaries: CollectionSummary[] = [];
-
-    const runCollection = async (name: string): Promise<void> => {
-      const collection = mapping.collections.get(name) as MappedCollection;
-      const waitFor = dependenciesOf(collection, names);
-      await Promise.all(waitFor.map((d) => done.get(d)));
-      if (stop.signal.aborted) return;
-      const started = Date.now();
-      const stats = new CollectionStats();
-      const tasks = (planned.get(name) as PlannedCollection).tasks;
-      const batchSize = opts.batchSize ?? collection.batchSize;
-      const total = await approximateCount(deps.db, name);
-      deps.events?.collectionStarted?.(name, total, 0);
-      const drift = deps.plan !== undefined ? createDriftDetector(deps.plan, name) : undefined;
-      const ctx: BatchContext = {
-        drift,
-        db: deps.db,
-        pool,
-        runId,
-        batchSize,
-        memoryBudgetBytes: opts.memoryBudgetBytes ?? 0,
-        dryRun: opts.dryRun,
-        references,
-        // The dry run's unique keys, one memory per collection shared by its ranges: refused as PostgreSQL would.
-        uniques: opts.dryRun ? new UniqueKeyPrediction(collection) : undefined,
-        stats,
-        signal: stop.signal,
-        beforeWrite: (client) => run.ensure(client),
-        onBatch: (read) => {
-          deps.events?.batchDone?.(name, read);
-          const totalRejected = summaries.reduce((n, s) => n + s.rejected, 0) + stats.rejected;
-          if (maxRejects !== undefined && totalRejected > maxRejects) {
-            maxRejectsExceeded = true;
-            stop.abort(new Error('max rejects'));
-          }
-        },
-      };
-      await Promise.all(
-        tasks.map((task) =>
-          workers(async () => {
-            if (stop.signal.aborted) return;
-            await migratePartition(task, ctx);
-            if (!opts.dryRun && !stop.signal.aborted) {
-              await pool.query(`UPDATE ${stateTable('checkpoints')} SET status = 'done', updated_at = now() WHERE collection = $1 AND partition = $2`, [name, task.partition]);
-            }
-          }),
-        ),
-      );
-      const synced = Boolean(opts.incremental) && !opts.dryRun && !stop.signal.aborted;
-      if (synced) {
-        await workers(() => syncCollection(collection, ctx, { overlapMs: opts.overlapMs ?? DEFAULT_OVERLAP_MS }));
-        if (opts.detectDeletes && !stop.signal.aborted) {
-          if (!deps.schema) throw new Error('detect-deletes needs the Prisma schema');
-          await workers(() => detectDeletes(collection, deps.schema as PrismaSchema, ctx));
-        }
-      }
-      const status: CollectionSummary['status'] = stop.signal.aborted
-        ? 'interrupted'
-        : opts.dryRun
-          ? 'dry-run'
-          : tasks.length > 0
-            ? 'migrated'
-            : synced
-              ? 'synced'
-              : 'already-done';
-      const summary: CollectionSummary = {
-        name,
-        model: collection.model.name,
-        status,
-        read: stats.read,
-        migrated: stats.migrated,
-        rejected: stats.rejected,
-        skippedModified: stats.skippedModified,
-        unchanged: stats.unchanged,
-        deletedInSource: stats.deletedInSource,
-        deleteBlocked: stats.deleteBlocked,
-        orphans: Object.fromEntries(stats.orphans),
-        coercions: Object.fromEntries(stats.coercions),
-        rejectsByField: Object.fromEntries(stats.rejectsByField),
-        rejectSamples: stats.rejectSamples.map(({ sourceKey, fieldPath, reason }) => ({ sourceKey, fieldPath, reason })),
-        driftWarnings: drift?.warnings() ?? [],
-        durationMs: Date.now() - started,
-        timings: { sourceWaitMs: Math.round(stats.sourceWaitMs), convertMs: Math.round(stats.convertMs), writeMs: Math.round(stats.writeMs) },
-      };
-      summaries.push(summary);
-      deps.events?.collectionFinished?.(summary);
-    };
-
-    for (const name of names) done.set(name, runCollection(name));
-    const results = await Promise.allSettled(names.map((n) => done.get(n)));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
-
-    let deferredResolved = 0;
-    if (!opts.dryRun && run.exists && !stop.signal.aborted) deferredResolved = await resolveDeferredReferences(pool, mapping, names);
-
-    if (lockLost) {
+    if (!opts.dryRun) await markAbandonedRuns(deps.pool, names);
+    const deferredResolved = await runCollections(deps, opts, { names, run, control, summaries });
+    if (control.lockLost) {
       // Another run could take the collections now: stop here, with what was committed kept.
       throw new RunFailedError('Lost the PostgreSQL connection that held the collection locks; stopped at a batch boundary. What was committed is kept: rerun to resume.');
     }
-    const interrupted = stop.signal.aborted && !maxRejectsExceeded && !stoppedByMaxDuration;
-    const ordered = names.map((n) => summaries.find((s) => s.name === n)).filter((s): s is CollectionSummary => s !== undefined);
-    if (!opts.dryRun && run.exists) {
-      await pool.query(`UPDATE ${stateTable('runs')} SET finished_at = now(), status = $2, summary = $3 WHERE id = $1`, [
-        runId,
-        interrupted ? 'interrupted' : maxRejectsExceeded ? 'max-rejects' : stoppedByMaxDuration ? 'max-duration' : 'done',
-        JSON.stringify({ collections: ordered.map(({ rejectSamples: _r, ...s }) => s) }),
-      ]);
-    }
+    const ordered = inLoadOrder(names, summaries);
+    await run.finish(deps.pool, control.status(), { collections: ordered.map(({ rejectSamples: _r, ...c }) => c) });
     return {
-      runId,
+      runId: run.id,
       dryRun: opts.dryRun,
       incremental: Boolean(opts.incremental),
       wrote: run.exists,
       collections: ordered,
       deferredResolved,
-      interrupted,
-      stoppedByMaxDuration,
-      maxRejectsExceeded,
+      interrupted: control.interrupted,
+      stoppedByMaxDuration: control.stoppedByMaxDuration,
+      maxRejectsExceeded: control.maxRejectsExceeded,
     };
+  } catch (e) {
+    // The run's record says it failed, with what each collection did before: never left 'running'.
+    const summary = { collections: inLoadOrder(names, summaries).map(({ rejectSamples: _r, ...c }) => c), error: e instanceof Error ? e.message : String(e) };
+    await run.finish(deps.pool, 'failed', summary).catch(() => undefined); // the database may be the failure: the error below says so
+    throw e;
   } finally {
-    if (deadline) clearTimeout(deadline);
-    opts.signal.removeEventListener('abort', onOuterAbort);
+    control.dispose();
     await locks?.release();
   }
+}
+
+function inLoadOrder(names: readonly string[], summaries: readonly CollectionSummary[]): CollectionSummary[] {
+  return names.map((n) => summaries.find((s) => s.name === n)).filter((s): s is CollectionSummary => s !== undefined);
+}
+
+interface RunScope {
+  names: readonly string[];
+  run: RunRecord;
+  control: RunControl;
+  /** Filled as collections finish (also when another one fails). */
+  summaries: CollectionSummary[];
+}
+
+/**
+ * Every collection in foreign-key order (a collection waits for those it references; the others
+ * run in parallel), then the references deferred to break cycles. Returns how many deferred
+ * references were resolved. Every collection runs to its end even when another fails; the first
+ * failure is then thrown, after the summaries of all the others were collected.
+ */
+async function runCollections(deps: MigrateDeps, opts: MigrateOptions, scope: RunScope): Promise<number> {
+  const { pool, mapping } = deps;
+  const { names, run, control } = scope;
+  // Work out what is left before writing anything: a run with nothing to do writes nothing.
+  const planned = new Map<string, PlannedCollection>();
+  for (const name of names) planned.set(name, await planTasks(deps, mapping.collections.get(name) as MappedCollection, opts));
+  if (!opts.dryRun) {
+    for (const p of planned.values()) if (p.newCheckpoints) await replaceCheckpoints(pool, p.newCheckpoints, run.id, (q) => run.ensure(q));
+    if ((await countDeferred(pool, names)) > 0) await run.ensure(pool);
+  }
+  // A dry run predicts: a reference also resolves when its document is in the source and not predicted rejected.
+  const references = new ReferenceIndex(mapping, { target: pool, source: opts.dryRun ? deps.db : undefined });
+  const workers = pLimit(opts.concurrency ?? mapping.concurrency);
+  const done = new Map<string, Promise<void>>();
+  for (const name of names) {
+    const collection = mapping.collections.get(name) as MappedCollection;
+    const tasks = (planned.get(name) as PlannedCollection).tasks;
+    done.set(
+      name,
+      (async () => {
+        await Promise.all(dependenciesOf(collection, names).map((d) => done.get(d)));
+        if (control.aborted) return;
+        scope.summaries.push(await runCollection(deps, opts, scope, { collection, tasks, references, workers }));
+      })(),
+    );
+  }
+  const results = await Promise.allSettled(names.map((n) => done.get(n)));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  if (opts.dryRun || !run.exists || control.aborted) return 0;
+  return resolveDeferredReferences(pool, mapping, names);
+}
+
+interface CollectionJob {
+  collection: MappedCollection;
+  tasks: PartitionTask[];
+  references: ReferenceIndex;
+  workers: ReturnType<typeof pLimit>;
+}
+
+/** One collection: its remaining ranges (in parallel), then the incremental sync and --detect-deletes. */
+async function runCollection(deps: MigrateDeps, opts: MigrateOptions, scope: RunScope, job: CollectionJob): Promise<CollectionSummary> {
+  const { collection, tasks, workers } = job;
+  const name = collection.name;
+  const started = Date.now();
+  const stats = new CollectionStats();
+  deps.events?.collectionStarted?.(name, await approximateCount(deps.db, name), 0);
+  const drift = deps.plan !== undefined ? createDriftDetector(deps.plan, name) : undefined;
+  const ctx = batchContext(deps, opts, scope, { collection, stats, drift, references: job.references });
+  await Promise.all(
+    tasks.map((task) =>
+      workers(async () => {
+        if (scope.control.aborted) return;
+        await migratePartition(task, ctx);
+        if (!opts.dryRun && !scope.control.aborted) await markRangeDone(deps.pool, name, task.partition);
+      }),
+    ),
+  );
+  const synced = Boolean(opts.incremental) && !opts.dryRun && !scope.control.aborted;
+  if (synced) {
+    await workers(() => syncCollection(collection, ctx, { overlapMs: opts.overlapMs ?? DEFAULT_OVERLAP_MS }));
+    if (opts.detectDeletes && !scope.control.aborted) {
+      if (!deps.schema) throw new HybridMigrateError('DETECT_DELETES_NEEDS_SCHEMA', ExitCode.Config, 'detect-deletes needs the Prisma schema (to find rows that reference a deleted document).');
+      await workers(() => detectDeletes(collection, deps.schema as PrismaSchema, ctx));
+    }
+  }
+  const status = scope.control.aborted ? 'interrupted' : opts.dryRun ? 'dry-run' : tasks.length > 0 ? 'migrated' : synced ? 'synced' : 'already-done';
+  const summary = summarize(collection, status, stats, started, drift?.warnings() ?? []);
+  deps.events?.collectionFinished?.(summary);
+  return summary;
+}
+
+/** The context the batch pipeline runs in, for one collection of this run. */
+function batchContext(
+  deps: MigrateDeps,
+  opts: MigrateOptions,
+  scope: RunScope,
+  c: { collection: MappedCollection; stats: CollectionStats; drift: BatchContext['drift']; references: ReferenceIndex },
+): BatchContext {
+  const maxRejects = opts.maxRejects ?? deps.mapping.maxRejects;
+  return {
+    drift: c.drift,
+    db: deps.db,
+    pool: deps.pool,
+    runId: scope.run.id,
+    batchSize: opts.batchSize ?? c.collection.batchSize,
+    memoryBudgetBytes: opts.memoryBudgetBytes ?? 0,
+    dryRun: opts.dryRun,
+    references: c.references,
+    // The dry run's unique keys, one memory per collection shared by its ranges: refused as PostgreSQL would.
+    uniques: opts.dryRun ? new UniqueKeyPrediction(c.collection) : undefined,
+    stats: c.stats,
+    signal: scope.control.signal,
+    beforeWrite: (client) => scope.run.ensure(client),
+    onBatch: (read) => {
+      deps.events?.batchDone?.(c.collection.name, read);
+      const totalRejected = scope.summaries.reduce((n, s) => n + s.rejected, 0) + c.stats.rejected;
+      if (maxRejects !== undefined && totalRejected > maxRejects) scope.control.tooManyRejects();
+    },
+  };
+}
+
+function summarize(collection: MappedCollection, status: CollectionSummary['status'], stats: CollectionStats, started: number, driftWarnings: string[]): CollectionSummary {
+  return {
+    name: collection.name,
+    model: collection.model.name,
+    status,
+    read: stats.read,
+    migrated: stats.migrated,
+    rejected: stats.rejected,
+    skippedModified: stats.skippedModified,
+    unchanged: stats.unchanged,
+    deletedInSource: stats.deletedInSource,
+    deleteBlocked: stats.deleteBlocked,
+    orphans: Object.fromEntries(stats.orphans),
+    coercions: Object.fromEntries(stats.coercions),
+    rejectsByField: Object.fromEntries(stats.rejectsByField),
+    rejectSamples: stats.rejectSamples.map(({ sourceKey, fieldPath, reason }) => ({ sourceKey, fieldPath, reason })),
+    driftWarnings,
+    durationMs: Date.now() - started,
+    timings: { sourceWaitMs: Math.round(stats.sourceWaitMs), convertMs: Math.round(stats.convertMs), writeMs: Math.round(stats.writeMs) },
+  };
 }
 
 /** Changed documents are read again from this long before the saved cursor: clock skew between app servers, slow writers. */
@@ -342,7 +391,7 @@ async function planTasks(deps: MigrateDeps, collection: MappedCollection, opts: 
   const { pool, db } = deps;
   const plan = writePlanFor(collection);
   const fingerprint = mappingFingerprint(collection);
-  let rows = await readCheckpointsIfAny(pool, collection.name);
+  let rows = await readCheckpoints(pool, collection.name);
   let newCheckpoints: CheckpointRow[] | undefined;
   if (rows.length > 0 && !opts.restart && rows.some((r) => r.mapping_fingerprint !== fingerprint)) {
     throw new HybridMigrateError(
@@ -354,7 +403,7 @@ async function planTasks(deps: MigrateDeps, collection: MappedCollection, opts: 
   }
   if (rows.length === 0 || opts.restart) {
     const ranges = await computeRanges(db, collection.name, { partitionSize: opts.partitionSize, maxPartitions: 64 });
-    const mode = opts.restart || (await hasMappedRows(pool, collection.name)) ? 'upsert' : 'fresh';
+    const mode = opts.restart || (await hasRegisteredRows(pool, collection.name)) ? 'upsert' : 'fresh';
     rows = ranges.map((range, i) => ({
       collection: collection.name,
       partition: i,
@@ -370,47 +419,25 @@ async function planTasks(deps: MigrateDeps, collection: MappedCollection, opts: 
     }));
     newCheckpoints = rows;
   }
+  assertStoredRangesSound(rows, collection.name);
   const tasks = rows
     .filter((r) => r.status !== 'done')
     .map((r) => ({ collection, plan, partition: r.partition, range: { start: r.range_start, end: r.range_end }, lastKey: r.last_key, mode: r.mode }));
   return { tasks, newCheckpoints };
 }
 
-async function hasMappedRows(pool: pg.Pool, collection: string): Promise<boolean> {
+/**
+ * Ranges saved by an earlier version could overlap (split points taken in the order a server
+ * returned them): a resume must not reuse such ranges, it would migrate and reject documents twice.
+ */
+function assertStoredRangesSound(rows: readonly CheckpointRow[], collection: string): void {
   try {
-    const r = await pool.query(`SELECT 1 FROM ${stateTable('id_map')} WHERE collection = $1 LIMIT 1`, [collection]);
-    return r.rows.length > 0;
-  } catch {
-    return false; // no state schema yet (dry run on a fresh database)
-  }
-}
-
-async function countDeferred(pool: pg.Pool, collections: readonly string[]): Promise<number> {
-  const r = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${stateTable('deferred_refs')} WHERE collection = ANY($1::text[])`, [collections]);
-  return Number(r.rows[0]?.n ?? 0);
-}
-
-/** Replaces a collection's checkpoints in one transaction (first run, or --restart). */
-async function recordCheckpoints(pool: pg.Pool, rows: readonly CheckpointRow[], runId: string): Promise<void> {
-  const first = rows[0];
-  if (!first) return;
-  await withTransaction(pool, async (client) => {
-    await client.query(`DELETE FROM ${stateTable('checkpoints')} WHERE collection = $1`, [first.collection]);
-    for (const row of rows) {
-      await client.query(
-        `INSERT INTO ${stateTable('checkpoints')} (collection, partition, range_start, range_end, mode, mapping_fingerprint, run_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [row.collection, row.partition, row.range_start, row.range_end, row.mode, row.mapping_fingerprint, runId],
-      );
-    }
-    // Whatever changes from now on is for the incremental sync to pick up.
-    await startSyncState(client, first.collection, new Date(), runId);
-  });
-}
-
-async function readCheckpointsIfAny(pool: pg.Pool, collection: string): Promise<CheckpointRow[]> {
-  try {
-    return await readCheckpoints(pool, collection);
-  } catch {
-    return []; // dry run against a database the tool never wrote to: no state schema yet
+    checkRanges([...rows].sort((a, b) => a.partition - b.partition).map((r) => ({ start: r.range_start, end: r.range_end })), collection);
+  } catch (e) {
+    throw new HybridMigrateError('CHECKPOINT_RANGES_INVALID', ExitCode.Config, `Collection "${collection}": its saved _id ranges are not sorted, disjoint and covering (written by an earlier version).`, {
+      entity: collection,
+      hint: 'Pass --restart to compute the ranges again (rows are upserted, never deleted).',
+      cause: e,
+    });
   }
 }

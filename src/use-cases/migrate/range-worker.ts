@@ -8,7 +8,7 @@ import type { MappedCollection } from '../../core/mapping.js';
 import { readAhead, readRawBatches } from '../../source/mongo-source.js';
 import { ejson, rangeFilter, type IdRange } from '../../source/partitions.js';
 import type { WritePlan } from '../../target/batch-writer.js';
-import { stateTable } from '../../state/state-store.js';
+import { advanceCheckpoint } from '../../state/checkpoints.js';
 import { keepWithinBudget } from '../../runtime/memory-budget.js';
 import { processBatch, timedSource, type BatchContext } from '../../pipeline/batch-pipeline.js';
 
@@ -37,15 +37,8 @@ export async function migratePartition(task: PartitionTask, ctx: BatchContext): 
     const last = docs[docs.length - 1] as Document;
     await processBatch(task, ctx, docs, {
       options: { mode: task.mode, onConflict: task.collection.onConflict },
-      progress: async (client, done) => {
-        await client.query(
-          `UPDATE ${stateTable('checkpoints')}
-              SET last_key = $3, docs_read = docs_read + $4, docs_written = docs_written + $5, docs_rejected = docs_rejected + $6,
-                  status = 'running', run_id = $7, updated_at = now()
-            WHERE collection = $1 AND partition = $2`,
-          [task.collection.name, task.partition, ejson(last._id), docs.length, done.written, done.rejected, ctx.runId],
-        );
-      },
+      progress: (client, done) =>
+        advanceCheckpoint(client, { collection: task.collection.name, partition: task.partition, runId: ctx.runId }, { lastKey: ejson(last._id), read: docs.length, ...done }),
     });
     if (ctx.signal.aborted) break;
   }

@@ -4,7 +4,11 @@
  * run. Read-only: a plan never creates the schema and never writes to PostgreSQL.
  */
 import type pg from 'pg';
-import { STATE_SCHEMA, stateTable } from '../../state/state-store.js';
+import { stateSchemaExists } from '../../state/schema.js';
+import { latestRun } from '../../state/runs.js';
+import { checkpointTotals } from '../../state/checkpoints.js';
+import { registeredPerCollection } from '../../state/registry.js';
+import { rejectsPerCollection } from '../../state/rejects.js';
 
 /** One collection's history. */
 export interface CollectionHistory {
@@ -31,28 +35,11 @@ export interface EarlierRuns {
 }
 
 export async function readEarlierRuns(pool: pg.Pool, collections: readonly string[]): Promise<EarlierRuns> {
-  const exists = await pool.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [`${STATE_SCHEMA}.checkpoints`]);
-  if (!exists.rows[0]?.present) return { stateSchema: false, lastRun: null, collections: {} };
-  const out: EarlierRuns = { stateSchema: true, lastRun: null, collections: {} };
-  const runs = await pool.query<{ id: string; command: string; status: string; started_at: Date; finished_at: Date | null }>(
-    `SELECT id, command, status, started_at, finished_at FROM ${stateTable('runs')} ORDER BY started_at DESC LIMIT 1`,
-  );
-  const last = runs.rows[0];
-  if (last) out.lastRun = { id: last.id, command: last.command, status: last.status, startedAt: last.started_at.toISOString(), finishedAt: last.finished_at?.toISOString() ?? null };
-  const cps = await pool.query<{ collection: string; ranges: string; done: string; read: string; written: string; rejected: string; fingerprints: string[] }>(
-    `SELECT collection, count(*) AS ranges, count(*) FILTER (WHERE status = 'done') AS done, sum(docs_read) AS read,
-            sum(docs_written) AS written, sum(docs_rejected) AS rejected, array_agg(DISTINCT mapping_fingerprint) AS fingerprints
-       FROM ${stateTable('checkpoints')} WHERE collection = ANY($1::text[]) GROUP BY collection`,
-    [collections],
-  );
-  const counts = async (table: 'id_map' | 'rejects') => {
-    const r = await pool.query<{ collection: string; n: string }>(`SELECT collection, count(*) AS n FROM ${stateTable(table)} WHERE collection = ANY($1::text[]) GROUP BY collection`, [collections]);
-    return new Map(r.rows.map((row) => [row.collection, Number(row.n)]));
-  };
-  const registered = await counts('id_map');
-  const rejects = await counts('rejects');
+  if (!(await stateSchemaExists(pool))) return { stateSchema: false, lastRun: null, collections: {} };
+  const out: EarlierRuns = { stateSchema: true, lastRun: await latestRun(pool), collections: {} };
+  const [totals, registered, rejects] = await Promise.all([checkpointTotals(pool, collections), registeredPerCollection(pool, collections), rejectsPerCollection(pool, collections)]);
   for (const name of collections) {
-    const c = cps.rows.find((r) => r.collection === name);
+    const c = totals.find((r) => r.collection === name);
     if (!c && !registered.has(name) && !rejects.has(name)) continue;
     out.collections[name] = {
       ranges: Number(c?.ranges ?? 0),

@@ -7,10 +7,13 @@
  * killed rollback resumes from a consistent state.
  */
 import type pg from 'pg';
-import { rowHashSql, stateTable } from '../../state/state-store.js';
+import { rowHashSql, stateTable } from '../../state/schema.js';
+import { forgetEntries } from '../../state/registry.js';
+import { forgetDeferredOf } from '../../state/deferred-refs.js';
 import { joinCondition, type ReferencingKey } from './rollback-foreign-keys.js';
 import { SCOPE, type ScopeStatus } from './rollback-scope.js';
-import { isMigrationChild, type ChildRow, type ChildTarget, type RollbackTarget } from './rollback-targets.js';
+import type { ChildTarget, RollbackTarget } from './rollback-targets.js';
+import { isMigrationChild, type ChildRow } from '../../state/ownership.js';
 import { faultPoint } from '../../runtime/fault.js';
 
 export interface BatchCounts {
@@ -81,8 +84,8 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
   const gone = [...verdicts].filter(([, v]) => v.status === 'gone').map(([id]) => id);
   const forgotten = [...deletable, ...gone];
   if (forgotten.length > 0) {
-    await client.query(`DELETE FROM ${stateTable('id_map')} WHERE uuid = ANY($1::uuid[])`, [forgotten]);
-    await client.query(`DELETE FROM ${stateTable('deferred_refs')} WHERE collection = $1 AND row_uuid = ANY($2::uuid[])`, [target.collection, forgotten]);
+    await forgetEntries(client, forgotten);
+    await forgetDeferredOf(client, target.collection, forgotten);
   }
   const entries = [...verdicts].map(([id, v]) => ({ id, status: v.status === 'pending' ? 'deleted' : v.status, reason: v.reason }));
   await client.query(

@@ -10,9 +10,10 @@
  * rollback never issues DROP.
  */
 import type pg from 'pg';
-import { rowHashSql, stateTable } from '../../state/state-store.js';
+import { rowHashSql, stateTable } from '../../state/schema.js';
 import { joinCondition, type ReferencingKey } from './rollback-foreign-keys.js';
-import { isMigrationChild, type ChildRow, type RollbackTarget } from './rollback-targets.js';
+import type { RollbackTarget } from './rollback-targets.js';
+import { isMigrationChild, type ChildRow } from '../../state/ownership.js';
 
 export const SCOPE = 'pg_temp.hm_rollback_scope';
 

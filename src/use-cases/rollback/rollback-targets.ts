@@ -4,7 +4,6 @@
  * id and position), and every foreign key pointing at any of them.
  */
 import type pg from 'pg';
-import { childUuid } from '../../core/ids.js';
 import type { MappedCollection } from '../../core/mapping.js';
 import { qualifiedTable, quoteIdent } from '../../schema/prisma-schema.js';
 import { referencingKeys, type ReferencingKey } from './rollback-foreign-keys.js';
@@ -69,16 +68,4 @@ export async function rollbackTarget(client: pg.ClientBase, collection: MappedCo
     referencing: all.filter((k) => !parentKeys.includes(k)),
     parentKeys,
   };
-}
-
-/** A child row as read for the ownership check. */
-export interface ChildRow {
-  id: string;
-  parent: string;
-  position: number;
-}
-
-/** A child row is the migration's iff its id is exactly childUuid(parent, model, position): a version-5 id alone proves nothing. */
-export function isMigrationChild(row: ChildRow, modelName: string): boolean {
-  return Number.isSafeInteger(row.position) && row.position >= 0 && childUuid(row.parent, modelName, row.position) === row.id.toLowerCase();
 }

@@ -9,12 +9,17 @@
  * state and a second rollback deletes nothing. Takes the collections' locks as migrate does.
  */
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type pg from 'pg';
 import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
-import { UsageError } from '../../core/errors.js';
 import { acquireCollectionLocks } from '../../state/collection-lock.js';
-import { ensureStateSchema, stateTable } from '../../state/state-store.js';
+import { ensureStateSchema, stateSchemaExists } from '../../state/schema.js';
+import { assertRunExists, markAbandonedRuns, RunRecord } from '../../state/runs.js';
+import { forgetCheckpoints } from '../../state/checkpoints.js';
+import { forgetRejects } from '../../state/rejects.js';
+import { forgetUnmappedDeferred } from '../../state/deferred-refs.js';
+import { forgetSyncCursor } from '../../state/sync-cursors.js';
+import { forgetUnmappedConflicts } from '../../state/conflicts.js';
+import { hasRegisteredRows } from '../../state/registry.js';
 import { rollbackBatch } from './rollback-batch.js';
 import { blockedReasons, blockForeignChildren, blockReferencedRows, classifyRows, createScope, pendingChildCounts, SCOPE, scopeCounts, scopeSamples, type RollbackSample } from './rollback-scope.js';
 import { rollbackTarget, type RollbackTarget } from './rollback-targets.js';
@@ -83,14 +88,16 @@ export async function rollback(deps: RollbackDeps, opts: RollbackOptions): Promi
   const onAbort = () => stop.abort(new Error('interrupted'));
   opts.signal.addEventListener('abort', onAbort, { once: true });
   if (!opts.dryRun) await ensureStateSchema(pool);
-  else if (!(await hasStateSchema(pool))) return emptyResult(names, mapping, opts);
+  else if (!(await stateSchemaExists(pool))) return emptyResult(names, mapping, opts);
   if (opts.runId) await assertRunExists(pool, opts.runId);
   const locks = opts.dryRun ? undefined : await acquireCollectionLocks(pool, names);
   void locks?.lost.then(() => stop.abort(new Error('lock connection lost')));
   // One session for the whole rollback: the scope is a temporary table of this session.
   const client = await pool.connect();
-  const rollbackId = opts.dryRun ? undefined : randomUUID();
+  const run = opts.dryRun ? undefined : new RunRecord(randomUUID(), 'rollback', { collections: names, run: opts.runId ?? null, force: opts.force, batchSize: opts.batchSize });
+  const rollbackId = run?.id;
   try {
+    if (run) await markAbandonedRuns(pool, names);
     const targets: RollbackTarget[] = [];
     for (const name of names) targets.push(await rollbackTarget(client, mapping.collections.get(name) as MappedCollection));
     await createScope(client, names, opts.runId);
@@ -99,27 +106,18 @@ export async function rollback(deps: RollbackDeps, opts: RollbackOptions): Promi
       await blockForeignChildren(client, target);
     }
     await blockReferencedRows(client, targets);
-    if (rollbackId) {
-      await client.query(`INSERT INTO ${stateTable('runs')} (id, command, options, host, pid) VALUES ($1, 'rollback', $2, $3, $4)`, [
-        rollbackId,
-        JSON.stringify({ collections: names, run: opts.runId ?? null, force: opts.force, batchSize: opts.batchSize }),
-        hostname(),
-        process.pid,
-      ]);
-    }
+    await run?.ensure(client);
     const results: RollbackCollectionResult[] = [];
     for (const target of targets) {
       results.push(opts.dryRun ? await planCollection(client, target, mapping, opts) : await rollbackCollection(client, target, mapping, opts, stop.signal, deps.events));
     }
     const interrupted = stop.signal.aborted;
-    if (rollbackId) {
-      await client.query(`UPDATE ${stateTable('runs')} SET finished_at = now(), status = $2, summary = $3 WHERE id = $1`, [
-        rollbackId,
-        interrupted ? 'interrupted' : 'done',
-        JSON.stringify({ collections: results.map(({ samples: _s, ...r }) => r) }),
-      ]);
-    }
+    await run?.finish(client, interrupted ? 'interrupted' : 'done', { collections: results.map(({ samples: _s, ...r }) => r) });
     return { rollbackId, runId: opts.runId ?? null, dryRun: opts.dryRun, force: opts.force, interrupted, collections: results };
+  } catch (e) {
+    // Never left 'running': the record says the rollback failed (the database may be the failure: the error below says so).
+    await run?.finish(pool, 'failed', { error: e instanceof Error ? e.message : String(e) }).catch(() => undefined);
+    throw e;
   } finally {
     // Closing the session discards the temporary scope table: no DROP statement is ever sent.
     client.release(true);
@@ -160,7 +158,7 @@ async function rollbackCollection(
     events?.batchDone?.(target.collection, counts.deleted);
   }
   const interrupted = signal.aborted;
-  if (!interrupted && (deleted > 0 || before.gone > 0 || (await idMapEmpty(client, target.collection)))) {
+  if (!interrupted && (deleted > 0 || before.gone > 0 || !(await hasRegisteredRows(client, target.collection)))) {
     await forgetProgress(client, target.collection, opts.runId, 'rest');
   }
   const counts = await scopeCounts(client, target.collection);
@@ -218,47 +216,13 @@ async function describe(client: pg.PoolClient, target: RollbackTarget, mapping: 
  * deferred references of rows no longer mapped. With --run, only that run's rejects.
  */
 async function forgetProgress(client: pg.PoolClient, collection: string, runId: string | undefined, what: 'checkpoints' | 'rest'): Promise<void> {
-  if (what === 'checkpoints') {
-    await client.query(`DELETE FROM ${stateTable('checkpoints')} WHERE collection = $1`, [collection]);
-    return;
-  }
-  await client.query(`DELETE FROM ${stateTable('checkpoints')} WHERE collection = $1`, [collection]);
-  await client.query(`DELETE FROM ${stateTable('rejects')} WHERE collection = $1 AND ($2::uuid IS NULL OR run_id = $2::uuid)`, [collection, runId ?? null]);
-  await client.query(
-    `DELETE FROM ${stateTable('deferred_refs')} d WHERE d.collection = $1 AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = d.row_uuid)`,
-    [collection],
-  );
+  await forgetCheckpoints(client, collection);
+  if (what === 'checkpoints') return;
+  await forgetRejects(client, collection, runId);
+  await forgetUnmappedDeferred(client, collection);
   // Incremental sync's cursor would skip the deleted rows; recorded conflicts of rows no longer mapped mean nothing.
-  if (await stateTableExists(client, 'sync_state')) await client.query(`DELETE FROM ${stateTable('sync_state')} WHERE collection = $1`, [collection]);
-  if (await stateTableExists(client, 'conflicts')) {
-    await client.query(
-      `DELETE FROM ${stateTable('conflicts')} c WHERE c.collection = $1
-          AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = c.collection AND m.source_key = c.source_key)`,
-      [collection],
-    );
-  }
-}
-
-async function stateTableExists(client: pg.PoolClient, name: 'sync_state' | 'conflicts'): Promise<boolean> {
-  const r = await client.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [stateTable(name)]);
-  return r.rows[0]?.t != null;
-}
-
-async function idMapEmpty(client: pg.PoolClient, collection: string): Promise<boolean> {
-  const r = await client.query(`SELECT 1 FROM ${stateTable('id_map')} WHERE collection = $1 LIMIT 1`, [collection]);
-  return r.rows.length === 0;
-}
-
-async function hasStateSchema(pool: pg.Pool): Promise<boolean> {
-  const r = await pool.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [stateTable('id_map')]);
-  return r.rows[0]?.t != null;
-}
-
-async function assertRunExists(pool: pg.Pool, runId: string): Promise<void> {
-  const r = await pool.query(`SELECT 1 FROM ${stateTable('runs')} WHERE id = $1::uuid`, [runId]);
-  if (r.rows.length === 0) {
-    throw new UsageError(`No run with id ${runId} in ${stateTable('runs')}.`, { hint: 'The ids of earlier runs are in the migrate summary (--json "runId") and in hybrid_migrate.runs.' });
-  }
+  await forgetSyncCursor(client, collection);
+  await forgetUnmappedConflicts(client, collection);
 }
 
 function emptyResult(names: readonly string[], mapping: MigrationMapping, opts: RollbackOptions): RollbackResult {

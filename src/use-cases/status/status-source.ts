@@ -6,11 +6,9 @@
 import type { Db } from 'mongodb';
 import type pg from 'pg';
 import { sourceIdKey } from '../../core/ids.js';
-import { quoteIdent } from '../../schema/prisma-schema.js';
-import { STATE_SCHEMA } from '../../state/state-store.js';
-import type { StateTables } from './status-state.js';
+import type { StateTables } from '../../state/schema.js';
+import { classifySourceKeys } from '../../state/registry.js';
 
-const S = quoteIdent(STATE_SCHEMA);
 const SCAN_BATCH = 5000;
 
 /** Exact comparison of the source's ids with the registry. */
@@ -34,21 +32,10 @@ export async function exactProgress(db: Db, pool: pg.Pool, tables: StateTables, 
   let keys: string[] = [];
   const flush = async () => {
     if (keys.length === 0) return;
-    if (!tables.idMap && !tables.rejects) {
-      out.pending += keys.length;
-    } else {
-      const inMap = tables.idMap ? `EXISTS (SELECT 1 FROM ${S}.id_map m WHERE m.collection = $2 AND m.source_key = k)` : 'false';
-      const inRejects = tables.rejects ? `EXISTS (SELECT 1 FROM ${S}.rejects r WHERE r.collection = $2 AND r.source_key = k)` : 'false';
-      const r = await pool.query<{ migrated: string; rejected: string; pending: string }>(
-        `SELECT count(*) FILTER (WHERE m) AS migrated, count(*) FILTER (WHERE NOT m AND rj) AS rejected, count(*) FILTER (WHERE NOT m AND NOT rj) AS pending
-           FROM (SELECT ${inMap} AS m, ${inRejects} AS rj FROM unnest($1::text[]) AS u(k)) x`,
-        [keys, collection],
-      );
-      const row = r.rows[0];
-      out.migratedPresent += Number(row?.migrated ?? 0);
-      out.rejectedPresent += Number(row?.rejected ?? 0);
-      out.pending += Number(row?.pending ?? 0);
-    }
+    const n = await classifySourceKeys(pool, tables, collection, keys);
+    out.migratedPresent += n.migrated;
+    out.rejectedPresent += n.rejected;
+    out.pending += n.pending;
     keys = [];
   };
   try {

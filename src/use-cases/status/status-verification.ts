@@ -5,9 +5,7 @@
  * is reported as unknown, never guessed as clean.
  */
 import type pg from 'pg';
-import { quoteIdent } from '../../schema/prisma-schema.js';
-import { STATE_SCHEMA } from '../../state/state-store.js';
-import type { StateTables } from './status-state.js';
+import { lastVerificationRow } from '../../state/verifications.js';
 
 /** What status knows about the last verification of a collection. */
 export interface VerificationInfo {
@@ -27,21 +25,9 @@ const DIFF_KEYS = ['differences', 'different', 'mismatches', 'mismatched', 'diff
 const CLEAN_STATUSES = new Set(['clean', 'ok', 'passed', 'pass', 'match', 'matched', 'identical', 'success', 'done-clean']);
 const DIRTY_STATUSES = new Set(['differences', 'different', 'failed', 'fail', 'mismatch', 'dirty', 'error']);
 
-/** Null when never verified (or the table does not exist / has no collection column). */
-export async function lastVerification(pool: pg.Pool, tables: StateTables, collection: string): Promise<VerificationInfo | null> {
-  if (!tables.verifications) return null;
-  const cols = await pool.query<{ column_name: string }>(
-    `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'verifications'`,
-    [STATE_SCHEMA],
-  );
-  const names = new Set(cols.rows.map((r) => r.column_name));
-  if (!names.has('collection')) return null;
-  const order = TIME_COLUMNS.filter((c) => names.has(c)).map((c) => `${quoteIdent(c)} DESC NULLS LAST`);
-  const r = await pool.query<{ j: Record<string, unknown> }>(
-    `SELECT to_jsonb(v) AS j FROM ${quoteIdent(STATE_SCHEMA)}.verifications v WHERE collection = $1 ORDER BY ${[...order, 'ctid DESC'].join(', ')} LIMIT 1`,
-    [collection],
-  );
-  const row = r.rows[0]?.j;
+/** Null when never verified. */
+export async function lastVerification(pool: pg.Pool, collection: string): Promise<VerificationInfo | null> {
+  const row = await lastVerificationRow(pool, collection);
   return row ? interpretVerification(row) : null;
 }
 

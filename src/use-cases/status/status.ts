@@ -10,8 +10,12 @@ import type { DatabaseMetrics } from '../../core/metrics.js';
 import type { ProbeResult, DatabaseProbe } from './status-probe.js';
 import { assessReadiness, type Readiness } from './status-readiness.js';
 import { changedSince, collectionSize, exactProgress } from './status-source.js';
-import { latestRunMetrics, mongoVolume, postgresVolume, tableBytes, type LatestRunMetrics } from './status-metrics.js';
-import { checkpointSummary, lastRuns, stateTables, syncCursor, targetCounts, type CheckpointSummary, type RunInfo, type StateTables, type TargetCounts } from './status-state.js';
+import { mongoVolume, postgresVolume, tableBytes } from './status-metrics.js';
+import { stateTables, type StateTables } from '../../state/schema.js';
+import { latestRunMetrics, lastRuns, type LatestRunMetrics, type RunInfo } from '../../state/runs.js';
+import { checkpointSummary, type CheckpointSummary } from '../../state/checkpoints.js';
+import { targetCounts, type TargetCounts } from '../../state/registry.js';
+import { syncCursorForStatus } from '../../state/sync-cursors.js';
 import { lastVerification, type VerificationInfo } from './status-verification.js';
 
 /** The customer's extended health check, as their application returns it. */
@@ -86,7 +90,7 @@ export interface StatusOptions {
 export async function collectStatus(probe: ProbeResult, mapping: MigrationMapping, opts: StatusOptions): Promise<StatusReport> {
   const { mongo, pg } = probe;
   const tables = pg ? await stateTables(pg.pool) : undefined;
-  const metrics = pg && tables ? await latestRunMetrics(pg.pool, tables) : null;
+  const metrics = pg && tables?.runs ? await latestRunMetrics(pg.pool) : null;
   const [mongoVol, pgVol] = await Promise.all([mongo ? mongoVolume(mongo.db) : null, pg ? postgresVolume(pg.pool) : null]);
   const collections: CollectionStatus[] = [];
   for (const name of opts.collections) {
@@ -134,11 +138,11 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
   let pgBytes: number | null = null;
   if (pool && tables) {
     counts = await attempt(`table ${c.model.table}`, () => targetCounts(pool, tables, c.name, c.model));
-    checkpoints = await attempt('checkpoints', () => checkpointSummary(pool, tables, c.name));
-    runs = await attempt('runs', () => lastRuns(pool, tables, c.name));
-    const v = await attempt('verifications', async () => ({ v: await lastVerification(pool, tables, c.name) }));
+    checkpoints = await attempt('checkpoints', async () => (tables.checkpoints ? checkpointSummary(pool, c.name) : { ranges: 0, done: 0, running: 0, pending: 0 }));
+    runs = await attempt('runs', async () => (tables.runs ? lastRuns(pool, c.name) : { last: null, lastCompleteMigrate: null }));
+    const v = await attempt('verifications', async () => ({ v: tables.verifications ? await lastVerification(pool, c.name) : null }));
     verification = v ? v.v : undefined;
-    sync = await attempt('sync_state', () => syncCursor(pool, tables, c.name));
+    sync = await attempt('sync_state', async () => (tables.syncState ? syncCursorForStatus(pool, c.name) : null));
     pgBytes = await attempt('table size', () => tableBytes(pool, [c.model, ...c.children.map((ch) => ch.model)]));
   }
   // Exact pending when cheap (or asked): compare every _id with the registry.

@@ -9,7 +9,8 @@ import type { SchemaColumn } from '../../schema/prisma-schema.js';
 import type { TargetRow, TargetRows } from '../../core/verify-diff.js';
 import { writtenColumns } from '../../core/transform.js';
 import { qualifiedTable, quoteIdent } from '../../schema/prisma-schema.js';
-import { stateTable } from '../../state/state-store.js';
+import { registeredUuids, registeredRowCount as registeredRows, registryPage, unregisteredRows as unregistered, type RegistryEntry, type RegistryTarget } from '../../state/registry.js';
+import { rejectedKeys } from '../../state/rejects.js';
 
 /** Registry state of a batch of source keys. */
 export interface KeyClassification {
@@ -20,12 +21,8 @@ export interface KeyClassification {
 }
 
 export async function classifyKeys(pool: pg.Pool, collection: string, keys: readonly string[]): Promise<KeyClassification> {
-  const [m, r] = await Promise.all([
-    pool.query<{ k: string; u: string }>(`SELECT source_key AS k, uuid::text AS u FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])`, [collection, keys]),
-    pool.query<{ k: string }>(`SELECT source_key AS k FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`, [collection, keys]),
-  ]);
-  const migrated = new Map(m.rows.map((row) => [row.k, row.u]));
-  return { migrated, rejected: new Set(r.rows.map((row) => row.k).filter((k) => !migrated.has(k))) };
+  const [migrated, rejected] = await Promise.all([registeredUuids(pool, collection, keys), rejectedKeys(pool, collection, keys)]);
+  return { migrated, rejected: new Set([...rejected].filter((k) => !migrated.has(k))) };
 }
 
 /**
@@ -80,53 +77,25 @@ export async function readTargetRows(pool: pg.Pool, mapped: MappedCollection, uu
 }
 
 /** A page of a collection's registry entries, with whether their row still exists. */
-export interface RegistryEntry {
-  sourceKey: string;
-  uuid: string;
-  present: boolean;
+export type { RegistryEntry };
+
+/** The collection's main table as the registry queries name it. */
+function registryTarget(mapped: MappedCollection): RegistryTarget {
+  const model = mapped.model;
+  return { collection: mapped.name, tableName: model.table, table: qualifiedTable(model), idColumn: quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id') };
 }
 
-/**
- * Registry entries of a collection after `afterUuid`, in UUID order (keyset pagination on the
- * uuid index: memory stays flat). For ObjectId keys UUID order is ObjectId order, which lets
- * the caller merge them with MongoDB's ids read in order.
- */
+/** Registry entries after `afterUuid` in UUID order, each with whether its row still exists. */
 export async function readRegistryPage(pool: pg.Pool, mapped: MappedCollection, afterUuid: string, limit: number): Promise<RegistryEntry[]> {
-  const model = mapped.model;
-  const idColumn = quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id');
-  const r = await pool.query<{ k: string; u: string; p: boolean }>(
-    `SELECT m.source_key AS k, m.uuid::text AS u, (t.${idColumn} IS NOT NULL) AS p
-       FROM ${stateTable('id_map')} m LEFT JOIN ${qualifiedTable(model)} t ON t.${idColumn} = m.uuid
-      WHERE m.collection = $1 AND m.uuid > $2::uuid
-      ORDER BY m.uuid LIMIT $3`,
-    [mapped.name, afterUuid, limit],
-  );
-  return r.rows.map((row) => ({ sourceKey: row.k, uuid: row.u, present: row.p }));
+  return registryPage(pool, registryTarget(mapped), afterUuid, limit);
 }
 
-/**
- * Rows of the table in the migration's id space (UUID version 8: from an ObjectId; version 5:
- * from another `_id`) that id_map does not register: copies of migrated rows. The application
- * only generates v4/v7 ids, so its own rows are never among them.
- */
+/** Rows in the migration's id space that the registry does not know: copies of migrated rows. */
 export async function unregisteredRows(pool: pg.Pool, mapped: MappedCollection, limit: number): Promise<{ count: number; uuids: string[] }> {
-  const model = mapped.model;
-  const idColumn = quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id');
-  const where = `substr(t.${idColumn}::text, 15, 1) IN ('5', '8') AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${idColumn})`;
-  const r = await pool.query<{ u: string; n: string }>(
-    `SELECT t.${idColumn}::text AS u, count(*) OVER () AS n FROM ${qualifiedTable(model)} t WHERE ${where} ORDER BY t.${idColumn} LIMIT $1`,
-    [limit],
-  );
-  return { count: Number(r.rows[0]?.n ?? 0), uuids: r.rows.map((row) => row.u) };
+  return unregistered(pool, registryTarget(mapped), limit);
 }
 
 /** Rows of the collection's table that id_map registers for it. */
 export async function registeredRowCount(pool: pg.Pool, mapped: MappedCollection): Promise<number> {
-  const model = mapped.model;
-  const idColumn = quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id');
-  const r = await pool.query<{ n: string }>(
-    `SELECT count(*) AS n FROM ${qualifiedTable(model)} t JOIN ${stateTable('id_map')} m ON m.uuid = t.${idColumn} AND m.collection = $1`,
-    [mapped.name],
-  );
-  return Number(r.rows[0]?.n ?? 0);
+  return registeredRows(pool, registryTarget(mapped));
 }

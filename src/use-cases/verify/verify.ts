@@ -14,7 +14,9 @@ import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
 import { idToUuid, objectIdToUuid, sourceIdKey } from '../../core/ids.js';
 import { isObjectIdLike } from '../../core/values/conversion.js';
 import { readAhead, readBatches } from '../../source/mongo-source.js';
-import { analyzeRegistry, ensureStateSchema, stateTable } from '../../state/state-store.js';
+import { ensureStateSchema } from '../../state/schema.js';
+import { analyzeRegistry } from '../../state/registry.js';
+import { rejectSamples } from '../../state/rejects.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { CollectionTally, displayId, verifyBatch, type BatchContext } from './verify-collection.js';
 import type { CollectionVerification, VerifyExtraRow, VerifyResult } from './verify-result.js';
@@ -22,7 +24,7 @@ import { collectionAgrees } from './verify-result.js';
 import { existingIds, readDocumentsByIds, readIdBatches, Reservoir } from './verify-source.js';
 import { idOfSourceKey } from '../../pipeline/source-keys.js';
 import { readRegistryPage, registeredRowCount, unregisteredRows } from './verify-target.js';
-import { ensureVerificationsTable } from './verify-state.js';
+import { ensureVerificationsTable } from '../../state/verifications.js';
 
 export interface VerifyOptions {
   /** Collections to verify (load order applies). */
@@ -266,9 +268,5 @@ function addExtra(out: RegistryScan, row: VerifyExtraRow, maxSamples: number): v
 }
 
 async function readRejectSamples(pool: pg.Pool, collection: string, limit: number): Promise<CollectionVerification['rejectSamples']> {
-  const r = await pool.query<{ k: string; f: string; r: string }>(
-    `SELECT source_key AS k, field_path AS f, reason AS r FROM ${stateTable('rejects')} WHERE collection = $1 ORDER BY source_key LIMIT $2`,
-    [collection, limit],
-  );
-  return r.rows.map((row) => ({ sourceKey: row.k, fieldPath: row.f, reason: row.r }));
+  return rejectSamples(pool, collection, limit);
 }

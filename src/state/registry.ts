@@ -1,0 +1,224 @@
+/**
+ * `hybrid_migrate.id_map`, the ObjectId→UUID registry: which source document became which
+ * row, in which run, with the hash of the row as PostgreSQL stored it (the evidence that the
+ * row is still the migration's, unchanged) and the hash of what the document became (so a
+ * document read again whose rows would be identical is not written again).
+ */
+import { ObjectId } from 'mongodb';
+import { uuidToObjectId } from '../core/ids.js';
+import { ejson } from '../source/partitions.js';
+import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
+import { readStateOr, rowHashSql, stateTable, type Queryable, type StateTables } from './schema.js';
+
+/** Where the registry entries of a batch point: the collection's main table and its id column (quoted). */
+export interface RegistryTarget {
+  collection: string;
+  /** The model's table name as recorded in id_map.target_table. */
+  tableName: string;
+  /** Qualified, quoted table. */
+  table: string;
+  /** Quoted id column. */
+  idColumn: string;
+}
+
+/**
+ * Registers the rows just written (inside the batch's transaction): each entry takes the
+ * row's hash from what PostgreSQL stores, and the document's conversion hash.
+ */
+export async function registerRows(q: Queryable, target: RegistryTarget, runId: string, entries: { keys: string[]; uuids: string[]; hashes: string[] }, written: readonly string[]): Promise<void> {
+  await q.query(
+    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash)
+     SELECT $1, k.key, t.${target.idColumn}, $2, $3, ${rowHashSql('t')}, k.hash
+       FROM unnest($4::text[], $5::uuid[], $6::text[]) AS k(key, id, hash)
+       JOIN ${target.table} t ON t.${target.idColumn} = k.id
+      WHERE t.${target.idColumn} = ANY($7::uuid[])
+     ON CONFLICT (collection, source_key) DO UPDATE
+       SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, source_hash = EXCLUDED.source_hash, migrated_at = now()`,
+    [target.collection, target.tableName, runId, entries.keys, entries.uuids, entries.hashes, written],
+  );
+}
+
+/** The conversion hash recorded for each of `keys` (absent: never migrated). */
+export async function recordedSourceHashes(q: Queryable, collection: string, keys: readonly string[]): Promise<Map<string, string | null>> {
+  const r = await q.query<{ source_key: string; source_hash: string | null }>(
+    `SELECT source_key, source_hash FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])`,
+    [collection, keys],
+  );
+  return new Map(r.rows.map((row) => [row.source_key, row.source_hash]));
+}
+
+/** Whether the migration registered any row of the collection. */
+export async function hasRegisteredRows(q: Queryable, collection: string): Promise<boolean> {
+  return readStateOr(false, async () => (await q.query(`SELECT 1 FROM ${stateTable('id_map')} WHERE collection = $1 LIMIT 1`, [collection])).rows.length > 0);
+}
+
+/** The highest ObjectId the migration registered for a collection, as Extended JSON (its UUIDs sort like ObjectIds). */
+export async function highestRegisteredObjectId(q: Queryable, collection: string): Promise<string | null> {
+  const r = await q.query<{ u: string | null }>(
+    `SELECT max(uuid::text) AS u FROM ${stateTable('id_map')} WHERE collection = $1 AND substr(uuid::text, 15, 1) = '8'`,
+    [collection],
+  );
+  const hex = r.rows[0]?.u ? uuidToObjectId(r.rows[0].u) : null;
+  return hex ? ejson(new ObjectId(hex)) : null;
+}
+
+/** Of `keys`, those the registry or the rejects table knows. */
+export async function knownSourceKeys(q: Queryable, collection: string, keys: readonly string[]): Promise<Set<string>> {
+  const r = await q.query<{ source_key: string }>(
+    `SELECT source_key FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])
+     UNION ALL SELECT source_key FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`,
+    [collection, keys],
+  );
+  return new Set(r.rows.map((row) => row.source_key));
+}
+
+/** One registry entry. */
+export interface RegistryKey {
+  source_key: string;
+  uuid: string;
+}
+
+/** Registry entries of ObjectId documents with a UUID in (after, upTo], in UUID (= ObjectId) order. */
+export async function objectIdEntriesBetween(q: Queryable, collection: string, after: string, upTo: string, limit: number): Promise<RegistryKey[]> {
+  const r = await q.query<RegistryKey>(
+    `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')}
+      WHERE collection = $1 AND uuid > $2::uuid AND uuid <= $3::uuid AND source_key LIKE 'oid:%' ORDER BY uuid LIMIT ${Number(limit)}`,
+    [collection, after, upTo],
+  );
+  return r.rows;
+}
+
+/** Registry entries of documents whose `_id` is not an ObjectId, after `after` in UUID order. */
+export async function otherIdEntriesAfter(q: Queryable, collection: string, after: string, limit: number): Promise<RegistryKey[]> {
+  const r = await q.query<RegistryKey>(
+    `SELECT source_key, uuid::text AS uuid FROM ${stateTable('id_map')} WHERE collection = $1 AND uuid > $2::uuid AND source_key NOT LIKE 'oid:%' ORDER BY uuid LIMIT ${Number(limit)}`,
+    [collection, after],
+  );
+  return r.rows;
+}
+
+/** Forgets registry entries (their rows were deleted in the same transaction). */
+export async function forgetEntries(q: Queryable, uuids: readonly string[]): Promise<void> {
+  if (uuids.length > 0) await q.query(`DELETE FROM ${stateTable('id_map')} WHERE uuid = ANY($1::uuid[])`, [uuids]);
+}
+
+/** Source key → UUID registered, for a batch of source keys. */
+export async function registeredUuids(q: Queryable, collection: string, keys: readonly string[]): Promise<Map<string, string>> {
+  const r = await q.query<{ k: string; u: string }>(`SELECT source_key AS k, uuid::text AS u FROM ${stateTable('id_map')} WHERE collection = $1 AND source_key = ANY($2::text[])`, [
+    collection,
+    keys,
+  ]);
+  return new Map(r.rows.map((row) => [row.k, row.u]));
+}
+
+/** A registry entry with whether its row is still in the table. */
+export interface RegistryEntry {
+  sourceKey: string;
+  uuid: string;
+  present: boolean;
+}
+
+/**
+ * Registry entries of a collection after `afterUuid`, in UUID order, each with whether its row
+ * still exists (keyset pagination on the uuid index: memory stays flat). For ObjectId keys UUID
+ * order is ObjectId order, which lets the caller merge them with MongoDB's ids read in order.
+ */
+export async function registryPage(q: Queryable, target: RegistryTarget, afterUuid: string, limit: number): Promise<RegistryEntry[]> {
+  const r = await q.query<{ k: string; u: string; p: boolean }>(
+    `SELECT m.source_key AS k, m.uuid::text AS u, (t.${target.idColumn} IS NOT NULL) AS p
+       FROM ${stateTable('id_map')} m LEFT JOIN ${target.table} t ON t.${target.idColumn} = m.uuid
+      WHERE m.collection = $1 AND m.uuid > $2::uuid
+      ORDER BY m.uuid LIMIT $3`,
+    [target.collection, afterUuid, limit],
+  );
+  return r.rows.map((row) => ({ sourceKey: row.k, uuid: row.u, present: row.p }));
+}
+
+/**
+ * Rows of the table in the migration's id space (UUID version 8: from an ObjectId; version 5:
+ * from another `_id`) that id_map does not register: copies of migrated rows. The application
+ * only generates v4/v7 ids, so its own rows are never among them.
+ */
+export async function unregisteredRows(q: Queryable, target: RegistryTarget, limit: number): Promise<{ count: number; uuids: string[] }> {
+  const id = target.idColumn;
+  const where = `substr(t.${id}::text, 15, 1) IN ('5', '8') AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${id})`;
+  const r = await q.query<{ u: string; n: string }>(`SELECT t.${id}::text AS u, count(*) OVER () AS n FROM ${target.table} t WHERE ${where} ORDER BY t.${id} LIMIT $1`, [limit]);
+  return { count: Number(r.rows[0]?.n ?? 0), uuids: r.rows.map((row) => row.u) };
+}
+
+/** Rows of the collection's table that id_map registers for it. */
+export async function registeredRowCount(q: Queryable, target: RegistryTarget): Promise<number> {
+  const r = await q.query<{ n: string }>(`SELECT count(*) AS n FROM ${target.table} t JOIN ${stateTable('id_map')} m ON m.uuid = t.${target.idColumn} AND m.collection = $1`, [
+    target.collection,
+  ]);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Registry entries per collection. */
+export async function registeredPerCollection(q: Queryable, collections: readonly string[]): Promise<Map<string, number>> {
+  return readStateOr(new Map(), async () => {
+    const r = await q.query<{ collection: string; n: string }>(`SELECT collection, count(*) AS n FROM ${stateTable('id_map')} WHERE collection = ANY($1::text[]) GROUP BY collection`, [collections]);
+    return new Map(r.rows.map((row) => [row.collection, Number(row.n)]));
+  });
+}
+
+/**
+ * Refreshes the planner's statistics of the registry before it is read page by page in UUID
+ * order. Right after a bulk load, autovacuum has often not analyzed it yet: measured on 1M
+ * orders, PostgreSQL then expected 4,933 rows for the collection instead of 967,128 and sorted
+ * all of them for every page of 1,000 (2.1 s a page, verify at a standstill); after ANALYZE the
+ * uuid index serves each page in 17 ms. ANALYZE reads a sample and blocks no reader or writer.
+ */
+export async function analyzeRegistry(q: Queryable): Promise<void> {
+  await q.query(`ANALYZE ${stateTable('id_map')}`);
+}
+
+/** Per collection, who wrote what: registry entries, rejects, and the table's rows by the migration and by the application. */
+export interface TargetCounts {
+  /** Registry entries of the collection: documents the migration wrote. */
+  migrated: number;
+  /** Documents set aside and not migrated since. */
+  rejected: number;
+  /** Rows of the model's table. */
+  rows: number;
+  /** Rows whose id is in the registry (written by the migration). */
+  migrationRows: number;
+  /** Rows whose id is not in the registry: written by the application. */
+  applicationRows: number;
+}
+
+export async function targetCounts(q: Queryable, tables: StateTables, collection: string, model: SchemaModel): Promise<TargetCounts> {
+  const table = qualifiedTable(model);
+  const idColumn = quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id');
+  const migrated = tables.idMap ? `(SELECT count(*) FROM ${stateTable('id_map')} WHERE collection = $1)` : '0';
+  const migrationRows = tables.idMap ? `(SELECT count(*) FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${idColumn}))` : '0';
+  const rejected = !tables.rejects
+    ? '0'
+    : tables.idMap
+      ? `(SELECT count(*) FROM ${stateTable('rejects')} r WHERE r.collection = $1 AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = r.collection AND m.source_key = r.source_key))`
+      : `(SELECT count(*) FROM ${stateTable('rejects')} r WHERE r.collection = $1)`;
+  const r = await q.query<{ migrated: string; rejected: string; rows: string; migration_rows: string }>(
+    `SELECT ${migrated}::bigint AS migrated, ${rejected}::bigint AS rejected, (SELECT count(*) FROM ${table})::bigint AS rows, ${migrationRows}::bigint AS migration_rows, $1::text AS c`,
+    [collection],
+  );
+  const row = r.rows[0];
+  const rows = Number(row?.rows ?? 0);
+  const fromMigration = Number(row?.migration_rows ?? 0);
+  return { migrated: Number(row?.migrated ?? 0), rejected: Number(row?.rejected ?? 0), rows, migrationRows: fromMigration, applicationRows: rows - fromMigration };
+}
+
+/** The checkpoints of a collection, summed. */
+
+/** Of a batch of source keys: how many the registry has, how many only the rejects, how many neither (pending). */
+export async function classifySourceKeys(q: Queryable, tables: StateTables, collection: string, keys: readonly string[]): Promise<{ migrated: number; rejected: number; pending: number }> {
+  if (!tables.idMap && !tables.rejects) return { migrated: 0, rejected: 0, pending: keys.length };
+  const inMap = tables.idMap ? `EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = $2 AND m.source_key = k)` : 'false';
+  const inRejects = tables.rejects ? `EXISTS (SELECT 1 FROM ${stateTable('rejects')} r WHERE r.collection = $2 AND r.source_key = k)` : 'false';
+  const r = await q.query<{ migrated: string; rejected: string; pending: string }>(
+    `SELECT count(*) FILTER (WHERE m) AS migrated, count(*) FILTER (WHERE NOT m AND rj) AS rejected, count(*) FILTER (WHERE NOT m AND NOT rj) AS pending
+       FROM (SELECT ${inMap} AS m, ${inRejects} AS rj FROM unnest($1::text[]) AS u(k)) x`,
+    [keys, collection],
+  );
+  const row = r.rows[0];
+  return { migrated: Number(row?.migrated ?? 0), rejected: Number(row?.rejected ?? 0), pending: Number(row?.pending ?? 0) };
+}

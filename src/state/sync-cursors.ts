@@ -1,0 +1,67 @@
+/**
+ * `hybrid_migrate.sync_state`: per collection, where the incremental sync stands — the
+ * (`updatedAt`, `_id`) cursor of changed documents and the high-water `_id` of new ones. It
+ * moves only inside the transaction of the batch it covers, and only when that batch wrote
+ * something (a run that finds nothing new leaves no trace).
+ */
+import { readStateOr, stateTable, type Queryable } from './schema.js';
+
+export interface SyncCursor {
+  cursorUpdatedAt: Date | null;
+  cursorKey: string | null;
+  highWaterKey: string | null;
+}
+
+export async function readSyncCursor(q: Queryable, collection: string): Promise<SyncCursor | undefined> {
+  return readStateOr(undefined, async () => {
+    const r = await q.query<{ cursor_updated_at: Date | null; cursor_key: string | null; high_water_key: string | null }>(
+      `SELECT cursor_updated_at, cursor_key, high_water_key FROM ${stateTable('sync_state')} WHERE collection = $1`,
+      [collection],
+    );
+    const row = r.rows[0];
+    return row ? { cursorUpdatedAt: row.cursor_updated_at, cursorKey: row.cursor_key, highWaterKey: row.high_water_key } : undefined;
+  });
+}
+
+/**
+ * Records where incremental sync starts for a collection whose initial load begins now:
+ * anything updated from this instant on is picked up by the next incremental run.
+ */
+export async function startSyncCursor(q: Queryable, collection: string, startedAt: Date, runId: string): Promise<void> {
+  await q.query(
+    `INSERT INTO ${stateTable('sync_state')} (collection, cursor_updated_at, last_run_id) VALUES ($1, $2, $3)
+     ON CONFLICT (collection) DO UPDATE SET cursor_updated_at = LEAST(${stateTable('sync_state')}.cursor_updated_at, EXCLUDED.cursor_updated_at), updated_at = now()`,
+    [collection, startedAt, runId],
+  );
+}
+
+/** Moves the cursor forward (never back) to what a batch covered. */
+export async function advanceSyncCursor(q: Queryable, collection: string, runId: string, next: { highWaterKey?: string; cursorUpdatedAt?: Date; cursorKey?: string }): Promise<void> {
+  const t = stateTable('sync_state');
+  await q.query(
+    `INSERT INTO ${t} (collection, cursor_updated_at, cursor_key, high_water_key, last_run_id, last_synced_at)
+     VALUES ($1, $2, $3, $4, $5, now())
+     ON CONFLICT (collection) DO UPDATE SET
+       cursor_updated_at = GREATEST(${t}.cursor_updated_at, EXCLUDED.cursor_updated_at),
+       cursor_key = COALESCE(EXCLUDED.cursor_key, ${t}.cursor_key),
+       high_water_key = COALESCE(EXCLUDED.high_water_key, ${t}.high_water_key),
+       last_run_id = EXCLUDED.last_run_id, last_synced_at = now(), updated_at = now()`,
+    [collection, next.cursorUpdatedAt ?? null, next.cursorKey ?? null, next.highWaterKey ?? null, runId],
+  );
+}
+
+/** Forgets a collection's cursor (rollback: it would skip the rows just deleted). */
+export async function forgetSyncCursor(q: Queryable, collection: string): Promise<void> {
+  await readStateOr(undefined, async () => void (await q.query(`DELETE FROM ${stateTable('sync_state')} WHERE collection = $1`, [collection])));
+}
+
+/** The saved cursor as status shows it (text, as PostgreSQL's JSON gives it). */
+export async function syncCursorForStatus(q: Queryable, collection: string): Promise<{ cursorUpdatedAt: string | null; lastSyncedAt: string | null } | null> {
+  return readStateOr(null, async () => {
+    const r = await q.query<Record<string, unknown>>(`SELECT to_jsonb(s) AS j FROM ${stateTable('sync_state')} s WHERE collection = $1`, [collection]);
+    const j = r.rows[0]?.j as Record<string, unknown> | undefined;
+    if (!j) return null;
+    const text = (v: unknown) => (typeof v === 'string' ? v : null);
+    return { cursorUpdatedAt: text(j.cursor_updated_at), lastSyncedAt: text(j.last_synced_at) };
+  });
+}
