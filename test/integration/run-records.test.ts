@@ -33,7 +33,7 @@ describe('run records', () => {
     await withOrders(50, async (db, env) => {
       expect((await runCli(['migrate'], env)).code).toBe(0);
       const before = (await runs(db)).length;
-      const edited = await db.pg.query<{ id: string }>(`UPDATE orders SET notes = 'edited by the application' WHERE id = (SELECT min(id) FROM orders) RETURNING id::text`);
+      const edited = await db.pg.query<{ id: string }>(`UPDATE orders SET notes = 'edited by the application' WHERE id = (SELECT id FROM orders ORDER BY id LIMIT 1) RETURNING id::text`);
       const oid = new ObjectId(uuidToObjectId(edited.rows[0]?.id as string) as string);
       await db.db.collection('orders').updateOne({ _id: oid }, { $set: { clientName: 'changed in MongoDB', updatedAt: new Date() } });
       const sync = await runCli(['migrate', 'orders', '--incremental', '--json'], env);
