@@ -69,6 +69,11 @@ export interface ChildMapping {
   positionField?: string;
   /** Field holding the parent's id. Default: the child's foreign key to the parent model. */
   parentField?: string;
+  /**
+   * Arrays of plain values (`accounts: [371138, …]`): the field each element is written to.
+   * Default: the child model's only field besides its id, parent, position and extra JSON fields.
+   */
+  valueField?: string;
 }
 
 export interface CollectionConfig {

@@ -305,6 +305,7 @@ function resolveChild(
     parentField,
     positionField,
   });
+  const valueColumn = childValueColumn(model, child, columns, base, issues);
   return {
     model,
     from: typeof child.from === 'string' ? child.from.split('.') : child.from,
@@ -313,7 +314,28 @@ function resolveChild(
     consumedPaths: childConsumed,
     extraColumn,
     idColumn,
+    ...(valueColumn !== undefined ? { valueColumn } : {}),
   };
+}
+
+/**
+ * The field that receives the elements of an array of plain values: `valueField`, or the
+ * child model's only field written from the source (its id, parent, position and extra JSON
+ * fields aside). Undefined when there is no single such field: elements must then be objects.
+ */
+function childValueColumn(model: SchemaModel, child: ChildMapping, columns: readonly MappedColumn[], base: string, issues: ConfigIssue[]): string | undefined {
+  const candidates = columns.filter((c) => c.source.kind === 'value' || c.source.kind === 'reference');
+  if (child.valueField !== undefined) {
+    if (!candidates.some((c) => c.column.field === child.valueField)) {
+      issues.push({
+        path: `${base}.valueField`,
+        message: `model "${model.name}" has no field "${child.valueField}" that takes a source value; fields: ${candidates.map((c) => c.column.field).join(', ') || '(none)'}`,
+      });
+      return undefined;
+    }
+    return child.valueField;
+  }
+  return candidates.length === 1 ? candidates[0]?.column.field : undefined;
 }
 
 /** Kahn's algorithm over references; a cycle is broken by deferring an optional reference. */

@@ -85,6 +85,7 @@ const childShape: Shape = {
   fields: record(fieldSetting),
   positionField: nonEmptyString,
   parentField: nonEmptyString,
+  valueField: nonEmptyString,
 };
 
 const collectionShape: Shape = {

@@ -62,6 +62,12 @@ export interface MappedChild {
   extraColumn: SchemaColumn | undefined;
   /** The child's id column (a UUID derived from the parent's UUID and the position). */
   idColumn: SchemaColumn;
+  /**
+   * Arrays of plain values (`[371138, …]`, `['a', 'b']`): the field that receives each element,
+   * when the child model has exactly one column besides its id, parent, position and extra
+   * columns (or `valueField` names it). Undefined: elements must be objects.
+   */
+  valueColumn?: string;
 }
 
 export interface MappedCollection {

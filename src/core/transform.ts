@@ -98,17 +98,28 @@ function convertChildren(child: MappedChild, ci: number, doc: SourceDocument, pa
   if (!Array.isArray(value)) throw new Reject(child.label, `is ${describe(value)}, expected an array`);
   for (let i = 0; i < value.length; i++) {
     const element: unknown = value[i];
-    if (element === null || typeof element !== 'object' || Array.isArray(element) || isObjectIdLike(element)) {
-      throw new Reject(`${child.label}[${i}]`, `is ${describe(element)}, expected an object`);
-    }
     const rowUuid = childUuid(parentUuid, child.model.name, i);
-    out.rows.push(
-      convertRow(child.columns, element as SourceDocument, child.consumedPaths, EMPTY, { uuid: rowUuid, parent: parentUuid, position: i, objectIdTime: undefined }, out, ci),
-    );
+    const identity: RowIdentity = { uuid: rowUuid, parent: parentUuid, position: i, objectIdTime: undefined };
+    if (isPlainObject(element)) {
+      out.rows.push(convertRow(child.columns, element, child.consumedPaths, EMPTY, identity, out, ci));
+      continue;
+    }
+    // An array of plain values (`accounts: [371138, …]`, `tags: ['a', 'b']`): each value goes to the child's value column.
+    if (child.valueColumn === undefined || element === null || element === undefined || Array.isArray(element) || isPlainObjectLike(element)) {
+      const expected = child.valueColumn === undefined ? 'expected an object' : `expected an object or a plain value for "${child.valueColumn}"`;
+      throw new Reject(`${child.label}[${i}]`, `${child.label}[${i}] is ${describe(element)}${describeValue(element)}, ${expected}`);
+    }
+    out.rows.push(convertRow(child.columns, EMPTY_DOC, child.consumedPaths, EMPTY, { ...identity, element: { field: child.valueColumn, value: element } }, out, ci));
   }
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const EMPTY_DOC: SourceDocument = Object.freeze({});
+
+/** An object that is neither a BSON value nor a Date: a sub-document, which a value column cannot take. */
+function isPlainObjectLike(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !(v instanceof Date) && (v as { _bsontype?: unknown })._bsontype === undefined && !isObjectIdLike(v);
+}
 
 interface RowIdentity {
   uuid: string;
@@ -116,6 +127,8 @@ interface RowIdentity {
   position: number;
   /** The document's ObjectId time (ISO), used when a required creation date is missing. */
   objectIdTime: string | undefined;
+  /** A child row built from a plain array element: the value of this field is the element itself. */
+  element?: { field: string; value: unknown };
 }
 
 function convertRow(
@@ -155,7 +168,7 @@ function convertRow(
         values.push(null);
         continue;
       case 'reference': {
-        const rawValue = valueAt(doc, source.path);
+        const rawValue = identity.element?.field === mapped.column.field ? identity.element.value : valueAt(doc, source.path);
         const value = source.transform ? source.transform(rawValue, doc) : rawValue;
         const ref = value === undefined || value === null ? null : parseReference(value);
         if (ref === null) {
@@ -170,7 +183,7 @@ function convertRow(
         continue;
       }
       case 'value': {
-        const rawValue = valueAt(doc, source.path);
+        const rawValue = identity.element?.field === mapped.column.field ? identity.element.value : valueAt(doc, source.path);
         const value = source.transform ? source.transform(rawValue, doc) : rawValue;
         values.push(convertPresent(mapped, value, pathOf(mapped), out, identity, hasExtra ? invalid : undefined));
         continue;
@@ -235,15 +248,28 @@ function nullFor(mapped: MappedColumn, path: string, identity: RowIdentity, out?
   throw new Reject(path, `${path} is missing, and "${column.field}" is required`);
 }
 
+const ARRAY_INDEX = /^(0|[1-9]\d{0,8})$/;
+
 function objectIdSeconds(hex: string): number {
   return Number.parseInt(hex.slice(0, 8), 16);
 }
 
-/** The value at a dotted path, undefined when any step is missing or not an object. */
+/**
+ * The value at a dotted path, undefined when any step is missing or not an object. A step
+ * that is a non-negative integer reads that position of an array (`location.coordinates.0`),
+ * as MongoDB's dotted paths do.
+ */
 export function valueAt(doc: unknown, path: readonly string[]): unknown {
   let cur: unknown = doc;
   for (const key of path) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
+    if (Array.isArray(cur)) {
+      if (!ARRAY_INDEX.test(key)) return undefined;
+      const i = Number(key);
+      if (i >= cur.length) return undefined;
+      cur = cur[i] as unknown;
+      continue;
+    }
+    if (cur === null || typeof cur !== 'object') return undefined;
     if (!Object.hasOwn(cur, key)) return undefined;
     cur = (cur as Record<string, unknown>)[key];
   }
@@ -279,6 +305,13 @@ function remainderOf(obj: Readonly<Record<string, unknown>>, consumed: readonly 
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && (v as { _bsontype?: unknown })._bsontype === undefined;
+}
+
+/** ` (12, "abc…")`: a plain value shown in a message, truncated; nothing for objects. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return ` (${String(value)})`;
+  if (typeof value === 'string') return ` (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)})`;
+  return '';
 }
 
 function describe(value: unknown): string {

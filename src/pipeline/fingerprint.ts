@@ -26,7 +26,13 @@ export function mappingFingerprint(collection: MappedCollection): string {
     table: collection.model.table,
     prepare: collection.prepare ? String(collection.prepare) : null,
     columns: collection.columns.map(columnShape),
-    children: collection.children.map((c) => ({ model: c.model.name, from: typeof c.from === 'function' ? String(c.from) : c.from, columns: c.columns.map(columnShape) })),
+    children: collection.children.map((c) => ({
+      model: c.model.name,
+      from: typeof c.from === 'function' ? String(c.from) : c.from,
+      columns: c.columns.map(columnShape),
+      // Only when set, so mappings without arrays of plain values keep their fingerprint.
+      ...(c.valueColumn !== undefined ? { valueColumn: c.valueColumn } : {}),
+    })),
     extra: collection.extraColumn?.field ?? null,
     consumed: collection.consumedPaths,
     ignored: [...collection.ignored].sort(),

@@ -1,0 +1,83 @@
+/**
+ * Issue 18, real-world mappings (public MongoDB sample data sets): array indexes in `from`
+ * paths, arrays of plain values as child rows or scalar lists, references by a business key,
+ * Prisma relations to a unique column that is not the id. Pure: no database.
+ */
+import { ObjectId } from 'bson';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parsePrismaSchema } from '../../src/schema/prisma-schema.js';
+import { resolveMapping } from '../../src/config/resolve-mapping.js';
+import { convertDocument, settleReferences, valueAt, writtenColumns } from '../../src/core/transform.js';
+import type { HybridMigrateConfig } from '../../src/config/define-config.js';
+import type { MappedCollection } from '../../src/core/mapping.js';
+
+const schema = parsePrismaSchema(readFileSync(new URL('../support/real-world/schema.prisma', import.meta.url), 'utf8'));
+
+function mapped(config: HybridMigrateConfig, name: string): MappedCollection {
+  const { mapping, issues } = resolveMapping(config, schema);
+  expect(issues).toEqual([]);
+  return mapping.collections.get(name) as MappedCollection;
+}
+
+/** The row values of a converted document's own row, by Prisma field. */
+function rowOf(c: MappedCollection, doc: Record<string, unknown>, row = 0): Record<string, string | null> {
+  const r = convertDocument(c, doc);
+  if (!r.ok) throw new Error(r.reason);
+  const settled = settleReferences(r.doc, () => true, () => false, () => undefined);
+  if (!settled.ok) throw new Error(settled.reason);
+  const buffer = r.doc.rows[row];
+  if (!buffer) throw new Error(`no row ${row}`);
+  const cols = writtenColumns(buffer.child === null ? c.columns : (c.children[buffer.child]?.columns ?? []));
+  return Object.fromEntries(cols.map((col, i) => [col.column.field, buffer.values[i] ?? null]));
+}
+
+describe('array indexes in from paths (item 3)', () => {
+  const theaters = mapped(
+    { collections: { theaters: { model: 'Theater', fields: { longitude: 'location.geo.coordinates.0', latitude: 'location.geo.coordinates.1' } } } },
+    'theaters',
+  );
+
+  it('reads the element at that position', () => {
+    expect(valueAt({ a: { b: [10, 20] } }, ['a', 'b', '1'])).toBe(20);
+    expect(valueAt({ a: [{ x: 1 }, { x: 2 }] }, ['a', '1', 'x'])).toBe(2);
+    expect(valueAt({ a: [1] }, ['a', '5'])).toBeUndefined();
+    expect(valueAt({ a: [1] }, ['a', '-1'])).toBeUndefined();
+    expect(valueAt({ a: [1] }, ['a', 'length'])).toBeUndefined();
+  });
+
+  it('writes GeoJSON coordinates into two columns', () => {
+    const row = rowOf(theaters, { _id: new ObjectId(), theaterId: 1000, location: { geo: { type: 'Point', coordinates: [-93.24565, 44.85466] } } });
+    expect(row.longitude).toBe('-93.24565');
+    expect(row.latitude).toBe('44.85466');
+  });
+});
+
+describe('arrays of plain values (item 4)', () => {
+  it('become child rows: position and the value column', () => {
+    const movies = mapped({ collections: { movies: { model: 'Movie', children: [{ model: 'Tag', from: 'keywords' }] } } }, 'movies');
+    const doc = { _id: new ObjectId(), title: 'Blacksmith Scene', genres: ['Short'], keywords: ['smith', 'anvil'] };
+    const r = convertDocument(movies, doc);
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.doc.rows.filter((x) => x.child === 0)).toHaveLength(2);
+    expect(rowOf(movies, doc, 2)).toMatchObject({ position: '1', value: 'anvil', movieId: r.doc.uuid });
+  });
+
+  it('arrays of scalars go into a Prisma scalar list', () => {
+    const movies = mapped({ collections: { movies: { model: 'Movie' } } }, 'movies');
+    expect(rowOf(movies, { _id: new ObjectId(), title: 'T', genres: ['Short', 'Drama "x"'] }).genres).toBe('{"Short","Drama \\"x\\""}');
+  });
+
+  it('an element that is neither an object nor a plain value rejects with the element path', () => {
+    const movies = mapped({ collections: { movies: { model: 'Movie', children: [{ model: 'Tag', from: 'keywords' }] } } }, 'movies');
+    const r = convertDocument(movies, { _id: new ObjectId(), title: 'T', keywords: ['a', ['b']] });
+    expect(r).toMatchObject({ ok: false, path: 'keywords[1]', reason: 'keywords[1] is an array, expected an object or a plain value for "value"' });
+  });
+
+  it('valueField names the value column, and must be one', () => {
+    const movies = mapped({ collections: { movies: { model: 'Movie', children: [{ model: 'Tag', from: 'keywords', valueField: 'value' }] } } }, 'movies');
+    expect(movies.children[0]?.valueColumn).toBe('value');
+    const { issues } = resolveMapping({ collections: { movies2: { model: 'Movie', children: [{ model: 'Tag', from: 'keywords', valueField: 'nope' }] } } }, schema);
+    expect(issues.map((i) => i.path)).toContain('collections.movies2.children[0].valueField');
+  });
+});
