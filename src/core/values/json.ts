@@ -48,168 +48,202 @@ export function formatJsonPath(path: readonly (string | number)[]): string {
 }
 
 export function toJson(value: unknown, options: JsonOptions = {}): Conversion<string> {
-  const maxDepth = options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH;
-  const parts: string[] = [];
-  const path: (string | number)[] = [];
-  const coercions: string[] = [];
-
-  const reject = (what: string): never => {
-    const where = formatJsonPath(path);
-    throw new JsonReject(where === '' ? what : `at ${where}: ${what}`);
-  };
-  const note = (c: string): void => {
-    if (!coercions.includes(c)) coercions.push(c);
-  };
-  const str = (s: string, what: string): string => {
-    if (SUSPECT.test(s)) {
-      const nul = s.indexOf('\u0000');
-      if (nul >= 0) reject(`${what} contains NUL character at offset ${nul}, which jsonb cannot store`);
-      const lone = LONE_SURROGATE.exec(s);
-      if (lone !== null) reject(`${what} contains a lone surrogate at offset ${lone.index} (invalid Unicode)`);
-    }
-    return JSON.stringify(s);
-  };
-  const num = (n: number): void => {
-    if (!Number.isFinite(n)) reject(`${String(n)} cannot be stored in jsonb`);
-    if (Object.is(n, -0)) {
-      note('negative-zero');
-      parts.push('0');
-    } else parts.push(String(n));
-  };
-
-  const write = (v: unknown, depth: number): void => {
-    switch (typeof v) {
-      case 'string':
-        parts.push(str(v, 'string'));
-        return;
-      case 'number':
-        num(v);
-        return;
-      case 'boolean':
-        parts.push(v ? 'true' : 'false');
-        return;
-      case 'bigint':
-        parts.push(v.toString());
-        return;
-      case 'undefined':
-        note('undefined-as-null');
-        parts.push('null');
-        return;
-      case 'function':
-      case 'symbol':
-        reject(`a ${typeof v} cannot be stored in jsonb`);
-        return;
-      default:
-        break;
-    }
-    if (v === null) {
-      parts.push('null');
-      return;
-    }
-    if (depth >= maxDepth) reject(`nesting deeper than ${maxDepth} levels`);
-    if (Array.isArray(v)) {
-      parts.push('[');
-      for (let i = 0; i < v.length; i++) {
-        if (i > 0) parts.push(',');
-        path.push(i);
-        write(v[i], depth + 1);
-        path.pop();
-      }
-      parts.push(']');
-      return;
-    }
-    if (isDate(v)) {
-      const ms = v.getTime();
-      if (Number.isNaN(ms)) reject('Invalid Date cannot be stored in jsonb');
-      note('json-date-as-string');
-      parts.push(`"${v.toISOString()}"`);
-      return;
-    }
-    const t = bsonTypeOf(v);
-    if (t !== undefined) {
-      writeBson(v as object, t, depth);
-      return;
-    }
-    if (v instanceof Uint8Array) {
-      note('json-binary-as-ejson');
-      parts.push(`{"$binary":{"base64":"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}","subType":"00"}}`);
-      return;
-    }
-    if (v instanceof RegExp) {
-      // Written by hand: EJSON refuses JS-only flags (g, y…); all flags are kept, sorted.
-      note('json-regex-as-ejson');
-      const options = [...v.flags].sort().join('');
-      parts.push(`{"$regularExpression":{"pattern":${str(v.source, 'regex')},"options":"${options}"}}`);
-      return;
-    }
-    const proto: unknown = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) {
-      const name = (v as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-      reject(`a ${name} has no JSON form`);
-    }
-    parts.push('{');
-    let first = true;
-    for (const key of Object.keys(v as object)) {
-      const child = (v as Record<string, unknown>)[key];
-      if (child === undefined) {
-        note('undefined-omitted');
-        continue;
-      }
-      const k = str(key, `key ${JSON.stringify(key)}`);
-      parts.push(first ? k : `,${k}`, ':');
-      first = false;
-      path.push(key);
-      write(child, depth + 1);
-      path.pop();
-    }
-    parts.push('}');
-  };
-
-  const writeBson = (v: object, t: string, depth: number): void => {
-    switch (t) {
-      case 'ObjectId':
-      case 'ObjectID':
-        note('json-objectid-as-string');
-        parts.push(`"${(v as { toHexString(): string }).toHexString()}"`);
-        return;
-      case 'Int32':
-      case 'Double':
-        num(Number((v as { value: number }).value));
-        return;
-      case 'Long':
-        parts.push(String(v));
-        return;
-      case 'Decimal128': {
-        const text = String(v);
-        const r = parseDecimalLiteral(text);
-        if (typeof r !== 'object') reject(`Decimal128 ${text} cannot be stored in jsonb`);
-        const p = r as Exclude<typeof r, string>;
-        if (p.negativeZero) note('negative-zero');
-        parts.push(formatDecimal(p.parts));
-        return;
-      }
-      default:
-        writeEjson(v, t, depth);
-    }
-  };
-
-  const writeEjson = (v: object, t: string, depth: number): void => {
-    let plain: unknown;
-    try {
-      plain = EJSON.serialize(v, { relaxed: false });
-    } catch (e) {
-      reject(`a ${t} cannot be converted to Extended JSON (${(e as Error).message})`);
-    }
-    note(`json-${t.toLowerCase()}-as-ejson`);
-    write(plain, depth);
-  };
-
+  const writer = new JsonWriter(options.maxDepth ?? DEFAULT_JSON_MAX_DEPTH);
   try {
-    write(value, 0);
+    writer.write(value, 0);
   } catch (e) {
     if (e instanceof JsonReject) return fail(e.reason);
     throw e;
   }
-  return ok(parts.join(''), coercions.length === 0 ? undefined : coercions.join(','));
+  return writer.result();
 }
 
+/**
+ * One conversion's state: the output parts, the path to the value being written (for the
+ * rejection message), and the coercions noted on the way. Each `write*` method appends the JSON
+ * text of one kind of value; `reject` aborts the whole conversion with a `JsonReject`.
+ */
+class JsonWriter {
+  private readonly parts: string[] = [];
+  private readonly path: (string | number)[] = [];
+  private readonly coercions: string[] = [];
+
+  constructor(private readonly maxDepth: number) {}
+
+  result(): Conversion<string> {
+    const coercions = this.coercions;
+    return ok(this.parts.join(''), coercions.length === 0 ? undefined : coercions.join(','));
+  }
+
+  write(v: unknown, depth: number): void {
+    if (this.writePrimitive(v)) return;
+    if (depth >= this.maxDepth) this.reject(`nesting deeper than ${this.maxDepth} levels`);
+    if (Array.isArray(v)) this.writeArray(v, depth);
+    else if (isDate(v)) this.writeDate(v);
+    else {
+      const t = bsonTypeOf(v);
+      if (t !== undefined) this.writeBson(v as object, t, depth);
+      else if (v instanceof Uint8Array) this.writeBinary(v);
+      else if (v instanceof RegExp) this.writeRegExp(v);
+      else this.writePlainObject(v as object, depth);
+    }
+  }
+
+  private reject(what: string): never {
+    const where = formatJsonPath(this.path);
+    throw new JsonReject(where === '' ? what : `at ${where}: ${what}`);
+  }
+
+  private note(c: string): void {
+    if (!this.coercions.includes(c)) this.coercions.push(c);
+  }
+
+  /** `s` as a JSON string literal; refuses what jsonb cannot hold (`what` names it in the message). */
+  private quote(s: string, what: string): string {
+    if (SUSPECT.test(s)) {
+      const nul = s.indexOf('\u0000');
+      if (nul >= 0) this.reject(`${what} contains NUL character at offset ${nul}, which jsonb cannot store`);
+      const lone = LONE_SURROGATE.exec(s);
+      if (lone !== null) this.reject(`${what} contains a lone surrogate at offset ${lone.index} (invalid Unicode)`);
+    }
+    return JSON.stringify(s);
+  }
+
+  private writeNumber(n: number): void {
+    if (!Number.isFinite(n)) this.reject(`${String(n)} cannot be stored in jsonb`);
+    if (Object.is(n, -0)) {
+      this.note('negative-zero');
+      this.parts.push('0');
+    } else this.parts.push(String(n));
+  }
+
+  /** Writes `v` if it is null or not an object (true), else leaves it to the caller (false). */
+  private writePrimitive(v: unknown): boolean {
+    switch (typeof v) {
+      case 'string':
+        this.parts.push(this.quote(v, 'string'));
+        return true;
+      case 'number':
+        this.writeNumber(v);
+        return true;
+      case 'boolean':
+        this.parts.push(v ? 'true' : 'false');
+        return true;
+      case 'bigint':
+        this.parts.push(v.toString());
+        return true;
+      case 'undefined':
+        this.note('undefined-as-null');
+        this.parts.push('null');
+        return true;
+      case 'function':
+      case 'symbol':
+        return this.reject(`a ${typeof v} cannot be stored in jsonb`);
+      default:
+        if (v !== null) return false;
+        this.parts.push('null');
+        return true;
+    }
+  }
+
+  private writeArray(v: readonly unknown[], depth: number): void {
+    const { parts, path } = this;
+    parts.push('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) parts.push(',');
+      path.push(i);
+      this.write(v[i], depth + 1);
+      path.pop();
+    }
+    parts.push(']');
+  }
+
+  private writeDate(v: Date): void {
+    if (Number.isNaN(v.getTime())) this.reject('Invalid Date cannot be stored in jsonb');
+    this.note('json-date-as-string');
+    this.parts.push(`"${v.toISOString()}"`);
+  }
+
+  private writeBinary(v: Uint8Array): void {
+    this.note('json-binary-as-ejson');
+    const base64 = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+    this.parts.push(`{"$binary":{"base64":"${base64}","subType":"00"}}`);
+  }
+
+  private writeRegExp(v: RegExp): void {
+    // Written by hand: EJSON refuses JS-only flags (g, y…); all flags are kept, sorted.
+    this.note('json-regex-as-ejson');
+    const options = [...v.flags].sort().join('');
+    this.parts.push(`{"$regularExpression":{"pattern":${this.quote(v.source, 'regex')},"options":"${options}"}}`);
+  }
+
+  /** A plain object (prototype Object or null); any other class instance is refused. */
+  private writePlainObject(v: object, depth: number): void {
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (v as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+      this.reject(`a ${name} has no JSON form`);
+    }
+    const { parts, path } = this;
+    parts.push('{');
+    let first = true;
+    for (const key of Object.keys(v)) {
+      const child = (v as Record<string, unknown>)[key];
+      if (child === undefined) {
+        this.note('undefined-omitted');
+        continue;
+      }
+      const k = this.quote(key, `key ${JSON.stringify(key)}`);
+      parts.push(first ? k : `,${k}`, ':');
+      first = false;
+      path.push(key);
+      this.write(child, depth + 1);
+      path.pop();
+    }
+    parts.push('}');
+  }
+
+  private writeBson(v: object, t: string, depth: number): void {
+    switch (t) {
+      case 'ObjectId':
+      case 'ObjectID':
+        this.note('json-objectid-as-string');
+        this.parts.push(`"${(v as { toHexString(): string }).toHexString()}"`);
+        return;
+      case 'Int32':
+      case 'Double':
+        this.writeNumber(Number((v as { value: number }).value));
+        return;
+      case 'Long':
+        this.parts.push(String(v));
+        return;
+      case 'Decimal128':
+        this.writeDecimal128(v);
+        return;
+      default:
+        this.writeEjson(v, t, depth);
+    }
+  }
+
+  /** Plain normalized decimal digits: "1.23E+5" → 123000, "1.50" → 1.5. */
+  private writeDecimal128(v: object): void {
+    const text = String(v);
+    const r = parseDecimalLiteral(text);
+    if (typeof r !== 'object') this.reject(`Decimal128 ${text} cannot be stored in jsonb`);
+    const p = r as Exclude<typeof r, string>;
+    if (p.negativeZero) this.note('negative-zero');
+    this.parts.push(formatDecimal(p.parts));
+  }
+
+  /** Any other BSON type: its canonical Extended JSON v2 object. */
+  private writeEjson(v: object, t: string, depth: number): void {
+    let plain: unknown;
+    try {
+      plain = EJSON.serialize(v, { relaxed: false });
+    } catch (e) {
+      this.reject(`a ${t} cannot be converted to Extended JSON (${(e as Error).message})`);
+    }
+    this.note(`json-${t.toLowerCase()}-as-ejson`);
+    this.write(plain, depth);
+  }
+}
