@@ -86,6 +86,9 @@ CREATE TABLE IF NOT EXISTS ${S}.conflicts (
   detected_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (collection, source_key, kind)
 );
+ALTER TABLE ${S}.id_map ADD COLUMN IF NOT EXISTS child_rows text;
+ALTER TABLE ${S}.conflicts ADD COLUMN IF NOT EXISTS row_table text;
+ALTER TABLE ${S}.conflicts ADD COLUMN IF NOT EXISTS row_uuid uuid;
 CREATE TABLE IF NOT EXISTS ${S}.deferred_refs (
   collection text NOT NULL,
   row_uuid uuid NOT NULL,
@@ -147,25 +150,6 @@ export const STATE_LOCK_CLASS = 0x484d;
 /** The SQL expression of a row's hash, computed by PostgreSQL from what it actually stores. */
 export function rowHashSql(alias: string): string {
   return `md5(to_jsonb(${alias})::text)`;
-}
-
-export interface CheckpointRow {
-  collection: string;
-  partition: number;
-  range_start: string | null;
-  range_end: string | null;
-  last_key: string | null;
-  docs_read: string;
-  docs_written: string;
-  docs_rejected: string;
-  status: 'pending' | 'running' | 'done';
-  mode: 'fresh' | 'upsert';
-  mapping_fingerprint: string;
-}
-
-export async function readCheckpoints(pool: pg.Pool, collection: string): Promise<CheckpointRow[]> {
-  const r = await pool.query<CheckpointRow>(`SELECT * FROM ${S}.checkpoints WHERE collection = $1 ORDER BY partition`, [collection]);
-  return r.rows;
 }
 
 export const stateTable = (name: 'runs' | 'id_map' | 'checkpoints' | 'rejects' | 'deferred_refs' | 'meta' | 'sync_state' | 'conflicts' | 'verifications') => `${S}.${quoteIdent(name)}`;
