@@ -27,6 +27,11 @@ export interface PendingReference {
   mapped: MappedColumn;
   /** The source value as text (24-hex for ObjectIds), kept for the orphan report and `keep`. */
   sourceText: string;
+  /**
+   * A 24-hex string is read as an ObjectId; when no such document exists, the document whose
+   * `_id` is that very string (a string `_id`) is the one referenced, if it exists.
+   */
+  alternative?: { uuid: string; sourceText: string };
 }
 
 export interface ConvertedRows {
@@ -177,7 +182,9 @@ function convertRow(
         }
         const refUuid = ref.kind === 'objectId' ? objectIdToUuid(ref.hex) : idToUuid(source.targetCollection, ref.value);
         const sourceText = ref.kind === 'objectId' ? ref.hex : sourceIdKey(ref.value);
-        out.references.push({ row: rowIndex, column: values.length, uuid: refUuid, targetCollection: source.targetCollection, mapped, sourceText });
+        const pending: PendingReference = { row: rowIndex, column: values.length, uuid: refUuid, targetCollection: source.targetCollection, mapped, sourceText };
+        if (ref.kind === 'objectId' && typeof value === 'string') pending.alternative = { uuid: idToUuid(source.targetCollection, value), sourceText: sourceIdKey(value) };
+        out.references.push(pending);
         if (ref.kind === 'objectId' && typeof value === 'string') out.coercions.push(`${mapped.label}:reference-from-hex-string`);
         values.push(refUuid);
         continue;
@@ -330,6 +337,8 @@ export function settleReferences(
   exists: (targetCollection: string, uuid: string) => boolean,
   deferred: (ref: PendingReference) => boolean,
   orphans: (ref: PendingReference) => void,
+  /** Why a referenced row does not exist, for the message: its document is set aside by this run (a prediction knows). */
+  rejected?: (targetCollection: string, uuid: string) => boolean,
 ): { ok: true } | { ok: false; reason: string; path: string } {
   for (const ref of doc.references) {
     if (deferred(ref)) {
@@ -338,17 +347,27 @@ export function settleReferences(
       continue;
     }
     if (exists(ref.targetCollection, ref.uuid)) continue;
+    if (ref.alternative && exists(ref.targetCollection, ref.alternative.uuid)) {
+      // A hex string that is the referenced document's string `_id`: that document's UUID.
+      ref.uuid = ref.alternative.uuid;
+      ref.sourceText = ref.alternative.sourceText;
+      (doc.rows[ref.row] as RowBuffer).values[ref.column] = ref.uuid;
+      continue;
+    }
     orphans(ref);
     const source = ref.mapped.source;
     const policy = source.kind === 'reference' ? source.onMissing : 'reject';
     const row = doc.rows[ref.row] as RowBuffer;
     const path = labelOf(doc, ref);
+    const missing = rejected?.(ref.targetCollection, ref.uuid)
+      ? `which does not exist: that document is itself rejected (see its reason)`
+      : 'which does not exist';
     if (policy === 'reject' || ref.mapped.column.isRequired) {
-      return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, which does not exist`, path };
+      return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, ${missing}`, path };
     }
     row.values[ref.column] = null;
     if (policy === 'keep') {
-      if (row.extraIndex < 0) return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, which does not exist, and the model has no extra JSON field to keep it`, path };
+      if (row.extraIndex < 0) return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, ${missing}, and the model has no extra JSON field to keep it`, path };
       row.extra ??= Object.create(null) as Record<string, unknown>;
       const bucket = (row.extra.$orphans ??= Object.create(null)) as Record<string, unknown>;
       bucket[path] = ref.sourceText;

@@ -80,6 +80,11 @@ export class ReferenceIndex {
     }
   }
 
+  /** A prediction sets the referenced document aside: it exists in the source, but its row never will. */
+  isRejected(collection: string, uuid: string): boolean {
+    return this.known.get(collection)?.get(uuid) === 'source' && this.rejected.get(collection)?.has(uuid) === true;
+  }
+
   exists(collection: string, uuid: string): boolean {
     const found = this.known.get(collection)?.get(uuid);
     return found === 'target' || (found === 'source' && !this.rejected.get(collection)?.has(uuid));
@@ -102,10 +107,17 @@ export class ReferenceIndex {
     const wanted = new Map<string, Map<string, string>>();
     for (const d of docs) {
       for (const ref of d.references) {
-        if (this.known.get(ref.targetCollection)?.has(ref.uuid)) continue;
         let m = wanted.get(ref.targetCollection);
-        if (!m) wanted.set(ref.targetCollection, (m = new Map()));
-        m.set(ref.uuid, ref.sourceText);
+        if (!this.known.get(ref.targetCollection)?.has(ref.uuid)) {
+          if (!m) wanted.set(ref.targetCollection, (m = new Map()));
+          m.set(ref.uuid, ref.sourceText);
+        }
+        // A hex string may be a string `_id`: looked up too (settleReferences uses it when the ObjectId's row is missing).
+        const alt = ref.alternative;
+        if (alt && !this.known.get(ref.targetCollection)?.has(alt.uuid)) {
+          if (!m) wanted.set(ref.targetCollection, (m = new Map()));
+          m.set(alt.uuid, alt.sourceText);
+        }
       }
     }
     return wanted;

@@ -68,6 +68,7 @@ export async function settleBatch(collection: MappedCollection, docs: readonly D
       (target, uuid) => references.exists(target, uuid),
       (ref) => steps.deferred === 'second-pass' && deferToSecondPass(doc, ref, deferred, steps),
       (ref) => observer?.orphan?.(doc, ref, false),
+      (target, uuid) => references.isRejected(target, uuid),
     );
     if (!settled.ok) {
       reject(collection, steps, rejects, { sourceKey: doc.sourceKey, fieldPath: settled.path, reason: settled.reason, document: canonicalExtendedJson(source) }, doc.uuid);

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
 import { REPO_ROOT } from '../support/migration.js';
-import { objectIdToUuid } from '../../src/core/ids.js';
+import { idToUuid, objectIdToUuid } from '../../src/core/ids.js';
 
 const t = useTestDatabases();
 const SCHEMA = join(REPO_ROOT, 'test/support/real-world/schema.prisma');
@@ -49,5 +49,22 @@ describe('array positions and arrays of plain values', () => {
     expect(tags.rows).toEqual([{ position: 0, value: 'smith' }, { position: 1, value: 'anvil' }]);
     const m = await t.pg.query(`SELECT genres FROM rw_movies WHERE id = $1`, [objectIdToUuid(movie)]);
     expect(m.rows).toEqual([{ genres: ['Short'] }]);
+  });
+});
+
+describe('references stored as hex strings to string _ids (item 5)', () => {
+  it('resolve to the document whose _id is that string: no orphan, in plan or migrate', async () => {
+    const hex = '5a9427648b0beebeb69579e7';
+    const comment = new ObjectId();
+    await t.db.collection<{ _id: string }>('users').insertOne({ _id: hex, name: 'Ned Stark', email: 'sean_bean@gameofthron.es' });
+    await t.db.collection('comments').insertOne({ _id: comment, text: 'Winter is coming', userId: hex });
+    const file = config('hex', { users: { model: 'User' }, comments: { model: 'Comment', fields: { userId: { onMissingReference: 'reject' } } } });
+    const plan = await runCli(['--config', file, 'plan', '--json'], env);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).not.toMatch(/which does not exist/);
+    const r = await runCli(['--config', file, 'migrate', '--json'], env);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const row = await t.pg.query(`SELECT "userId" AS user FROM rw_comments WHERE id = $1`, [objectIdToUuid(comment)]);
+    expect(row.rows).toEqual([{ user: idToUuid('users', hex) }]);
   });
 });

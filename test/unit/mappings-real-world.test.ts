@@ -11,6 +11,8 @@ import { resolveMapping } from '../../src/config/resolve-mapping.js';
 import { convertDocument, settleReferences, valueAt, writtenColumns } from '../../src/core/transform.js';
 import type { HybridMigrateConfig } from '../../src/config/define-config.js';
 import type { MappedCollection } from '../../src/core/mapping.js';
+import { idToUuid, objectIdToUuid } from '../../src/core/ids.js';
+import { rejectCategory } from '../../src/core/plan-findings.js';
 
 const schema = parsePrismaSchema(readFileSync(new URL('../support/real-world/schema.prisma', import.meta.url), 'utf8'));
 
@@ -79,5 +81,42 @@ describe('arrays of plain values (item 4)', () => {
     expect(movies.children[0]?.valueColumn).toBe('value');
     const { issues } = resolveMapping({ collections: { movies2: { model: 'Movie', children: [{ model: 'Tag', from: 'keywords', valueField: 'nope' }] } } }, schema);
     expect(issues.map((i) => i.path)).toContain('collections.movies2.children[0].valueField');
+  });
+});
+
+describe('reference messages and string _ids (items 5 and 7)', () => {
+  const comments = mapped({ collections: { comments: { model: 'Comment' }, users: { model: 'User' } } }, 'comments');
+  const hex = '5a9427648b0beebeb69579e7';
+
+  it('a hex string that is the referenced document’s string _id resolves to that document', () => {
+    const r = convertDocument(comments, { _id: new ObjectId(), text: 'hi', userId: hex });
+    if (!r.ok) throw new Error(r.reason);
+    const stringIdUuid = idToUuid('users', hex);
+    const orphans: string[] = [];
+    const settled = settleReferences(r.doc, (_c, uuid) => uuid === stringIdUuid, () => false, (ref) => orphans.push(ref.sourceText));
+    expect(settled).toEqual({ ok: true });
+    expect(orphans).toEqual([]);
+    expect(r.doc.rows[0]?.values).toContain(stringIdUuid);
+    expect(r.doc.rows[0]?.values).not.toContain(objectIdToUuid(hex));
+  });
+
+  it('the ObjectId reading wins when both exist; neither: an orphan named by its value', () => {
+    const r = convertDocument(comments, { _id: new ObjectId(), text: 'hi', userId: hex });
+    if (!r.ok) throw new Error(r.reason);
+    expect(settleReferences(r.doc, () => true, () => false, () => undefined)).toEqual({ ok: true });
+    expect(r.doc.rows[0]?.values).toContain(objectIdToUuid(hex));
+    const strict = mapped({ collections: { comments: { model: 'Comment', fields: { userId: { onMissingReference: 'reject' } } }, users: { model: 'User' } } }, 'comments');
+    const r2 = convertDocument(strict, { _id: new ObjectId(), text: 'hi', userId: hex });
+    if (!r2.ok) throw new Error(r2.reason);
+    expect(settleReferences(r2.doc, () => false, () => false, () => undefined)).toEqual({ ok: false, path: 'userId', reason: `userId references users ${hex}, which does not exist` });
+  });
+
+  it('a reference to a document the run rejects says so, not just "missing"', () => {
+    const strict = mapped({ collections: { comments: { model: 'Comment', fields: { userId: { onMissingReference: 'reject' } } }, users: { model: 'User' } } }, 'comments');
+    const r = convertDocument(strict, { _id: new ObjectId(), text: 'hi', userId: new ObjectId(hex) });
+    if (!r.ok) throw new Error(r.reason);
+    const settled = settleReferences(r.doc, () => false, () => false, () => undefined, () => true);
+    expect(settled).toMatchObject({ ok: false, reason: `userId references users ${hex}, which does not exist: that document is itself rejected (see its reason)` });
+    if (!settled.ok) expect(rejectCategory(settled.reason)).toBe('missing-reference');
   });
 });
