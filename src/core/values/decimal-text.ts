@@ -113,90 +113,123 @@ export function parseNumericString(raw: string): NumericStringParse {
   if (plain === 'exponent') return { reason: `exponent out of range: ${quote(raw)}` };
   const notANumber = { reason: `not a number: ${quote(raw)}` };
 
-  let i = 0;
-  let sign = '';
-  if (s[0] === '+' || s[0] === '-') {
-    sign = s[0];
-    i = 1;
-  }
-  const body = s.slice(i);
-  let dots = 0;
-  let commas = 0;
-  let spaces = 0;
-  let lastDot = -1;
-  let lastComma = -1;
-  for (let k = 0; k < body.length; k++) {
-    const c = body.charCodeAt(k);
-    if (isDigit(c)) continue;
-    if (c === 46) {
-      dots++;
-      lastDot = k;
-    } else if (c === 44) {
-      commas++;
-      lastComma = k;
-    } else if (SPACES.has(c)) spaces++;
-    else return notANumber;
-  }
-
-  // Decide the decimal separator (or none) and the thousands separator.
-  let decimalAt = -1;
-  let group: 'space' | '.' | ',' | undefined;
-  if (dots > 0 && commas > 0) {
-    if (spaces > 0) return notANumber;
-    if (lastDot > lastComma) {
-      if (dots !== 1) return notANumber;
-      decimalAt = lastDot;
-      group = ',';
-    } else {
-      if (commas !== 1) return notANumber;
-      decimalAt = lastComma;
-      group = '.';
-    }
-  } else if (commas > 0) {
-    if (spaces > 0) {
-      if (commas !== 1) return notANumber;
-      decimalAt = lastComma;
-      group = 'space';
-    } else if (commas === 1) {
-      const before = body.slice(0, lastComma);
-      const after = body.slice(lastComma + 1);
-      if (after.length === 3 && before.length >= 1 && before.length <= 3 && before[0] !== '0') {
-        return {
-          reason:
-            `ambiguous number ${quote(raw)}: the comma may be a decimal separator ` +
-            `(${sign}${before}.${after}) or a thousands separator (${sign}${before}${after})`,
-        };
-      }
-      decimalAt = lastComma;
-    } else group = ',';
-  } else if (dots > 0) {
-    if (spaces > 0) {
-      if (dots !== 1) return notANumber;
-      decimalAt = lastDot;
-      group = 'space';
-    } else if (dots > 1) group = '.';
-    else return notANumber; // a single '.' would have been a plain literal
-  } else if (spaces > 0) group = 'space';
-  else return notANumber;
-
-  const intText = decimalAt < 0 ? body : body.slice(0, decimalAt);
-  const fracText = decimalAt < 0 ? '' : body.slice(decimalAt + 1);
-  if (decimalAt >= 0 && !allDigits(fracText, 1)) return notANumber;
-  const groups = group === undefined ? [intText] : splitGroups(intText, group);
-  if (groups === undefined) return notANumber;
-  if (groups.length > 1) {
-    const first = groups[0] ?? '';
-    if (!allDigits(first, 1) || first.length > 3) return notANumber;
-    for (let g = 1; g < groups.length; g++) if (!allDigits(groups[g] ?? '', 3) || (groups[g] ?? '').length !== 3) return notANumber;
-  } else if (!allDigits(intText, decimalAt >= 0 ? 0 : 1)) return notANumber;
-  const intDigits = groups.join('');
-  if (intDigits.length === 0 && fracText.length === 0) return notANumber;
+  const sign = s[0] === '+' || s[0] === '-' ? s[0] : '';
+  const body = s.slice(sign.length);
+  const counts = countSeparators(body);
+  if (counts === undefined) return notANumber;
+  const roles = separatorRoles(body, counts);
+  if (roles === 'ambiguous') return ambiguousComma(raw, sign, body, counts.lastComma);
+  if (roles === undefined) return notANumber;
+  const digits = separatedDigits(body, roles);
+  if (digits === undefined) return notANumber;
+  const { intDigits, fracText } = digits;
   const res = parseDecimalLiteral(`${sign}${intDigits}${fracText === '' ? '' : `.${fracText}`}`);
   if (typeof res !== 'object') return notANumber;
   return { ...res, localized: true };
 }
 
-function splitGroups(text: string, group: 'space' | '.' | ','): string[] | undefined {
+/** How many of each separator a numeric string's body (sign removed) holds, and where the last '.' and ',' are. */
+interface SeparatorCounts {
+  dots: number;
+  commas: number;
+  spaces: number;
+  lastDot: number;
+  lastComma: number;
+}
+
+/** What each separator means: the decimal separator's offset (-1: none) and the thousands separator. */
+interface SeparatorRoles {
+  decimalAt: number;
+  group: 'space' | '.' | ',' | undefined;
+}
+
+/** The separators of `body`; undefined when it holds anything but digits and separators. */
+function countSeparators(body: string): SeparatorCounts | undefined {
+  const counts: SeparatorCounts = { dots: 0, commas: 0, spaces: 0, lastDot: -1, lastComma: -1 };
+  for (let k = 0; k < body.length; k++) {
+    const c = body.charCodeAt(k);
+    if (isDigit(c)) continue;
+    if (c === 46) {
+      counts.dots++;
+      counts.lastDot = k;
+    } else if (c === 44) {
+      counts.commas++;
+      counts.lastComma = k;
+    } else if (SPACES.has(c)) counts.spaces++;
+    else return undefined;
+  }
+  return counts;
+}
+
+/**
+ * Decides the decimal separator (or none) and the thousands separator by the header's rules:
+ * undefined when no rule accepts this mix, 'ambiguous' for a lone comma such as "12,500".
+ */
+function separatorRoles(body: string, c: SeparatorCounts): SeparatorRoles | 'ambiguous' | undefined {
+  if (c.dots > 0 && c.commas > 0) return c.spaces > 0 ? undefined : lastSeparatorIsDecimal(c);
+  if (c.commas > 0) return commaRoles(body, c);
+  if (c.dots > 0) return dotRoles(c);
+  return c.spaces > 0 ? { decimalAt: -1, group: 'space' } : undefined;
+}
+
+/** Both '.' and ',': the last one is the decimal separator (and must appear once). */
+function lastSeparatorIsDecimal(c: SeparatorCounts): SeparatorRoles | undefined {
+  if (c.lastDot > c.lastComma) return c.dots === 1 ? { decimalAt: c.lastDot, group: ',' } : undefined;
+  return c.commas === 1 ? { decimalAt: c.lastComma, group: '.' } : undefined;
+}
+
+/** ',' and no '.'. */
+function commaRoles(body: string, c: SeparatorCounts): SeparatorRoles | 'ambiguous' | undefined {
+  if (c.spaces > 0) return c.commas === 1 ? { decimalAt: c.lastComma, group: 'space' } : undefined;
+  if (c.commas > 1) return { decimalAt: -1, group: ',' };
+  const before = body.slice(0, c.lastComma);
+  const after = body.slice(c.lastComma + 1);
+  if (after.length === 3 && before.length >= 1 && before.length <= 3 && before[0] !== '0') return 'ambiguous';
+  return { decimalAt: c.lastComma, group: undefined };
+}
+
+/** '.' and no ','. */
+function dotRoles(c: SeparatorCounts): SeparatorRoles | undefined {
+  if (c.spaces > 0) return c.dots === 1 ? { decimalAt: c.lastDot, group: 'space' } : undefined;
+  return c.dots > 1 ? { decimalAt: -1, group: '.' } : undefined; // a single '.' would have been a plain literal
+}
+
+function ambiguousComma(raw: string, sign: string, body: string, comma: number): { reason: string } {
+  const before = body.slice(0, comma);
+  const after = body.slice(comma + 1);
+  return {
+    reason:
+      `ambiguous number ${quote(raw)}: the comma may be a decimal separator ` +
+      `(${sign}${before}.${after}) or a thousands separator (${sign}${before}${after})`,
+  };
+}
+
+/**
+ * The integer digits with their thousands separators removed, and the fraction digits;
+ * undefined when the groups break the rules (first 1-3 digits, every further one exactly 3).
+ */
+function separatedDigits(body: string, roles: SeparatorRoles): { intDigits: string; fracText: string } | undefined {
+  const { decimalAt, group } = roles;
+  const intText = decimalAt < 0 ? body : body.slice(0, decimalAt);
+  const fracText = decimalAt < 0 ? '' : body.slice(decimalAt + 1);
+  if (decimalAt >= 0 && !allDigits(fracText, 1)) return undefined;
+  const groups = group === undefined ? [intText] : splitGroups(intText, group);
+  if (groups.length > 1) {
+    if (!validThousandsGroups(groups)) return undefined;
+  } else if (!allDigits(intText, decimalAt >= 0 ? 0 : 1)) return undefined;
+  const intDigits = groups.join('');
+  if (intDigits.length === 0 && fracText.length === 0) return undefined;
+  return { intDigits, fracText };
+}
+
+function validThousandsGroups(groups: readonly string[]): boolean {
+  const first = groups[0] ?? '';
+  if (!allDigits(first, 1) || first.length > 3) return false;
+  for (let g = 1; g < groups.length; g++) if (!allDigits(groups[g] ?? '', 3) || (groups[g] ?? '').length !== 3) return false;
+  return true;
+}
+
+function splitGroups(text: string, group: 'space' | '.' | ','): string[] {
   if (group !== 'space') return text.split(group);
   const out: string[] = [];
   let start = 0;
