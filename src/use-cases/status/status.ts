@@ -5,6 +5,7 @@
  * Read-only: it never creates the state schema nor writes a row. A database that is down
  * is reported and the other one is still read.
  */
+import type pg from 'pg';
 import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
 import type { DatabaseMetrics } from '../../core/metrics.js';
 import type { ProbeResult, DatabaseProbe } from './status-probe.js';
@@ -116,61 +117,83 @@ function metricsRunOf(m: LatestRunMetrics | null): StatusReport['metricsRun'] {
   return m ? { runId: m.runId, command: m.command, startedAt: m.startedAt } : null;
 }
 
-async function collectionStatus(probe: ProbeResult, tables: StateTables | undefined, c: MappedCollection, opts: StatusOptions): Promise<CollectionStatus> {
-  const { mongo, pg } = probe;
-  const problems: string[] = [];
-  const attempt = async <T>(what: string, f: () => Promise<T>): Promise<T | null> => {
+/**
+ * Runs one read of a collection's status; a failure (a database down, a missing table) becomes
+ * a line of the collection's `problems` and a null fact, so the other reads still happen.
+ */
+type Attempt = <T>(what: string, f: () => Promise<T>) => Promise<T | null>;
+
+function problemRecorder(problems: string[], scrub: (text: string) => string): Attempt {
+  return async (what, f) => {
     try {
       return await f();
     } catch (e) {
-      problems.push(`${what}: ${opts.scrub(e instanceof Error ? e.message : String(e))}`);
+      problems.push(`${what}: ${scrub(e instanceof Error ? e.message : String(e))}`);
       return null;
     }
   };
-  const db = mongo?.db;
-  const pool = pg?.pool;
+}
+
+/** What the state schema and the model's tables say about one collection (all null without PostgreSQL). */
+interface TargetFacts {
+  counts: TargetCounts | null;
+  checkpoints: CheckpointSummary | null;
+  runs: Awaited<ReturnType<typeof lastRuns>> | null;
+  /** undefined: could not be read; null: never verified. */
+  verification: VerificationInfo | null | undefined;
+  sync: CollectionStatus['sync'];
+  pgBytes: number | null;
+}
+
+const NO_TARGET_FACTS: TargetFacts = { counts: null, checkpoints: null, runs: null, verification: undefined, sync: null, pgBytes: null };
+
+async function readTargetFacts(pool: pg.Pool, tables: StateTables, c: MappedCollection, attempt: Attempt): Promise<TargetFacts> {
+  const counts = await attempt(`table ${c.model.table}`, () => targetCounts(pool, tables, c.name, c.model));
+  const checkpoints = await attempt('checkpoints', async () => (tables.checkpoints ? checkpointSummary(pool, c.name) : { ranges: 0, done: 0, running: 0, pending: 0 }));
+  const runs = await attempt('runs', async () => (tables.runs ? lastRuns(pool, c.name) : { last: null, lastCompleteMigrate: null }));
+  const v = await attempt('verifications', async () => ({ v: tables.verifications ? await lastVerification(pool, c.name) : null }));
+  const sync = await attempt('sync_state', async () => (tables.syncState ? syncCursorForStatus(pool, c.name) : null));
+  const pgBytes = await attempt('table size', () => tableBytes(pool, [c.model, ...c.children.map((ch) => ch.model)]));
+  return { counts, checkpoints, runs, verification: v ? v.v : undefined, sync, pgBytes };
+}
+
+interface PendingFacts {
+  pending: number | null;
+  pendingExact: boolean;
+  deletedInSource: number | null;
+}
+
+/** Exact pending when cheap (or asked): compare every _id with the registry; else estimated from counts. */
+async function readPending(
+  probe: ProbeResult,
+  tables: StateTables | undefined,
+  c: MappedCollection,
+  documents: number | null,
+  counts: TargetCounts | null,
+  opts: StatusOptions,
+  attempt: Attempt,
+): Promise<PendingFacts> {
+  if (documents === null || !counts) return { pending: null, pendingExact: false, deletedInSource: null };
+  const exact =
+    opts.exact || documents <= opts.exactLimit
+      ? await attempt('id comparison', () => exactProgress(probe.mongo!.db, probe.pg!.pool, tables!, c.name, opts.signal))
+      : null;
+  if (exact) return { pending: exact.pending, pendingExact: true, deletedInSource: Math.max(0, counts.migrated - exact.migratedPresent) };
+  return { pending: Math.max(0, documents - counts.migrated - counts.rejected), pendingExact: false, deletedInSource: null };
+}
+
+async function collectionStatus(probe: ProbeResult, tables: StateTables | undefined, c: MappedCollection, opts: StatusOptions): Promise<CollectionStatus> {
+  const problems: string[] = [];
+  const attempt = problemRecorder(problems, opts.scrub);
+  const db = probe.mongo?.db;
+  const pool = probe.pg?.pool;
   const [documents, mongoBytes] = db ? await Promise.all([attempt('MongoDB count', () => db.collection(c.name).countDocuments()), attempt('collStats', () => collectionSize(db, c.name))]) : [null, null];
-  let counts: TargetCounts | null = null;
-  let checkpoints: CheckpointSummary | null = null;
-  let runs: Awaited<ReturnType<typeof lastRuns>> | null = null;
-  let verification: VerificationInfo | null | undefined;
-  let sync: CollectionStatus['sync'] = null;
-  let pgBytes: number | null = null;
-  if (pool && tables) {
-    counts = await attempt(`table ${c.model.table}`, () => targetCounts(pool, tables, c.name, c.model));
-    checkpoints = await attempt('checkpoints', async () => (tables.checkpoints ? checkpointSummary(pool, c.name) : { ranges: 0, done: 0, running: 0, pending: 0 }));
-    runs = await attempt('runs', async () => (tables.runs ? lastRuns(pool, c.name) : { last: null, lastCompleteMigrate: null }));
-    const v = await attempt('verifications', async () => ({ v: tables.verifications ? await lastVerification(pool, c.name) : null }));
-    verification = v ? v.v : undefined;
-    sync = await attempt('sync_state', async () => (tables.syncState ? syncCursorForStatus(pool, c.name) : null));
-    pgBytes = await attempt('table size', () => tableBytes(pool, [c.model, ...c.children.map((ch) => ch.model)]));
-  }
-  // Exact pending when cheap (or asked): compare every _id with the registry.
-  let pending: number | null = null;
-  let pendingExact = false;
-  let deletedInSource: number | null = null;
-  if (documents !== null && counts) {
-    const exact = opts.exact || documents <= opts.exactLimit ? await attempt('id comparison', () => exactProgress(db!, pool!, tables!, c.name, opts.signal)) : null;
-    if (exact) {
-      pending = exact.pending;
-      pendingExact = true;
-      deletedInSource = Math.max(0, counts.migrated - exact.migratedPresent);
-    } else {
-      pending = Math.max(0, documents - counts.migrated - counts.rejected);
-    }
-  }
+  const target = pool && tables ? await readTargetFacts(pool, tables, c, attempt) : NO_TARGET_FACTS;
+  const { counts, checkpoints, runs, verification } = target;
+  const { pending, pendingExact, deletedInSource } = await readPending(probe, tables, c, documents, counts, opts, attempt);
   const lastCompleteRunStart = runs?.lastCompleteMigrate?.startedAt ?? null;
   const changed = db && lastCompleteRunStart ? await attempt('changed documents', () => changedSince(db, c.name, c.updatedAtField, new Date(lastCompleteRunStart))) : null;
-  const readyForPhase3 = assessReadiness({
-    documents,
-    pending,
-    pendingExact,
-    rejected: counts?.rejected ?? null,
-    checkpoints,
-    lastCompleteRunStart,
-    changedSinceLastRun: changed,
-    verification,
-  });
+  const readyForPhase3 = assessReadiness({ documents, pending, pendingExact, rejected: counts?.rejected ?? null, checkpoints, lastCompleteRunStart, changedSinceLastRun: changed, verification });
   return {
     name: c.name,
     model: c.model.name,
@@ -182,11 +205,11 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
     rejected: counts?.rejected ?? null,
     deletedInSource,
     rows: counts ? { total: counts.rows, migration: counts.migrationRows, application: counts.applicationRows } : null,
-    volume: { mongodbBytes: mongoBytes?.storageBytes ?? mongoBytes?.dataBytes ?? null, postgresqlBytes: pgBytes },
+    volume: { mongodbBytes: mongoBytes?.storageBytes ?? mongoBytes?.dataBytes ?? null, postgresqlBytes: target.pgBytes },
     checkpoints,
     lastRun: runs?.last ?? null,
     lastVerification: verification ?? null,
-    sync,
+    sync: target.sync,
     changedSinceLastRun: changed,
     readyForPhase3,
     problems,
