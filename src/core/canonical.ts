@@ -26,6 +26,7 @@ export function canonicalExtendedJson(doc: unknown): string {
     try {
       shown = inspect(doc, { depth: 20, maxArrayLength: 1000, maxStringLength: 100_000, breakLength: Infinity });
     } catch {
+      // Pure: only the marker's inspect text is lost; EJSON's error, the one that matters, is kept below.
       shown = '<uninspectable>';
     }
     const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -257,6 +257,7 @@ function ejsonKey(v: unknown): string {
   try {
     return `ejson:${EJSON.stringify(v as object, { relaxed: false })}`;
   } catch {
+    // Pure: EJSON refuses a value of an unknown bson version or with cycles; String(v) still keys it deterministically.
     return `ejson:${String(v)}`;
   }
 }

@@ -35,6 +35,8 @@ function childUnmapped(child: MappedChild, prepared: SourceDocument): { path: st
   try {
     value = typeof child.from === 'function' ? child.from(prepared) : valueAt(prepared, child.from);
   } catch {
+    // Pure (a synchronous `from` function of the configuration): the same throw rejects the document in
+    // convertDocument, which reports it; this plan finding only lists unmapped paths, and has none to list.
     return [];
   }
   if (!Array.isArray(value)) return [];

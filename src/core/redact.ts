@@ -27,6 +27,7 @@ function decodeSafe(s: string): string {
   try {
     return decodeURIComponent(s);
   } catch {
+    // Pure: a malformed %-escape (URIError) is shown as typed, which is what the operator wrote.
     return s;
   }
 }

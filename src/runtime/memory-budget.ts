@@ -22,6 +22,7 @@ function collector(): (() => void) | null {
       const gc = runInNewContext('gc') as unknown;
       collect = typeof gc === 'function' ? (gc as () => void) : null;
     } catch {
+      // No I/O here: V8 refused the flag or `gc` stayed hidden; the budget then runs without forced collections.
       collect = null;
     }
   }

@@ -159,6 +159,7 @@ function prismaErrorMessage(cause: unknown): string {
     const parsed = JSON.parse(raw) as { message?: string };
     return (parsed.message ?? raw).split('\n').slice(0, 6).join(' ').trim();
   } catch {
+    // Pure: the engine's message is not JSON, so it is the text itself; nothing is lost.
     return raw.split('\n').slice(0, 6).join(' ').trim();
   }
 }

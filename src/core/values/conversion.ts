@@ -55,6 +55,7 @@ export function show(value: unknown): string {
     try {
       inner = t === 'ObjectId' || t === 'ObjectID' ? (value as { toHexString(): string }).toHexString() : String(value);
     } catch {
+      // Only builds a reason sentence (pure): a bson value whose toString throws is shown as '?'.
       inner = '?';
     }
     if (inner.length > 60) inner = `${inner.slice(0, 57)}…`;
