@@ -11,7 +11,8 @@ import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { resolveMapping } from '../config/resolve-mapping.js';
 import { loadPrismaSchema, type PrismaSchema } from '../schema/prisma-schema.js';
 import { connectMongo, type MongoSource } from '../source/mongo-source.js';
-import { connectPostgres, type PgTarget } from '../target/pg-target.js';
+import { connectPostgres, diagnoseTimeout, type PgTarget } from '../target/pg-target.js';
+import { InvalidArgumentError } from 'commander';
 
 export interface GlobalOptions {
   config?: string;
@@ -80,19 +81,23 @@ export function checkConnectionUrls(env: NodeJS.ProcessEnv, variables: readonly 
 }
 
 /** Opens both databases in parallel; a failure names the database and never shows a password (exit 4). */
-export async function connect(env: NodeJS.ProcessEnv, opts: GlobalOptions & { poolSize?: number; command: string }): Promise<Connections> {
+export async function connect(env: NodeJS.ProcessEnv, opts: GlobalOptions & { poolSize?: number; command: string; lockTimeoutMs?: number }): Promise<Connections> {
   const { mongoUri, databaseUrl } = requireEnv(env);
   const [mongo, pg] = await Promise.allSettled([
     connectMongo({ uri: mongoUri, dbName: opts.mongoDb, timeoutMs: 5000 }),
     // DATABASE_URL's own connect_timeout wins over the tool's default (MONGO_URI's timeouts: connectMongo).
-    connectPostgres({ url: databaseUrl, max: opts.poolSize ?? 8, timeoutMs: pgConnectTimeoutMs(databaseUrl, 5000), applicationName: `hybrid-migrate ${opts.command} pid=${process.pid}` }),
+    connectPostgres({ url: databaseUrl, max: opts.poolSize ?? 8, timeoutMs: pgConnectTimeoutMs(databaseUrl, 5000), applicationName: `hybrid-migrate ${opts.command} pid=${process.pid}`, lockTimeoutMs: opts.lockTimeoutMs }),
   ]);
   if (mongo.status === 'rejected' || pg.status === 'rejected') {
     if (mongo.status === 'fulfilled') await mongo.value.close().catch(() => undefined);
     if (pg.status === 'fulfilled') await pg.value.close().catch(() => undefined);
     const errors = [mongo, pg].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
     if (errors.length === 1) throw errors[0];
-    throw new ConnectionError('MongoDB', errors.map((e) => e.message).join('; '), { hint: 'Check MONGO_URI and DATABASE_URL.' });
+    // Neither answered: say so for both, each message already names its database (never its password).
+    throw new ConnectionError('MongoDB', `neither database could be reached: ${errors.map((e) => e.message).join('; ')}`, {
+      entity: 'MongoDB and PostgreSQL',
+      hint: 'Check MONGO_URI (the MongoDB source) and DATABASE_URL (the PostgreSQL target): host, port, credentials, and that both servers are running.',
+    });
   }
   return {
     mongo: mongo.value,
@@ -101,4 +106,55 @@ export async function connect(env: NodeJS.ProcessEnv, opts: GlobalOptions & { po
       await Promise.allSettled([mongo.value.close(), pg.value.close()]);
     },
   };
+}
+
+/** `--lock-timeout`: '30s', '2m', '500ms', plain seconds, or 0 (wait without limit) → milliseconds. */
+export function lockTimeoutArg(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!m) throw new InvalidArgumentError('must be a duration such as 30s, 2m or 500ms (0: wait without limit).');
+  const n = Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (!Number.isFinite(n) || n > 2_147_483_647) throw new InvalidArgumentError('is too long (at most about 24 days; 0 waits without limit).');
+  return Math.round(n);
+}
+
+/** PostgreSQL table → collection, for the tables the mapping writes (child tables included): what a timeout names. */
+export function tablesOf(setup: Setup): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of setup.collections) {
+    const c = setup.mapping.collections.get(name);
+    if (!c) continue;
+    out.set(c.model.table, name);
+    for (const child of c.children) out.set(child.model.table, name);
+  }
+  return out;
+}
+
+/**
+ * Runs `work` and turns a PostgreSQL lock_timeout / statement_timeout into a TimeoutError (exit 7)
+ * naming the database, the collection, the blocking sessions and the fix, while the pool is still open.
+ */
+export async function explainingTimeouts<T>(pg: PgTarget, setup: Setup, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throw await diagnoseTimeout(pg, e, { tables: tablesOf(setup) });
+  }
+}
+
+/**
+ * The lock_timeout of a command's PostgreSQL sessions: the flag, else the configuration's
+ * `lockTimeout` (a duration such as '30s', or milliseconds), else the default (30 s).
+ */
+export function lockTimeoutOf(flag: number | undefined, setup: Setup): number | undefined {
+  if (flag !== undefined) return flag;
+  const configured = (setup.loaded.config as { lockTimeout?: unknown }).lockTimeout;
+  if (typeof configured === 'number' && Number.isFinite(configured) && configured >= 0) return Math.round(configured);
+  if (typeof configured === 'string') {
+    try {
+      return lockTimeoutArg(configured);
+    } catch (e) {
+      throw new ConfigError([{ path: 'lockTimeout', message: `${(e as Error).message}` }]);
+    }
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import pino, { type Logger } from 'pino';
-import { ExitCode, HybridMigrateError, mongoConnectionLost } from '../core/errors.js';
+import { ExitCode, HybridMigrateError, mongoConnectionLost, pgConnectionLost } from '../core/errors.js';
 import { passwordsOf, redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -72,6 +72,7 @@ Typical session:
 Exit codes:
   0 done · 1 data issues (rejects over --max-rejects, differences) · 2 usage
   3 configuration · 4 connection · 5 locked by another run · 6 failed part-way (rerun resumes)
+  7 timed out waiting for a lock or a statement (lock_timeout, statement_timeout; rerun resumes)
   130 interrupted (in-flight batches committed; rerun resumes)`,
     );
   program.hook('preAction', (_cmd, action) => {
@@ -102,7 +103,7 @@ function exitCodeOf(e: unknown, runtime: CommandRuntime): number {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
     return ExitCode.Usage;
   }
-  const lost = mongoConnectionLost(e);
+  const lost = mongoConnectionLost(e) ?? pgConnectionLost(e);
   if (lost) return exitCodeOf(lost, runtime);
   const verbose = Boolean(runtime.global().verbose);
   if (e instanceof HybridMigrateError) {

@@ -124,6 +124,12 @@ export interface HybridMigrateConfig {
   concurrency?: number;
   /** Stop the run (exit 1) when more documents than this have been rejected. Default: no limit. */
   maxRejects?: number;
+  /**
+   * How long a PostgreSQL statement of migrate and rollback waits for a lock another session
+   * holds before the run stops (exit 7, naming the blocker): a duration ('30s', '2m', '500ms')
+   * or milliseconds; 0 waits without limit. Default '30s'; `--lock-timeout` wins.
+   */
+  lockTimeout?: string | number;
 }
 
 /** Typed identity: gives editors completion and type checking in `hybrid-migrate.config.ts`. */

@@ -109,12 +109,20 @@ const collectionShape: Shape = {
   onSourceDelete: (v, path, issues) => (v === 'delete' ? undefined : checkShape(v, { mark: nonEmptyString }, path, issues)),
 };
 
+/** `lockTimeout`: milliseconds (an integer ≥ 0) or a duration such as '30s', '2m', '500ms'. */
+function lockTimeoutSetting(v: unknown, path: string, issues: ConfigIssue[]) {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return;
+  if (typeof v === 'string' && /^\s*\d+(?:\.\d+)?\s*(ms|s|m|h)?\s*$/.test(v)) return;
+  issues.push({ path, message: "must be a duration such as '30s', '2m' or '500ms', or milliseconds (0: wait without limit)" });
+}
+
 const configShape: Shape = {
   schema: nonEmptyString,
   collections: record((v, path, issues) => checkShape(v, collectionShape, path, issues)),
   batchSize: positiveInt(100_000),
   concurrency: positiveInt(64),
   maxRejects: nonNegativeInt,
+  lockTimeout: lockTimeoutSetting,
 };
 
 /** Every structural problem of a configuration object (empty when it is well-formed). */

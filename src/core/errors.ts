@@ -20,6 +20,8 @@ export const ExitCode = {
   Locked: 5,
   /** The run failed part-way (a database error that retries did not cure); rerunning resumes. */
   Failed: 6,
+  /** Timed out waiting for a lock (lock_timeout) or a statement (statement_timeout); what was committed is kept, rerunning resumes. */
+  Timeout: 7,
   /** Interrupted by SIGINT/SIGTERM after in-flight batches committed; rerunning resumes. */
   Interrupted: 130,
 } as const;
@@ -106,6 +108,13 @@ export class RunFailedError extends HybridMigrateError {
   }
 }
 
+/** A wait that exceeded lock_timeout or statement_timeout: the message names the database, what waited, the setting and the fix. */
+export class TimeoutError extends HybridMigrateError {
+  constructor(message: string, options: HybridMigrateErrorOptions = {}) {
+    super('TIMEOUT', ExitCode.Timeout, message, options);
+  }
+}
+
 /**
  * A MongoDB driver error meaning the server went away during a run (connection closed,
  * timed out, no server to select), as a ConnectionError naming MongoDB: exit 4 and a message
@@ -118,4 +127,36 @@ export function mongoConnectionLost(err: unknown): ConnectionError | undefined {
     hint: 'Every batch committed before is consistent (a checkpoint commits with its rows). Once MongoDB answers again, rerun the same command: it resumes after the last committed batch.',
     cause: err,
   });
+}
+
+/** SQLSTATEs and node-postgres messages meaning the PostgreSQL session went away (terminated, server shut down, socket closed). */
+const PG_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+const PG_LOST_MESSAGE = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)|terminating connection due to administrator command|server closed the connection unexpectedly/i;
+const SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A node-postgres error meaning the PostgreSQL connection was lost during a run
+ * (pg_terminate_backend, a server restart, a network cut), as a ConnectionError naming
+ * PostgreSQL: exit 4, like MongoDB's lost connection, instead of exit 6 with the driver's bare
+ * "Connection terminated unexpectedly".
+ */
+export function pgConnectionLost(err: unknown): ConnectionError | undefined {
+  if (!(err instanceof Error) || err instanceof HybridMigrateError) return undefined;
+  const code = (err as { code?: unknown }).code;
+  const lost = (typeof code === 'string' && (PG_LOST_CODES.has(code) || SOCKET_CODES.has(code))) || PG_LOST_MESSAGE.test(err.message);
+  if (!lost) return undefined;
+  return new ConnectionError('PostgreSQL', `lost the connection to PostgreSQL during the run: ${err.message.replace(/\s+/g, ' ').trim()}${typeof code === 'string' && !err.message.includes(code) ? ` (${code})` : ''}`, {
+    hint: 'Every batch committed before is consistent (a checkpoint commits with its rows). Once PostgreSQL answers again, rerun the same command: it resumes after the last committed batch.',
+    cause: err,
+  });
+}
+
+/** Which PostgreSQL timeout ended a statement: SQLSTATE 55P03 (lock_not_available: lock_timeout) or 57014 by statement_timeout. */
+export function pgTimeoutKind(err: unknown): 'lock_timeout' | 'statement_timeout' | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (code === '55P03') return 'lock_timeout';
+  if (code === '57014' && /statement timeout/i.test(err.message)) return 'statement_timeout';
+  if (code === '57014' && /lock timeout/i.test(err.message)) return 'lock_timeout';
+  return undefined;
 }

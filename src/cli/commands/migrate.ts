@@ -4,7 +4,7 @@ import { migrate, type MigrateResult } from '../../use-cases/migrate/migrate.js'
 import { readFile } from 'node:fs/promises';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { DEFAULT_MEMORY_BUDGET_MB } from '../../runtime/memory-budget.js';
-import { connect, loadSetup } from '../context.js';
+import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
 import { reportDirFor, writeDryRunReport } from '../../report/write-report.js';
@@ -59,6 +59,7 @@ interface MigrateFlags {
   maxRejects?: number;
   memoryBudget: number;
   partitionSize: number;
+  lockTimeout?: number;
 }
 
 export function registerMigrate(program: Command, rt: CommandRuntime): void {
@@ -85,6 +86,7 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--concurrency <n>', 'collections and _id ranges worked on in parallel (default 4)', positiveInt('--concurrency', 64))
     .option('--max-rejects <n>', 'stop with exit code 1 once more than n documents are rejected', nonNegativeInt)
     .option('--memory-budget <mb>', `between batches, give garbage back to the system once the resident memory is over this many MB (0: leave it to Node)`, nonNegativeInt, DEFAULT_MEMORY_BUDGET_MB)
+    .option('--lock-timeout <duration>', 'how long a write waits for a lock an application transaction holds before the run stops with exit 7, naming the blocker (default 30s; 0: no limit)', lockTimeoutArg)
     .addOption(new Option('--partition-size <n>', 'documents per parallel _id range').argParser(positiveInt('--partition-size', 100_000_000)).default(500_000).hideHelp())
     .addHelpText(
       'after',
@@ -112,12 +114,12 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
       const concurrency = flags.concurrency ?? setup.mapping.concurrency;
       const plan = flags.plan ? await readPlanFile(flags.plan) : await loadLatestPlan(planDirectory(setup.loaded.dir));
       if (plan === undefined) rt.logger.debug('no plan file (run "hybrid-migrate plan"): source drift is not checked');
-      const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3 });
+      const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
       const progress = createProgress({ tty: rt.isTTY, logger: rt.logger, quiet: Boolean(global.json) });
       let result: MigrateResult;
       try {
         rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
-        result = await migrate(
+        result = await explainingTimeouts(conns.pg, setup, () => migrate(
           { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, plan, events: progress },
           {
             collections: setup.collections,
@@ -134,7 +136,7 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
             partitionSize: flags.partitionSize,
             signal: rt.signal,
           },
-        );
+        ));
         if (!result.dryRun) {
           // The customer's watch list (requests, response time, errors per database), kept with the run for status.
           await recordRunMetrics(conns.pg.pool, result.runId, { mongodb: conns.mongo.metrics.snapshot(), postgresql: conns.pg.metrics.snapshot() }).catch((e: unknown) =>

@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { rollback, type RollbackResult } from '../../use-cases/rollback/rollback.js';
 import { ConfigError, ExitCode } from '../../core/errors.js';
 import { connectPostgres } from '../../target/pg-target.js';
-import { checkConnectionUrls, loadSetup } from '../context.js';
+import { checkConnectionUrls, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
 import { positiveInt } from './migrate.js';
@@ -13,6 +13,7 @@ interface RollbackFlags {
   dryRun?: boolean;
   force?: boolean;
   batchSize?: number;
+  lockTimeout?: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -39,6 +40,7 @@ export function registerRollback(program: Command, rt: CommandRuntime): void {
     .option('--dry-run', 'list what would be deleted, skipped and kept; write nothing')
     .option('--force', 'also delete rows the application changed since they were migrated (never rows it created or references)')
     .option('--batch-size <n>', 'rows per batch and transaction (default 5000)', positiveInt('--batch-size', 100_000))
+    .option('--lock-timeout <duration>', 'how long a delete waits for a lock an application transaction holds before the run stops with exit 7, naming the blocker (default 30s; 0: no limit)', lockTimeoutArg)
     .addHelpText(
       'after',
       `
@@ -56,10 +58,10 @@ application or still referenced; listed) · 5 locked by a running migrate · 130
       const setup = await loadSetup(global, collections);
       const url = rt.env.DATABASE_URL;
       if (!url) throw new ConfigError([{ path: 'DATABASE_URL', message: 'environment variable DATABASE_URL is not set' }], { hint: 'Set DATABASE_URL (the PostgreSQL target), as the application does.' });
-      const pg = await connectPostgres({ url, max: 4, timeoutMs: 5000, applicationName: `hybrid-migrate rollback pid=${process.pid}` });
+      const pg = await connectPostgres({ url, max: 4, timeoutMs: 5000, applicationName: `hybrid-migrate rollback pid=${process.pid}`, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
       let result: RollbackResult;
       try {
-        result = await rollback(
+        result = await explainingTimeouts(pg, setup, () => rollback(
           { pool: pg.pool, mapping: setup.mapping, events: { batchDone: (name, deleted) => rt.logger.debug({ collection: name, deleted }, 'batch committed') } },
           {
             collections: setup.collections,
@@ -69,7 +71,7 @@ application or still referenced; listed) · 5 locked by a running migrate · 130
             batchSize: flags.batchSize ?? 5000,
             signal: rt.signal,
           },
-        );
+        ));
       } finally {
         await pg.close();
       }

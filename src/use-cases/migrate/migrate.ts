@@ -8,7 +8,7 @@ import type { Db } from 'mongodb';
 import type pg from 'pg';
 import pLimit from 'p-limit';
 import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
-import { HybridMigrateError, ExitCode, RunFailedError } from '../../core/errors.js';
+import { ConnectionError, HybridMigrateError, ExitCode } from '../../core/errors.js';
 import type { CollectionLocks } from '../../state/collection-lock.js';
 import { checkRanges, computeRanges } from '../../source/partitions.js';
 import { approximateCount } from '../../source/mongo-source.js';
@@ -195,7 +195,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
     const deferredResolved = await runCollections(deps, opts, { names, run, control, summaries });
     if (control.lockLost) {
       // Another run could take the collections now: stop here, with what was committed kept.
-      throw new RunFailedError('Lost the PostgreSQL connection that held the collection locks; stopped at a batch boundary. What was committed is kept: rerun to resume.');
+      throw new ConnectionError('PostgreSQL', 'lost the PostgreSQL connection that held the collection locks; stopped at a batch boundary. What was committed is kept: rerun to resume.');
     }
     const ordered = inLoadOrder(names, summaries);
     await run.finish(deps.pool, control.status(), { collections: ordered.map(({ rejectSamples: _r, ...c }) => c) });
