@@ -2,18 +2,19 @@
  * Metrics of the tool's runs, kept in PostgreSQL with the run (`runs.summary.metrics`), and
  * the data volume per database that status shows next to them.
  */
-import type { Db } from 'mongodb';
+import { MongoServerError, type Db } from 'mongodb';
 import type pg from 'pg';
 import { qualifiedTable, type SchemaModel } from '../../schema/prisma-schema.js';
 import { STATE_SCHEMA } from '../../state/schema.js';
 
-/** Data volume of the MongoDB database (dbStats); null when the server refuses. */
+/** Data volume of the MongoDB database (dbStats); null when the server refuses (not permitted, or not supported). A lost connection is thrown. */
 export async function mongoVolume(db: Db): Promise<{ dataBytes: number; storageBytes: number; indexBytes: number; collections: number } | null> {
   try {
     const s = await db.command({ dbStats: 1 });
     return { dataBytes: Number(s.dataSize ?? 0), storageBytes: Number(s.storageSize ?? 0), indexBytes: Number(s.indexSize ?? 0), collections: Number(s.collections ?? 0) };
-  } catch {
-    return null;
+  } catch (e) {
+    if (e instanceof MongoServerError) return null;
+    throw e;
   }
 }
 

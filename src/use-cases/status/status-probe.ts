@@ -45,31 +45,48 @@ export async function probeDatabases(opts: ProbeOptions): Promise<ProbeResult> {
   const pgTarget = redactUri(opts.databaseUrl);
   const mongodb: DatabaseProbe =
     mongo.status === 'fulfilled'
-      ? { state: 'connected', target: mongoTarget, serverVersion: mongo.value.serverVersion, latencyMs: await medianMs(() => mongo.value.db.command({ ping: 1 })), error: null }
+      ? await roundTrips('disconnected', mongoTarget, mongo.value.serverVersion, () => mongo.value.db.command({ ping: 1 }))
       : { state: 'disconnected', target: mongoTarget, serverVersion: null, latencyMs: null, error: messageOf(mongo.reason) };
   const postgresql: DatabaseProbe =
     pg.status === 'fulfilled'
-      ? { state: 'connected', target: pg.value.display, serverVersion: pg.value.serverVersion, latencyMs: await medianMs(() => pg.value.pool.query('SELECT 1')), error: null }
+      ? await roundTrips('error', pg.value.display, pg.value.serverVersion, () => pg.value.pool.query('SELECT 1'))
       : { state: 'error', target: pgTarget, serverVersion: null, latencyMs: null, error: messageOf(pg.reason) };
   return {
     mongodb,
     postgresql,
-    mongo: mongo.status === 'fulfilled' ? mongo.value : undefined,
-    pg: pg.status === 'fulfilled' ? pg.value : undefined,
+    mongo: await keepIfConnected(mongo, mongodb),
+    pg: await keepIfConnected(pg, postgresql),
   };
 }
 
-/** Median round trip of three calls; null if one fails (the connection is then reported as it is). */
-export async function medianMs(call: () => Promise<unknown>): Promise<number | null> {
-  const times: number[] = [];
+/** The open connection for the rest of status; none when its round trips failed (it is closed here, and status reads it as unreachable). */
+async function keepIfConnected<T extends { close(): Promise<void> }>(opened: PromiseSettledResult<T>, probe: DatabaseProbe): Promise<T | undefined> {
+  if (opened.status !== 'fulfilled') return undefined;
+  if (probe.state === 'connected') return opened.value;
+  await Promise.allSettled([opened.value.close()]); // already reported as down: a failing close adds nothing
+  return undefined;
+}
+
+/**
+ * A database that accepted the connection: connected, with its latency. When a round trip then
+ * fails (the connection lost since), it is reported in the `down` state with why, like a
+ * database that could not be reached, never as connected.
+ */
+async function roundTrips(down: 'disconnected' | 'error', target: string, serverVersion: string | null, call: () => Promise<unknown>): Promise<DatabaseProbe> {
   try {
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      await call();
-      times.push(performance.now() - t);
-    }
-  } catch {
-    return null;
+    return { state: 'connected', target, serverVersion, latencyMs: await medianMs(call), error: null };
+  } catch (e) {
+    return { state: down, target, serverVersion, latencyMs: null, error: `connected, then a round trip failed: ${messageOf(e)}` };
+  }
+}
+
+/** Median round trip of three calls; throws the first call's failure. */
+export async function medianMs(call: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    await call();
+    times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
   return Math.round((times[1] ?? 0) * 100) / 100;

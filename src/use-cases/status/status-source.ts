@@ -3,7 +3,7 @@
  * migrated nor rejected (exact by comparing `_id`s with the registry when the collection is
  * small enough, else estimated from counts), and the documents changed since a given instant.
  */
-import type { Db } from 'mongodb';
+import { MongoServerError, type Db } from 'mongodb';
 import type pg from 'pg';
 import { sourceIdKey } from '../../core/ids.js';
 import type { StateTables } from '../../state/schema.js';
@@ -58,12 +58,13 @@ export async function changedSince(db: Db, collection: string, updatedAtField: s
   return db.collection(collection).countDocuments({ [updatedAtField]: { $gt: since } });
 }
 
-/** Size of a collection as the server reports it (collStats); null when the server refuses. */
+/** Size of a collection as the server reports it (collStats); null when the server refuses (not permitted, not supported, no such collection). A lost connection is thrown. */
 export async function collectionSize(db: Db, collection: string): Promise<{ dataBytes: number; storageBytes: number; indexBytes: number } | null> {
   try {
     const s = await db.command({ collStats: collection });
     return { dataBytes: Number(s.size ?? 0), storageBytes: Number(s.storageSize ?? 0), indexBytes: Number(s.totalIndexSize ?? 0) };
-  } catch {
-    return null;
+  } catch (e) {
+    if (e instanceof MongoServerError) return null;
+    throw e;
   }
 }
