@@ -36,6 +36,13 @@ export interface FieldMapping {
    * mapped to the relation's model.
    */
   references?: string;
+  /**
+   * With `references`: the field of the referenced collection's documents that the value
+   * matches, instead of `_id` (`{ from: 'email', references: 'users', by: 'email' }`). The
+   * foreign key gets the UUID of the document holding that value, looked up in MongoDB per
+   * batch. The field must be unique in the referenced collection (`plan` reports values that are not).
+   */
+  by?: string;
   /** Dangling references: default 'reject' for a required foreign key, 'keep' for an optional one. */
   onMissingReference?: MissingReferencePolicy;
   /** Values that cannot be converted: default 'reject'. */

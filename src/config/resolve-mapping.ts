@@ -237,6 +237,7 @@ function resolveColumns(
           });
           source = { kind: 'none' };
         } else {
+          const toField = relation ? relationTarget(model, column, relation, targetModel, mapping, `${base}.${column.field}`, ctx.issues) : undefined;
           source = {
             kind: 'reference',
             path,
@@ -245,6 +246,8 @@ function resolveColumns(
             targetModel,
             onMissing: mapping.onMissingReference ?? (column.isRequired ? 'reject' : 'keep'),
             deferred: false,
+            ...(toField !== undefined ? { toField } : {}),
+            ...(mapping.by !== undefined ? { by: mapping.by.split('.') } : {}),
           };
           ctx.consumed.push(path);
         }
@@ -256,6 +259,45 @@ function resolveColumns(
     out.push({ column, source, options, label });
   }
   return out;
+}
+
+/**
+ * The target field a Prisma relation references, when it is not the target's id: the value
+ * is then written as is and checked against that (unique) field. Never assumed to be an
+ * `_id` reference; what cannot work is a configuration error naming the relation.
+ */
+function relationTarget(
+  model: SchemaModel,
+  column: SchemaColumn,
+  relation: NonNullable<ReturnType<typeof relationOf>>,
+  targetModel: SchemaModel,
+  mapping: FieldMapping,
+  path: string,
+  issues: ConfigIssue[],
+): string | undefined {
+  const name = `${model.name}.${relation.field} (@relation(fields: [${relation.fromFields.join(', ')}], references: [${relation.toFields.join(', ')}]))`;
+  if (relation.fromFields.length !== 1 || relation.toFields.length !== 1) {
+    issues.push({ path, message: `relation ${name} has a composite key, which the migration cannot write; map "${column.field}" with a transform and no relation, or give ${targetModel.name} a single-field key` });
+    return undefined;
+  }
+  const to = relation.toFields[0] as string;
+  if (to === targetModel.idField) return undefined;
+  if (mapping.by !== undefined) {
+    issues.push({
+      path: `${path}.by`,
+      message: `relation ${name} references ${targetModel.name}.${to}, not its id: the value is written as is and checked against "${to}", so "by" (which writes the referenced row's UUID) cannot apply; remove "by"`,
+    });
+    return undefined;
+  }
+  const target = targetModel.columnsByField.get(to);
+  if (!target || target.isList || target.kind.type !== column.kind.type) {
+    issues.push({
+      path,
+      message: `relation ${name} references ${targetModel.name}.${to}, which is not a single ${column.kind.type} field; make the relation reference ${targetModel.name}.${targetModel.idField} or a unique field of the same type`,
+    });
+    return undefined;
+  }
+  return to;
 }
 
 function resolveChild(
@@ -349,7 +391,8 @@ function loadOrder(collections: ReadonlyMap<string, MappedCollection>): { order:
       const edge = { collection: c.name, field: col.column.field, targetCollection: col.source.targetCollection };
       edges.push(edge);
       // Only a top-level nullable foreign key can be written later; child references are loaded with their rows.
-      if (!col.column.isRequired && c.columns.includes(col)) optional.add(edge);
+      // A reference by the target's own column (toField) holds a value, not a UUID the second pass could write.
+      if (!col.column.isRequired && c.columns.includes(col) && col.source.toField === undefined && col.source.by === undefined) optional.add(edge);
     }
   }
   const deferred: DeferredReference[] = [];

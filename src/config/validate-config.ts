@@ -65,6 +65,7 @@ const fieldMappingShape: Shape = {
   from: nonEmptyString,
   transform: func,
   references: nonEmptyString,
+  by: nonEmptyString,
   onMissingReference: oneOf(['null', 'reject', 'keep']),
   onInvalid: oneOf(['reject', 'extra']),
   assumeTimeZone: oneOf(['UTC']),
@@ -76,6 +77,9 @@ function fieldSetting(v: unknown, path: string, issues: ConfigIssue[]) {
   if (v === false) return;
   if (typeof v === 'string') return nonEmptyString(v, path, issues);
   checkShape(v, fieldMappingShape, path, issues);
+  if (isObject(v) && v.by !== undefined && v.references === undefined) {
+    issues.push({ path: `${path}.by`, message: 'needs "references": the collection whose documents hold that field' });
+  }
 }
 
 const childShape: Shape = {

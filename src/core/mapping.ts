@@ -31,6 +31,17 @@ export type ColumnSource =
       onMissing: MissingReferencePolicy;
       /** Written in a second pass, after the target collection (breaks a foreign-key cycle). */
       deferred: boolean;
+      /**
+       * A Prisma relation to a unique field of the target that is not its id
+       * (`@relation(fields: [accountNumber], references: [accountId])`): the value is converted
+       * and written as is, and the referenced row is the one whose `toField` holds it.
+       */
+      toField?: string;
+      /**
+       * `by` in the configuration: the value is a business key, the referenced document is the
+       * one of the target collection whose source field at this path holds it; its UUID is written.
+       */
+      by?: readonly string[];
     }
   /** The JSON column that keeps every source field nothing else maps. */
   | { kind: 'extra' }

@@ -29,7 +29,7 @@ export function describeSource(c: MappedColumn): string {
     case 'value':
       return `${s.path.join('.')}${s.transform ? ' (transform)' : ''}`;
     case 'reference':
-      return `${s.path.join('.')} → ${s.targetCollection}${s.deferred ? ' (second pass: foreign-key cycle)' : ''}, missing: ${s.onMissing}`;
+      return `${s.path.join('.')} → ${s.targetCollection}${s.by ? ` by ${s.by.join('.')}` : ''}${s.toField ? `.${s.toField} (value written as is)` : ''}${s.deferred ? ' (second pass: foreign-key cycle)' : ''}, missing: ${s.onMissing}`;
     case 'extra':
       return 'every unmapped source field (JSON)';
     case 'parent':

@@ -32,6 +32,13 @@ export interface PendingReference {
    * `_id` is that very string (a string `_id`) is the one referenced, if it exists.
    */
   alternative?: { uuid: string; sourceText: string };
+  /**
+   * Matched by a key rather than by `_id`. 'column': a relation to a unique target field that
+   * is not the id; `text` (the converted value) is what the row holds, and `uuid` is only the
+   * lookup key `<field>=<text>`. 'source' (`by`): the referenced document is the one whose
+   * source field holds `value`; `uuid` is '' until the reference index resolves it.
+   */
+  key?: { kind: 'column'; field: string; text: string; value: unknown } | { kind: 'source'; field: readonly string[]; value: unknown; idKey?: string };
 }
 
 export interface ConvertedRows {
@@ -175,6 +182,26 @@ function convertRow(
       case 'reference': {
         const rawValue = identity.element?.field === mapped.column.field ? identity.element.value : valueAt(doc, source.path);
         const value = source.transform ? source.transform(rawValue, doc) : rawValue;
+        if (source.toField !== undefined) {
+          // The value itself is the key: converted like any value, checked against the target's unique field.
+          const text = convertPresent(mapped, value, pathOf(mapped), out, identity, undefined);
+          if (text !== null && value !== undefined && value !== null) {
+            out.references.push({ row: rowIndex, column: values.length, uuid: `${source.toField}=${text}`, targetCollection: source.targetCollection, mapped, sourceText: `${source.toField}=${shortText(text)}`, key: { kind: 'column', field: source.toField, text, value } });
+          }
+          values.push(text);
+          continue;
+        }
+        if (source.by !== undefined) {
+          if (value === undefined || value === null) {
+            values.push(nullFor(mapped, pathOf(mapped), identity));
+            continue;
+          }
+          // Resolved per batch through MongoDB (the reference index): the UUID of the document holding this key.
+          const by = source.by.join('.');
+          out.references.push({ row: rowIndex, column: values.length, uuid: '', targetCollection: source.targetCollection, mapped, sourceText: `${by}=${shortText(keyText(value))}`, key: { kind: 'source', field: source.by, value } });
+          values.push(null);
+          continue;
+        }
         const ref = value === undefined || value === null ? null : parseReference(value);
         if (ref === null) {
           values.push(nullFor(mapped, pathOf(mapped), identity));
@@ -314,6 +341,16 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && (v as { _bsontype?: unknown })._bsontype === undefined;
 }
 
+/** A key value as text for messages: strings as they are, other values by their source key. */
+function keyText(value: unknown): string {
+  return typeof value === 'string' ? value : sourceIdKey(value);
+}
+
+/** Long values cut for messages. */
+function shortText(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}…` : s;
+}
+
 /** ` (12, "abc…")`: a plain value shown in a message, truncated; nothing for objects. */
 function describeValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return ` (${String(value)})`;
@@ -346,7 +383,11 @@ export function settleReferences(
       (doc.rows[ref.row] as RowBuffer).values[ref.column] = null;
       continue;
     }
-    if (exists(ref.targetCollection, ref.uuid)) continue;
+    if (ref.uuid !== '' && exists(ref.targetCollection, ref.uuid)) {
+      // A business-key reference resolved by the index: the referenced document's UUID.
+      if (ref.key?.kind === 'source') (doc.rows[ref.row] as RowBuffer).values[ref.column] = ref.uuid;
+      continue;
+    }
     if (ref.alternative && exists(ref.targetCollection, ref.alternative.uuid)) {
       // A hex string that is the referenced document's string `_id`: that document's UUID.
       ref.uuid = ref.alternative.uuid;

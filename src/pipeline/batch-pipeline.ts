@@ -73,6 +73,8 @@ export interface BatchStages {
   sink: BatchSink;
   observer?: PipelineObserver;
   timing: PipelineTiming;
+  /** The source database, for references by a business key (`by`). */
+  keys?: Db;
 }
 
 export interface BatchResult {
@@ -110,7 +112,7 @@ export async function processBatch(target: { collection: MappedCollection; plan:
   const stats = ctx.stats;
   const timing = newTiming();
   const sink = ctx.dryRun ? (ctx.uniques ??= new UniqueKeyPrediction(collection)) : writeSink(ctx.pool, target.plan, ctx.runId, write, ctx.beforeWrite);
-  const { settled, outcome } = await runBatch(collection, docs, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing });
+  const { settled, outcome } = await runBatch(collection, docs, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db });
   stats.convertMs += timing.convertMs;
   stats.writeMs += timing.referenceMs + timing.writeMs;
   stats.skippedModified += outcome.skippedModified;

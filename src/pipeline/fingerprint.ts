@@ -15,7 +15,8 @@ function columnShape(c: MappedColumn): unknown {
     s.kind,
     'path' in s ? s.path : null,
     'transform' in s && s.transform ? String(s.transform) : null,
-    s.kind === 'reference' ? [s.targetCollection, s.onMissing] : null,
+    // toField and by only when set, so the fingerprints of `_id` references stay as they were.
+    s.kind === 'reference' ? [s.targetCollection, s.onMissing, ...(s.toField !== undefined ? [`to:${s.toField}`] : []), ...(s.by !== undefined ? [`by:${s.by.join('.')}`] : [])] : null,
     c.options,
   ];
 }

@@ -15,8 +15,9 @@
 import type { Db, Document, Filter } from 'mongodb';
 import type pg from 'pg';
 import type { MigrationMapping } from '../core/mapping.js';
-import type { ConvertedDocument } from '../core/transform.js';
-import { idToUuid } from '../core/ids.js';
+import { valueAt, type ConvertedDocument, type PendingReference } from '../core/transform.js';
+import { idToUuid, sourceIdKey } from '../core/ids.js';
+import { convertScalar } from '../core/convert-value.js';
 import { EXACT_READ_OPTIONS } from '../source/mongo-source.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { idOfReference } from './source-keys.js';
@@ -31,6 +32,25 @@ export interface ReferenceSources {
   maxKnown?: number;
   /** Documents remembered as predicted rejects per collection. */
   maxRejected?: number;
+  /**
+   * The source database, to resolve references by a business key (`by`) when writing; a
+   * prediction uses `source`. Without either, such references cannot be resolved (an error).
+   */
+  keys?: Db;
+}
+
+export const AMBIGUOUS = ' (not unique in the source: several documents hold it)';
+
+/** Column-key references grouped by target field: each with its converted text, raw value and lookup key. */
+function groupByField(refs: readonly [string, PendingReference][]): Map<string, { key: string; text: string; value: unknown }[]> {
+  const out = new Map<string, { key: string; text: string; value: unknown }[]>();
+  for (const [key, ref] of refs) {
+    if (ref.key?.kind !== 'column') continue;
+    let g = out.get(ref.key.field);
+    if (!g) out.set(ref.key.field, (g = []));
+    g.push({ key, text: ref.key.text, value: ref.key.value });
+  }
+  return out;
 }
 
 /** Ids per `$in` query: keeps each query well under the 16 MB command limit and FerretDB fast. */
@@ -46,6 +66,9 @@ export class ReferenceIndex {
   private readonly known = new Map<string, Map<string, Found>>();
   private readonly models = new Map<string, SchemaModel>();
   private readonly rejected = new Map<string, Set<string>>();
+  private readonly mapping: MigrationMapping;
+  /** Business keys (`by`) per `collection\u0000path`: key of the value → the referenced UUID, null (none) or 'ambiguous'. */
+  private readonly byKeys = new Map<string, Map<string, { uuid: string; idKey: string } | null | 'ambiguous'>>();
   private readonly maxKnown: number;
   private readonly maxRejected: number;
   /** True once a rejected set hit its bound: references to later rejected documents count as resolved. */
@@ -55,6 +78,7 @@ export class ReferenceIndex {
     mapping: MigrationMapping,
     private readonly sources: ReferenceSources,
   ) {
+    this.mapping = mapping;
     this.maxKnown = sources.maxKnown ?? 500_000;
     this.maxRejected = sources.maxRejected ?? 1_000_000;
     for (const c of mapping.collections.values()) {
@@ -70,14 +94,139 @@ export class ReferenceIndex {
   }
 
   /** Looks up every referenced UUID of `docs` not yet known: one query per target table, then the source. */
-  async load(docs: readonly ConvertedDocument[]): Promise<void> {
+  async load(docs: readonly ConvertedDocument[], keys?: Db): Promise<void> {
+    await this.resolveBusinessKeys(docs, keys);
     for (const [collection, refs] of this.unknownReferences(docs)) {
       const found = new Map<string, Found>();
-      for (const uuid of await this.inTarget(collection, [...refs.keys()])) found.set(uuid, 'target');
-      const rest = [...refs].filter(([uuid]) => !found.has(uuid));
+      const byId = [...refs].filter(([, r]) => r.key?.kind !== 'column');
+      const byColumn = [...refs].filter(([, r]) => r.key?.kind === 'column');
+      for (const uuid of await this.inTarget(collection, byId.map(([uuid]) => uuid))) found.set(uuid, 'target');
+      const rest = byId.filter(([uuid]) => !found.has(uuid)).map(([uuid, r]): [string, string] => [uuid, r.sourceText]);
       for (const uuid of await this.inSource(collection, rest)) found.set(uuid, 'source');
+      if (byColumn.length > 0) {
+        for (const k of await this.columnInTarget(collection, byColumn)) found.set(k, 'target');
+        for (const k of await this.columnInSource(collection, byColumn.filter(([k]) => !found.has(k)))) found.set(k, 'source');
+      }
       this.remember(collection, refs.keys(), found);
     }
+  }
+
+  /**
+   * References by a business key (`by`): the referenced document is looked up in the source
+   * collection by that field, once per distinct value (cached for the run, bounded), and the
+   * reference gets that document's UUID. No document, or more than one: left unresolved (an orphan).
+   */
+  private async resolveBusinessKeys(docs: readonly ConvertedDocument[], keys: Db | undefined): Promise<void> {
+    const wanted = new Map<string, { collection: string; path: readonly string[]; values: Map<string, unknown> }>();
+    const pending: PendingReference[] = [];
+    for (const d of docs) {
+      for (const ref of d.references) {
+        if (ref.key?.kind !== 'source') continue;
+        pending.push(ref);
+        const id = `${ref.targetCollection}\u0000${ref.key.field.join('.')}`;
+        const valueKey = sourceIdKey(ref.key.value);
+        if (this.byKeys.get(id)?.has(valueKey)) continue;
+        let w = wanted.get(id);
+        if (!w) wanted.set(id, (w = { collection: ref.targetCollection, path: ref.key.field, values: new Map() }));
+        w.values.set(valueKey, ref.key.value);
+      }
+    }
+    if (pending.length === 0) return;
+    const db = keys ?? this.sources.keys ?? this.sources.source;
+    if (!db) throw new Error('references by a business key ("by") are resolved through MongoDB, and this command gave the reference index no source database');
+    for (const [id, w] of wanted) {
+      let cache = this.byKeys.get(id);
+      if (!cache || cache.size > this.maxKnown) this.byKeys.set(id, (cache = new Map()));
+      const field = w.path.join('.');
+      const values = [...w.values];
+      for (const [key] of values) cache.set(key, null);
+      for (let i = 0; i < values.length; i += IN_CHUNK) {
+        const chunk = values.slice(i, i + IN_CHUNK).map(([, v]) => v);
+        const found = await db
+          .collection(w.collection)
+          .find({ [field]: { $in: chunk } } as Filter<Document>, { projection: { _id: 1, [field]: 1 }, ...EXACT_READ_OPTIONS })
+          .toArray();
+        for (const d of found) {
+          const v = valueAt(d, w.path);
+          if (v === undefined || v === null || Array.isArray(v)) continue;
+          const key = sourceIdKey(v);
+          if (!cache.has(key)) continue;
+          const uuid = idToUuid(w.collection, d._id);
+          const previous = cache.get(key);
+          const same = previous === null || previous === undefined || (previous !== 'ambiguous' && previous.uuid === uuid);
+          cache.set(key, same ? { uuid, idKey: sourceIdKey(d._id) } : 'ambiguous');
+        }
+      }
+    }
+    for (const ref of pending) {
+      if (ref.key?.kind !== 'source') continue;
+      const hit = this.byKeys.get(`${ref.targetCollection}\u0000${ref.key.field.join('.')}`)?.get(sourceIdKey(ref.key.value));
+      if (hit === 'ambiguous') {
+        ref.uuid = '';
+        if (!ref.sourceText.endsWith(AMBIGUOUS)) ref.sourceText += AMBIGUOUS;
+      } else {
+        ref.uuid = hit?.uuid ?? '';
+        if (hit) ref.key.idKey = hit.idKey;
+      }
+    }
+  }
+
+  /** Keys `<field>=<text>` of references to a unique target column whose row exists in the target table. */
+  private async columnInTarget(collection: string, refs: readonly [string, PendingReference][]): Promise<string[]> {
+    const model = this.models.get(collection);
+    const pool = this.sources.target;
+    if (!model || !pool || refs.length === 0) return [];
+    const out: string[] = [];
+    for (const [field, group] of groupByField(refs)) {
+      const column = model.columnsByField.get(field);
+      if (!column) continue;
+      const col = quoteIdent(column.column);
+      try {
+        // The parameter takes the column's type: the values are compared as PostgreSQL reads them.
+        const r = await pool.query<{ v: string }>(`SELECT ${col}::text AS v FROM ${qualifiedTable(model)} WHERE ${col} = ANY($1)`, [group.map((g) => g.text)]);
+        const asked = new Map(group.map((g) => [g.text, g.key]));
+        for (const row of r.rows) {
+          const k = asked.get(row.v);
+          if (k !== undefined) out.push(k);
+        }
+      } catch (e) {
+        if (this.predicts && NO_TABLE.has(String((e as { code?: unknown }).code))) continue;
+        throw e;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * In a prediction: keys whose row would be written from the source, i.e. a document of the
+   * target collection whose mapped source value converts to the same text, not set aside.
+   */
+  private async columnInSource(collection: string, refs: readonly [string, PendingReference][]): Promise<string[]> {
+    const db = this.sources.source;
+    const target = this.mapping.collections.get(collection);
+    if (!db || !target || refs.length === 0) return [];
+    const out: string[] = [];
+    for (const [field, group] of groupByField(refs)) {
+      const mapped = target.columns.find((c) => c.column.field === field);
+      if (mapped?.source.kind !== 'value' || mapped.source.transform) continue;
+      const path = mapped.source.path;
+      const asked = new Map(group.map((g) => [g.text, g.key]));
+      const values = group.map((g) => g.value);
+      for (let i = 0; i < values.length; i += IN_CHUNK) {
+        const docs = await db
+          .collection(collection)
+          .find({ [path.join('.')]: { $in: values.slice(i, i + IN_CHUNK) } } as Filter<Document>, { projection: { _id: 1, [path.join('.')]: 1 }, ...EXACT_READ_OPTIONS })
+          .toArray();
+        for (const d of docs) {
+          if (this.rejected.get(collection)?.has(idToUuid(collection, d._id))) continue;
+          const v = valueAt(d, path);
+          const r = v === undefined || v === null ? undefined : convertScalar(mapped.column, v, mapped.options);
+          const k = r?.ok && r.value !== null ? asked.get(r.value) : undefined;
+          if (k !== undefined) out.push(k);
+        }
+      }
+    }
+    return out;
   }
 
   /** A prediction sets the referenced document aside: it exists in the source, but its row never will. */
@@ -102,21 +251,22 @@ export class ReferenceIndex {
     set.add(uuid);
   }
 
-  /** Per target collection: the referenced UUIDs not known yet, with the source text of each. */
-  private unknownReferences(docs: readonly ConvertedDocument[]): Map<string, Map<string, string>> {
-    const wanted = new Map<string, Map<string, string>>();
+  /** Per target collection: the referenced UUIDs (or `<field>=<text>` keys) not known yet, with the reference asking. */
+  private unknownReferences(docs: readonly ConvertedDocument[]): Map<string, Map<string, PendingReference>> {
+    const wanted = new Map<string, Map<string, PendingReference>>();
     for (const d of docs) {
       for (const ref of d.references) {
         let m = wanted.get(ref.targetCollection);
-        if (!this.known.get(ref.targetCollection)?.has(ref.uuid)) {
+        if (ref.uuid !== '' && !this.known.get(ref.targetCollection)?.has(ref.uuid)) {
           if (!m) wanted.set(ref.targetCollection, (m = new Map()));
-          m.set(ref.uuid, ref.sourceText);
+          // A business-key reference is looked up like any other by the `_id` it resolved to.
+          m.set(ref.uuid, ref.key?.kind === 'source' && ref.key.idKey !== undefined ? { ...ref, sourceText: ref.key.idKey } : ref);
         }
         // A hex string may be a string `_id`: looked up too (settleReferences uses it when the ObjectId's row is missing).
         const alt = ref.alternative;
         if (alt && !this.known.get(ref.targetCollection)?.has(alt.uuid)) {
           if (!m) wanted.set(ref.targetCollection, (m = new Map()));
-          m.set(alt.uuid, alt.sourceText);
+          m.set(alt.uuid, { ...ref, uuid: alt.uuid, sourceText: alt.sourceText, alternative: undefined });
         }
       }
     }

@@ -4,7 +4,7 @@
  * once for the batch and settled by each field's policy (settleReferences). What comes out is
  * the documents a write would send to PostgreSQL and those set aside, with the reason.
  */
-import type { Document } from 'mongodb';
+import type { Db, Document } from 'mongodb';
 import type { MappedCollection } from '../core/mapping.js';
 import { convertDocument, settleReferences, type ConvertedDocument, type PendingReference } from '../core/transform.js';
 import { canonicalExtendedJson } from '../core/canonical.js';
@@ -41,6 +41,8 @@ export interface SettleSteps {
    * recorded for the second pass. 'settle' (verify, after the second pass): like any other.
    */
   deferred: 'second-pass' | 'settle';
+  /** The source database, to resolve references by a business key (`by`) when the index has none. */
+  keys?: Db;
 }
 
 export interface SettledBatch {
@@ -57,7 +59,7 @@ export async function settleBatch(collection: MappedCollection, docs: readonly D
   const converted = convertAll(collection, docs, steps, rejects);
   timing.convertMs += performance.now() - started;
   started = performance.now();
-  await references.load(converted.map((c) => c.doc));
+  await references.load(converted.map((c) => c.doc), steps.keys);
   timing.referenceMs += performance.now() - started;
   started = performance.now();
   const out: BatchDocument[] = [];

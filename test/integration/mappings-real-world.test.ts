@@ -68,3 +68,69 @@ describe('references stored as hex strings to string _ids (item 5)', () => {
     expect(row.rows).toEqual([{ user: idToUuid('users', hex) }]);
   });
 });
+
+describe('bank: relations to a unique field that is not the id, arrays of account numbers (items 2 and 4)', () => {
+  it('account numbers are written as is once the account row exists; an unknown one is refused by name', async () => {
+    const good = new ObjectId();
+    const bad = new ObjectId();
+    await t.db.collection('accounts').insertMany([{ account_id: 371138, limit: 9000 }, { account_id: 557378, limit: 10000 }]);
+    await t.db.collection('customers').insertMany([
+      { _id: good, username: 'fmiller', tier_and_details: {}, accounts: [371138, 557378] },
+      { _id: bad, username: 'valenciajennifer', accounts: [371138, 999999] },
+    ]);
+    await t.db.collection('transactions').insertMany([{ account_id: 557378, amount: 12 }]);
+    const file = config('bank', {
+      accounts: { model: 'Account', fields: { accountId: 'account_id' } },
+      customers: { model: 'Customer', children: [{ model: 'CustomerAccount', from: 'accounts' }] },
+      transactions: { model: 'Transaction', fields: { accountNumber: 'account_id' } },
+    });
+    const plan = await runCli(['--config', file, 'plan', '--json'], env);
+    expect(plan.code, plan.stderr).toBe(1); // the customer with account 999999
+    expect(plan.stdout).toMatch(/accounts\[1\]\.accountId references accounts accountId=999999, which does not exist/);
+    const r = await runCli(['--config', file, 'migrate', '--json'], env);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const held = await t.pg.query(`SELECT position, "accountId" FROM rw_customer_accounts WHERE "customerId" = $1 ORDER BY position`, [objectIdToUuid(good)]);
+    expect(held.rows).toEqual([{ position: 0, accountId: 371138 }, { position: 1, accountId: 557378 }]);
+    const tx = await t.pg.query(`SELECT "accountNumber" FROM rw_transactions`);
+    expect(tx.rows).toEqual([{ accountNumber: 557378 }]);
+    const rejects = await t.pg.query(`SELECT field_path, reason FROM hybrid_migrate.rejects WHERE collection = 'customers'`);
+    expect(rejects.rows).toEqual([{ field_path: 'accounts[1].accountId', reason: 'accounts[1].accountId references accounts accountId=999999, which does not exist' }]);
+  });
+});
+
+describe('movies: comments referencing users by email (item 1)', () => {
+  it('the foreign key gets the UUID of the user with that email; unknown and duplicated emails are orphans', async () => {
+    const ned = new ObjectId();
+    const c1 = new ObjectId();
+    const c2 = new ObjectId();
+    const c3 = new ObjectId();
+    await t.db.collection('people').insertMany([
+      { _id: ned, name: 'Robert Baratheon', email: 'mark_addy@gameofthron.es' },
+      { name: 'Twin A', email: 'twin@example.org' },
+      { name: 'Twin B', email: 'twin@example.org' },
+    ]);
+    await t.db.collection('remarks').insertMany([
+      { _id: c1, text: 'Ours is the fury', email: 'mark_addy@gameofthron.es' },
+      { _id: c2, text: 'Who?', email: 'nobody@example.org' },
+      { _id: c3, text: 'Which one?', email: 'twin@example.org' },
+    ]);
+    const file = config('by-email', {
+      people: { model: 'User', fields: { email: { from: 'email' } } },
+      remarks: { model: 'Comment', fields: { userId: { from: 'email', references: 'people', by: 'email' } } },
+    });
+    const plan = await runCli(['--config', file, 'plan', '--json'], env);
+    // Two remarks reference no single user: an unknown email, and one that two people share (reported as such).
+    const orphans = (JSON.parse(plan.stdout) as { collections: { name: string; orphans: { field: string; count: number }[] }[] }).collections.find((c) => c.name === 'remarks')?.orphans;
+    expect(orphans?.map((o) => [o.field, o.count]).sort()).toEqual([
+      ['remarks.email (email not unique in people)', 1],
+      ['remarks.email', 1],
+    ]);
+    const r = await runCli(['--config', file, 'migrate', '--json'], env);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const rows = await t.pg.query<{ id: string; user: string | null; extra: unknown }>(`SELECT id, "userId" AS user, "legacyExtra" AS extra FROM rw_comments WHERE id = ANY($1::uuid[]) ORDER BY text`, [[c1, c2, c3].map((c) => objectIdToUuid(c.toHexString()))]);
+    const byId = Object.fromEntries(rows.rows.map((x) => [x.id, x]));
+    expect(byId[objectIdToUuid(c1)]?.user).toBe(objectIdToUuid(ned));
+    expect(byId[objectIdToUuid(c2)]).toMatchObject({ user: null, extra: { $orphans: { email: 'email=nobody@example.org' } } });
+    expect(byId[objectIdToUuid(c3)]).toMatchObject({ user: null, extra: { $orphans: { email: 'email=twin@example.org (not unique in the source: several documents hold it)' } } });
+  });
+});

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parsePrismaSchema } from '../../src/schema/prisma-schema.js';
 import { resolveMapping } from '../../src/config/resolve-mapping.js';
+import { validateConfigShape } from '../../src/config/validate-config.js';
 import { convertDocument, settleReferences, valueAt, writtenColumns } from '../../src/core/transform.js';
 import type { HybridMigrateConfig } from '../../src/config/define-config.js';
 import type { MappedCollection } from '../../src/core/mapping.js';
@@ -118,5 +119,45 @@ describe('reference messages and string _ids (items 5 and 7)', () => {
     const settled = settleReferences(r.doc, () => false, () => false, () => undefined, () => true);
     expect(settled).toMatchObject({ ok: false, reason: `userId references users ${hex}, which does not exist: that document is itself rejected (see its reason)` });
     if (!settled.ok) expect(rejectCategory(settled.reason)).toBe('missing-reference');
+  });
+});
+
+describe('relations to a unique field that is not the id (item 2)', () => {
+  it('are read from the schema and resolved through that field: the value is written as is', () => {
+    const tx = mapped({ collections: { transactions: { model: 'Transaction', fields: { accountNumber: 'account_id' } }, accounts: { model: 'Account', fields: { accountId: 'account_id' } } } }, 'transactions');
+    const col = tx.columns.find((c) => c.column.field === 'accountNumber');
+    expect(col?.source).toMatchObject({ kind: 'reference', targetCollection: 'accounts', toField: 'accountId' });
+    const r = convertDocument(tx, { _id: new ObjectId(), account_id: 371138, amount: 5 });
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.doc.references).toMatchObject([{ uuid: 'accountId=371138', sourceText: 'accountId=371138', key: { kind: 'column', field: 'accountId', text: '371138' } }]);
+    expect(settleReferences(r.doc, (_c, key) => key === 'accountId=371138', () => false, () => undefined)).toEqual({ ok: true });
+    expect(r.doc.rows[0]?.values).toContain('371138');
+    const r2 = convertDocument(tx, { _id: new ObjectId(), account_id: 1, amount: 5 });
+    if (!r2.ok) throw new Error(r2.reason);
+    expect(settleReferences(r2.doc, () => false, () => false, () => undefined)).toEqual({ ok: false, path: 'account_id', reason: 'account_id references accounts accountId=1, which does not exist' });
+  });
+
+  it('"by" on such a relation is a configuration error naming the relation', () => {
+    const { issues } = resolveMapping({ collections: { transactions: { model: 'Transaction', fields: { accountNumber: { from: 'account_id', references: 'accounts', by: 'account_id' } } } } }, schema);
+    expect(issues).toEqual([{ path: 'collections.transactions.fields.accountNumber.by', message: expect.stringContaining('relation Transaction.account (@relation(fields: [accountNumber], references: [accountId])) references Account.accountId, not its id') }]);
+  });
+});
+
+describe('references by a business key (item 1)', () => {
+  it('"by" needs "references", and is checked as a string', () => {
+    expect(validateConfigShape({ collections: { comments: { fields: { userId: { from: 'email', by: 'email' } } } } }).map((i) => i.path)).toEqual(['collections.comments.fields.userId.by']);
+    expect(validateConfigShape({ collections: { comments: { fields: { userId: { from: 'email', references: 'users', by: 3 } } } } }).map((i) => i.path)).toEqual(['collections.comments.fields.userId.by']);
+  });
+
+  it('the value is a key to resolve, not an id: nothing is written until the index resolves it', () => {
+    const comments = mapped({ collections: { comments: { model: 'Comment', fields: { userId: { from: 'email', references: 'users', by: 'email' } } }, users: { model: 'User' } } }, 'comments');
+    const r = convertDocument(comments, { _id: new ObjectId(), text: 'hi', email: 'sean_bean@gameofthron.es' });
+    if (!r.ok) throw new Error(r.reason);
+    const [ref] = r.doc.references;
+    expect(ref).toMatchObject({ uuid: '', sourceText: 'email=sean_bean@gameofthron.es', key: { kind: 'source', field: ['email'], value: 'sean_bean@gameofthron.es' } });
+    const user = new ObjectId();
+    if (ref) ref.uuid = objectIdToUuid(user);
+    expect(settleReferences(r.doc, () => true, () => false, () => undefined)).toEqual({ ok: true });
+    expect(r.doc.rows[0]?.values).toContain(objectIdToUuid(user));
   });
 });

@@ -19,7 +19,7 @@ import { HISTOGRAM_READ_OPTIONS, TypeHistogram, type HistogramJson } from '../..
 import { DEFAULT_MAX_BATCH_BYTES, EXACT_READ_OPTIONS, wireBatchSize } from '../../source/mongo-source.js';
 import { runBatch } from '../../pipeline/batch-pipeline.js';
 import { UniqueKeyPrediction, type DuplicateFinding } from '../../pipeline/batch-sinks.js';
-import type { ReferenceIndex } from '../../pipeline/reference-index.js';
+import { AMBIGUOUS, type ReferenceIndex } from '../../pipeline/reference-index.js';
 import { newTiming, type PipelineObserver } from '../../pipeline/settle-batch.js';
 import type { RejectRecord } from '../../target/batch-writer.js';
 
@@ -149,7 +149,9 @@ class PlanAnalysis implements PipelineObserver {
 
   orphan(doc: ConvertedDocument, ref: PendingReference, deferred: boolean): void {
     const src = ref.mapped.source;
-    this.findings.orphan(doc.sourceKey, `${this.collection.name}.${ref.mapped.label}`, ref.targetCollection, src.kind === 'reference' ? src.onMissing : 'reject', deferred);
+    // A business key (`by`) several referenced documents hold is its own finding: the source data, not the reference, needs fixing.
+    const ambiguous = src.kind === 'reference' && src.by !== undefined && ref.sourceText.endsWith(AMBIGUOUS) ? ` (${src.by.join('.')} not unique in ${ref.targetCollection})` : '';
+    this.findings.orphan(doc.sourceKey, `${this.collection.name}.${ref.mapped.label}${ambiguous}`, ref.targetCollection, src.kind === 'reference' ? src.onMissing : 'reject', deferred);
   }
 
   settled(doc: ConvertedDocument): void {
