@@ -5,16 +5,30 @@
  */
 import { readStateOr, stateTable, type Queryable } from './schema.js';
 
-export type ConflictKind = 'modified-by-application' | 'deleted-in-source-but-kept';
+/**
+ * - `modified-by-application`: the application changed one of the document's rows (its main row or a child row);
+ * - `deleted-by-application`: the application deleted one of them (the document is not brought back);
+ * - `deleted-in-source-but-kept`: deleted in MongoDB, kept because the application changed or references it.
+ */
+export type ConflictKind = 'modified-by-application' | 'deleted-by-application' | 'deleted-in-source-but-kept';
+
+/** A conflict: the document (source key, main row's UUID) and, when known, the row found changed or deleted (its table and id). */
+export interface ConflictRow {
+  sourceKey: string;
+  uuid: string;
+  table?: string;
+  row?: string;
+}
 
 /** Records conflicts (inside the transaction that decided to keep the rows). */
-export async function recordConflicts(q: Queryable, collection: string, runId: string, kind: ConflictKind, rows: readonly { sourceKey: string; uuid: string }[]): Promise<void> {
+export async function recordConflicts(q: Queryable, collection: string, runId: string, kind: ConflictKind, rows: readonly ConflictRow[]): Promise<void> {
   if (rows.length === 0) return;
   await q.query(
-    `INSERT INTO ${stateTable('conflicts')} (collection, source_key, uuid, kind, run_id)
-     SELECT $1, k, u, $2, $3 FROM unnest($4::text[], $5::uuid[]) AS x(k, u)
-     ON CONFLICT (collection, source_key, kind) DO UPDATE SET run_id = EXCLUDED.run_id, detected_at = now()`,
-    [collection, kind, runId, rows.map((r) => r.sourceKey), rows.map((r) => r.uuid)],
+    `INSERT INTO ${stateTable('conflicts')} (collection, source_key, uuid, kind, run_id, row_table, row_uuid)
+     SELECT $1, k, u, $2, $3, rt, ru FROM unnest($4::text[], $5::uuid[], $6::text[], $7::uuid[]) AS x(k, u, rt, ru)
+     ON CONFLICT (collection, source_key, kind) DO UPDATE SET run_id = EXCLUDED.run_id, detected_at = now(),
+       row_table = COALESCE(EXCLUDED.row_table, ${stateTable('conflicts')}.row_table), row_uuid = COALESCE(EXCLUDED.row_uuid, ${stateTable('conflicts')}.row_uuid)`,
+    [collection, kind, runId, rows.map((r) => r.sourceKey), rows.map((r) => r.uuid), rows.map((r) => r.table ?? null), rows.map((r) => r.row ?? null)],
   );
 }
 

@@ -54,3 +54,109 @@ export async function refreshRowHashes(q: Queryable, table: string, idColumn: st
   const sourceHash = opts.forgetSourceHash ? ', source_hash = NULL' : '';
   await q.query(`UPDATE ${stateTable('id_map')} m SET row_hash = ${rowHashSql('t')}${sourceHash} FROM ${table} t WHERE t.${idColumn} = m.uuid AND m.uuid = ANY($1::uuid[])`, [uuids]);
 }
+
+/** A child table as the owned-rows rule reads it (quoted identifiers, except `tableName`). */
+export interface ChildTableRef {
+  /** Qualified, quoted table. */
+  table: string;
+  /** The table's name as conflicts record it. */
+  tableName: string;
+  idColumn: string;
+  parentColumn: string;
+  positionColumn: string;
+  /** The Prisma model's name (childUuid's namespace). */
+  modelName: string;
+}
+
+/**
+ * Per parent, the evidence of its child rows as the migration wrote them: one entry
+ * `<child table index>.<position>.<md5 of the row as PostgreSQL stores it>` per child row that
+ * is exactly the migration's (childUuid of parent and position), space-separated, in table then
+ * position order. Recorded in id_map.child_rows with the parent's registry entry; compared
+ * with the current rows before anything overwrites or deletes the document. Every parent of
+ * `parents` gets an entry ('' when it has no child rows). One indexed read per child table.
+ */
+export async function childRowsDigest(q: Queryable, children: readonly ChildTableRef[], parents: readonly string[]): Promise<Map<string, string>> {
+  const parts = new Map<string, string[]>(parents.map((p) => [p.toLowerCase(), []]));
+  if (parents.length === 0 || children.length === 0) return new Map([...parts].map(([p]) => [p, '']));
+  for (const [i, child] of children.entries()) {
+    const r = await q.query<{ id: string; parent: string; position: number; h: string }>(
+      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position, ${rowHashSql('c')} AS h
+         FROM ${child.table} c WHERE c.${child.parentColumn} = ANY($1::uuid[]) ORDER BY 2, 3`,
+      [parents],
+    );
+    for (const row of r.rows) {
+      if (!isMigrationChild(row, child.modelName)) continue;
+      parts.get(row.parent)?.push(`${i}.${row.position}.${row.h}`);
+    }
+  }
+  return new Map([...parts].map(([p, list]) => [p, list.join(' ')]));
+}
+
+/** The first child row that differs between the recorded and the current digest: changed or deleted by the application. */
+export function childRowChange(
+  parent: string,
+  recorded: string,
+  current: string,
+  children: readonly ChildTableRef[],
+): { kind: 'modified-by-application' | 'deleted-by-application'; table: string; row: string } | undefined {
+  if (recorded === current) return undefined;
+  const parse = (s: string) => new Map(s.split(' ').filter(Boolean).map((e) => { const [t, pos, h] = e.split('.'); return [`${t}.${pos}`, h as string] as const; }));
+  const before = parse(recorded);
+  const now = parse(current);
+  const at = (key: string) => {
+    const [t, pos] = key.split('.').map(Number);
+    const child = children[t as number] as ChildTableRef;
+    return { table: child.tableName, row: childUuid(parent, child.modelName, pos as number) };
+  };
+  for (const [key, h] of before) {
+    if (!now.has(key)) return { kind: 'deleted-by-application', ...at(key) };
+    if (now.get(key) !== h) return { kind: 'modified-by-application', ...at(key) };
+  }
+  for (const key of now.keys()) if (!before.has(key)) return { kind: 'modified-by-application', ...at(key) };
+  return undefined;
+}
+
+/** How the application changed a migrated document: the kind and the first row (table, id) found changed or deleted. */
+export interface DocumentChange {
+  sourceKey: string;
+  uuid: string;
+  kind: 'modified-by-application' | 'deleted-by-application';
+  table: string;
+  row: string;
+}
+
+/**
+ * Of the documents `keys` of a collection, those the migration registered and the application
+ * changed since, as a unit: its main row deleted or changed, or one of the migration's child
+ * rows changed or deleted (entries registered before child rows were recorded are judged on
+ * their main row only). Documents never migrated are not in the result.
+ */
+export async function changedDocuments(
+  q: Queryable,
+  main: { collection: string; table: string; tableName: string; idColumn: string },
+  children: readonly ChildTableRef[],
+  keys: readonly string[],
+): Promise<Map<string, DocumentChange>> {
+  const out = new Map<string, DocumentChange>();
+  if (keys.length === 0) return out;
+  const r = await q.query<{ k: string; u: string; row_hash: string; child_rows: string | null; present: boolean; h: string | null }>(
+    `SELECT m.source_key AS k, m.uuid::text AS u, m.row_hash, m.child_rows, (t.${main.idColumn} IS NOT NULL) AS present, ${rowHashSql('t')} AS h
+       FROM ${stateTable('id_map')} m LEFT JOIN ${main.table} t ON t.${main.idColumn} = m.uuid
+      WHERE m.collection = $1 AND m.source_key = ANY($2::text[])`,
+    [main.collection, keys],
+  );
+  const withChildren: { k: string; u: string; recorded: string }[] = [];
+  for (const row of r.rows) {
+    if (!row.present) out.set(row.k, { sourceKey: row.k, uuid: row.u, kind: 'deleted-by-application', table: main.tableName, row: row.u });
+    else if (row.h !== row.row_hash) out.set(row.k, { sourceKey: row.k, uuid: row.u, kind: 'modified-by-application', table: main.tableName, row: row.u });
+    else if (row.child_rows !== null && children.length > 0) withChildren.push({ k: row.k, u: row.u, recorded: row.child_rows });
+  }
+  if (withChildren.length === 0) return out;
+  const current = await childRowsDigest(q, children, withChildren.map((d) => d.u));
+  for (const d of withChildren) {
+    const change = childRowChange(d.u, d.recorded, current.get(d.u) ?? '', children);
+    if (change) out.set(d.k, { sourceKey: d.k, uuid: d.u, ...change });
+  }
+  return out;
+}

@@ -23,18 +23,27 @@ export interface RegistryTarget {
 
 /**
  * Registers the rows just written (inside the batch's transaction): each entry takes the
- * row's hash from what PostgreSQL stores, and the document's conversion hash.
+ * row's hash from what PostgreSQL stores, the digest of its child rows as PostgreSQL stores
+ * them (ownership.childRowsDigest; null: the collection has none), and the document's
+ * conversion hash.
  */
-export async function registerRows(q: Queryable, target: RegistryTarget, runId: string, entries: { keys: string[]; uuids: string[]; hashes: string[] }, written: readonly string[]): Promise<void> {
+export async function registerRows(
+  q: Queryable,
+  target: RegistryTarget,
+  runId: string,
+  entries: { keys: string[]; uuids: string[]; hashes: string[]; childRows?: ReadonlyMap<string, string> },
+  written: readonly string[],
+): Promise<void> {
+  const childRows = entries.uuids.map((u) => entries.childRows?.get(u.toLowerCase()) ?? null);
   await q.query(
-    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash)
-     SELECT $1, k.key, t.${target.idColumn}, $2, $3, ${rowHashSql('t')}, k.hash
-       FROM unnest($4::text[], $5::uuid[], $6::text[]) AS k(key, id, hash)
+    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash, child_rows)
+     SELECT $1, k.key, t.${target.idColumn}, $2, $3, ${rowHashSql('t')}, k.hash, k.children
+       FROM unnest($4::text[], $5::uuid[], $6::text[], $8::text[]) AS k(key, id, hash, children)
        JOIN ${target.table} t ON t.${target.idColumn} = k.id
       WHERE t.${target.idColumn} = ANY($7::uuid[])
      ON CONFLICT (collection, source_key) DO UPDATE
-       SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, source_hash = EXCLUDED.source_hash, migrated_at = now()`,
-    [target.collection, target.tableName, runId, entries.keys, entries.uuids, entries.hashes, written],
+       SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, source_hash = EXCLUDED.source_hash, child_rows = EXCLUDED.child_rows, migrated_at = now()`,
+    [target.collection, target.tableName, runId, entries.keys, entries.uuids, entries.hashes, written, childRows],
   );
 }
 

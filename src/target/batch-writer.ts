@@ -14,7 +14,7 @@ import type { ConvertedDocument } from '../core/transform.js';
 import { writtenColumns } from '../core/transform.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { copyLine, copyRows } from './copy.js';
-import { isMigrationChild, replaceableRowSql } from '../state/ownership.js';
+import { changedDocuments, childRowsDigest, isMigrationChild, replaceableRowSql, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
 import { recordedSourceHashes, registerRows } from '../state/registry.js';
 import { recordRejects, type RejectRecord } from '../state/rejects.js';
 import { recordDeferred, type DeferredRecord } from '../state/deferred-refs.js';
@@ -62,8 +62,10 @@ export interface BatchOutcome {
   written: number;
   /** Documents PostgreSQL refused, isolated by splitting (the conversion rejects are not repeated here). */
   refused: RejectRecord[];
-  /** Upsert mode: documents whose row the application changed since migration; left as they are. */
+  /** Upsert mode: documents whose rows (main or child) the application changed or deleted since migration; left as they are. */
   skippedModified: string[];
+  /** Upsert mode with onConflict 'overwrite': documents the application had changed or deleted, overwritten (or written again) on request. */
+  overwritten: DocumentChange[];
   /** Upsert mode: documents whose converted rows are exactly what was written before: not written again. */
   unchanged: number;
 }
@@ -84,6 +86,8 @@ export interface WritePlan {
   collection: MappedCollection;
   main: TableWrite;
   children: TableWrite[];
+  /** The child tables as the owned-rows rule reads them (same order as `children`). */
+  childRefs: ChildTableRef[];
 }
 
 export function writePlanFor(collection: MappedCollection): WritePlan {
@@ -103,7 +107,15 @@ export function writePlanFor(collection: MappedCollection): WritePlan {
     parentColumn: quoteIdent(child.columns.find((c) => c.source.kind === 'parent')?.column.column ?? 'parent_id'),
     positionColumn: quoteIdent(child.columns.find((c) => c.source.kind === 'position')?.column.column ?? 'position'),
   }));
-  return { collection, main, children };
+  const childRefs = children.map((c) => ({
+    table: c.table,
+    tableName: c.model.table,
+    idColumn: c.idColumn,
+    parentColumn: c.parentColumn,
+    positionColumn: c.positionColumn,
+    modelName: c.model.name,
+  }));
+  return { collection, main, children, childRefs };
 }
 
 /** Hash of everything a document becomes (its rows, child rows included): equal hash, nothing to write again. */
@@ -127,23 +139,27 @@ function linesOf(doc: ConvertedDocument): string[] {
 export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, options: WriteOptions): Promise<BatchOutcome> {
   const outcome = await withTransaction(pool, async (client) => {
     const refused: RejectRecord[] = [];
-    const skippedModified: string[] = [];
+    const kept: DocumentChange[] = [];
+    const overwritten: DocumentChange[] = [];
     let docs = input.docs;
     let unchanged = 0;
     if (options.mode === 'upsert') {
       docs = await changedOnly(client, plan.collection.name, docs);
       unchanged = input.docs.length - docs.length;
     }
-    const written = await writeIsolating(client, plan, runId, docs, options, refused, skippedModified);
+    const written = await writeIsolating(client, plan, runId, docs, options, refused, { kept, overwritten });
+    const skippedModified = kept.map((c) => c.sourceKey);
     const newRejects = await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
     const refusedKeys = new Set(refused.map((r) => r.sourceKey));
     await recordDeferred(client, plan.collection.name, runId, docs.filter((d) => !refusedKeys.has(d.converted.sourceKey)).flatMap((d) => d.deferred));
-    const uuidOf = new Map(input.docs.map((d) => [d.converted.sourceKey, d.converted.uuid]));
-    await recordConflicts(client, plan.collection.name, runId, 'modified-by-application', skippedModified.map((sourceKey) => ({ sourceKey, uuid: uuidOf.get(sourceKey) as string })));
+    // One conflict per document kept, naming the row found changed or deleted.
+    for (const kind of ['modified-by-application', 'deleted-by-application'] as const) {
+      await recordConflicts(client, plan.collection.name, runId, kind, kept.filter((c) => c.kind === kind));
+    }
     // Progress counts what this batch changed: a batch that only met known rejects and unchanged rows leaves no trace.
     await input.progress(client, { written, rejected: newRejects, conflicts: skippedModified.length });
     faultPoint('migrate:before-commit');
-    return { written, refused, skippedModified, unchanged };
+    return { written, refused, skippedModified, overwritten, unchanged };
   });
   faultPoint('migrate:after-commit');
   return outcome;
@@ -157,13 +173,17 @@ async function writeIsolating(
   docs: readonly BatchDocument[],
   options: WriteOptions,
   refused: RejectRecord[],
-  skipped: string[],
+  changes: { kept: DocumentChange[]; overwritten: DocumentChange[] },
 ): Promise<number> {
   if (docs.length === 0) return 0;
   await client.query('SAVEPOINT hm_batch');
   try {
-    const n = await writeDocs(client, plan, runId, docs, options, skipped);
+    const found: { kept: DocumentChange[]; overwritten: DocumentChange[] } = { kept: [], overwritten: [] };
+    const n = await writeDocs(client, plan, runId, docs, options, found);
     await client.query('RELEASE SAVEPOINT hm_batch');
+    // Only what a committed attempt found: a refused half is split and checked again.
+    changes.kept.push(...found.kept);
+    changes.overwritten.push(...found.overwritten);
     return n;
   } catch (e) {
     if (!isDataError(e)) throw e;
@@ -175,7 +195,7 @@ async function writeIsolating(
       return 0;
     }
     const mid = docs.length >> 1;
-    return (await writeIsolating(client, plan, runId, docs.slice(0, mid), options, refused, skipped)) + (await writeIsolating(client, plan, runId, docs.slice(mid), options, refused, skipped));
+    return (await writeIsolating(client, plan, runId, docs.slice(0, mid), options, refused, changes)) + (await writeIsolating(client, plan, runId, docs.slice(mid), options, refused, changes));
   }
 }
 
@@ -195,7 +215,28 @@ function fieldOfPgError(e: unknown, plan: WritePlan): string {
   return fields.length > 0 ? fields.join(',') : '(row)';
 }
 
-async function writeDocs(client: pg.PoolClient, plan: WritePlan, runId: string, docs: readonly BatchDocument[], options: WriteOptions, skipped: string[]): Promise<number> {
+async function writeDocs(
+  client: pg.PoolClient,
+  plan: WritePlan,
+  runId: string,
+  allDocs: readonly BatchDocument[],
+  options: WriteOptions,
+  changes: { kept: DocumentChange[]; overwritten: DocumentChange[] },
+): Promise<number> {
+  let docs = allDocs;
+  if (options.mode === 'upsert') {
+    // A document is a unit: if the application changed or deleted any of its rows (main or
+    // child), none of them is written, unless the collection says 'overwrite'.
+    const target = { collection: plan.collection.name, table: plan.main.table, tableName: plan.main.model.table, idColumn: plan.main.idColumn };
+    const changed = await changedDocuments(client, target, plan.childRefs, docs.map((d) => d.converted.sourceKey));
+    if (changed.size > 0) {
+      if (options.onConflict === 'overwrite') changes.overwritten.push(...changed.values());
+      else {
+        changes.kept.push(...changed.values());
+        docs = docs.filter((d) => !changed.has(d.converted.sourceKey));
+      }
+    }
+  }
   const mainLines: string[] = [];
   const childLines: string[][] = plan.children.map(() => []);
   const keys: string[] = [];
@@ -220,13 +261,17 @@ async function writeDocs(client: pg.PoolClient, plan: WritePlan, runId: string, 
       await copyRows(client, child.table, child.columns, childLines[i] as string[]);
     }
   } else {
-    writtenUuids = await upsertRows(client, plan, mainLines, childLines, options.onConflict);
+    writtenUuids = mainLines.length > 0 ? await upsertRows(client, plan, mainLines, childLines, options.onConflict) : [];
+    // The guard refused a row changed since the check above (the application is writing now).
     const written = new Set(writtenUuids);
-    for (const d of docs) if (!written.has(d.converted.uuid)) skipped.push(d.converted.sourceKey);
+    for (const d of docs) {
+      if (!written.has(d.converted.uuid)) changes.kept.push({ sourceKey: d.converted.sourceKey, uuid: d.converted.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: d.converted.uuid });
+    }
   }
   if (writtenUuids.length === 0) return 0;
   const target = { collection: plan.collection.name, tableName: plan.main.model.table, table: plan.main.table, idColumn: plan.main.idColumn };
-  await registerRows(client, target, runId, { keys, uuids, hashes }, writtenUuids);
+  const childRows = plan.children.length > 0 ? await childRowsDigest(client, plan.childRefs, writtenUuids) : undefined;
+  await registerRows(client, target, runId, { keys, uuids, hashes, childRows }, writtenUuids);
   return writtenUuids.length;
 }
 

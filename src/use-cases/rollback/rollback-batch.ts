@@ -11,9 +11,9 @@ import { rowHashSql, stateTable } from '../../state/schema.js';
 import { forgetEntries } from '../../state/registry.js';
 import { forgetDeferredOf } from '../../state/deferred-refs.js';
 import { joinCondition, type ReferencingKey } from './rollback-foreign-keys.js';
-import { SCOPE, type ScopeStatus } from './rollback-scope.js';
+import { childRefsOf, SCOPE, type ScopeStatus } from './rollback-scope.js';
 import type { ChildTarget, RollbackTarget } from './rollback-targets.js';
-import { isMigrationChild, type ChildRow } from '../../state/ownership.js';
+import { childRowChange, isMigrationChild, type ChildRow } from '../../state/ownership.js';
 import { faultPoint } from '../../runtime/fault.js';
 
 export interface BatchCounts {
@@ -46,8 +46,8 @@ export async function rollbackBatch(client: pg.ClientBase, target: RollbackTarge
 
 async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uuids: readonly string[], force: boolean): Promise<BatchCounts> {
   const verdicts = new Map<string, Verdict>(uuids.map((u) => [u, { status: 'gone', reason: 'no longer in the table' }]));
-  const locked = await client.query<{ id: string; hash: string; row_hash: string }>(
-    `SELECT t.${target.idColumn}::text AS id, ${rowHashSql('t')} AS hash, s.row_hash
+  const locked = await client.query<{ id: string; hash: string; row_hash: string; child_rows: string | null }>(
+    `SELECT t.${target.idColumn}::text AS id, ${rowHashSql('t')} AS hash, s.row_hash, s.child_rows
        FROM ${target.table} t JOIN ${SCOPE} s ON s.uuid = t.${target.idColumn}
       WHERE t.${target.idColumn} = ANY($1::uuid[]) ORDER BY t.${target.idColumn} FOR UPDATE OF t`,
     [uuids],
@@ -61,6 +61,25 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
   const pending = () => [...verdicts].filter(([, v]) => v.status === 'pending').map(([id]) => id);
 
   const own = await ownChildren(client, target, pending(), block);
+  if (!force) {
+    // A document is a unit: one of its child rows changed or deleted by the application keeps all of it.
+    const refs = childRefsOf(target);
+    const recorded = new Map(locked.rows.filter((r) => r.child_rows !== null).map((r) => [r.id, r.child_rows as string]));
+    const digests = new Map<string, string[]>();
+    for (const [i, rows] of own.entries()) {
+      for (const row of rows) {
+        const list = digests.get(row.parent) ?? [];
+        list.push(`${i}.${row.position}.${row.hash}`);
+        digests.set(row.parent, list);
+      }
+    }
+    for (const id of pending()) {
+      const before = recorded.get(id);
+      if (before === undefined) continue;
+      const change = childRowChange(id, before, (digests.get(id) ?? []).join(' '), refs);
+      if (change) verdicts.set(id, { status: 'modified', reason: `${change.kind === 'deleted-by-application' ? 'child row deleted' : 'child row changed'} since it was migrated: ${change.table} ${change.row}` });
+    }
+  }
   const ownIds = new Set(own.flatMap((rows) => rows.map((r) => r.id)));
   const toNull = await checkReferences(client, target, pending(), ownIds, force, block);
 
@@ -98,15 +117,15 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
 }
 
 /** Locks the children of `parents`; a child that is not exactly the migration's blocks its parent. */
-async function ownChildren(client: pg.ClientBase, target: RollbackTarget, parents: string[], block: (id: string, reason: string) => void): Promise<ChildRow[][]> {
-  const out: ChildRow[][] = [];
+async function ownChildren(client: pg.ClientBase, target: RollbackTarget, parents: string[], block: (id: string, reason: string) => void): Promise<(ChildRow & { hash: string })[][]> {
+  const out: (ChildRow & { hash: string })[][] = [];
   for (const child of target.children) {
-    const r = parents.length === 0 ? { rows: [] as ChildRow[] } : await client.query<ChildRow>(
-      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position
+    const r = parents.length === 0 ? { rows: [] as (ChildRow & { hash: string })[] } : await client.query<ChildRow & { hash: string }>(
+      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position, ${rowHashSql('c')} AS hash
          FROM ${child.table} c WHERE c.${child.parentColumn} = ANY($1::uuid[]) ORDER BY 1 FOR UPDATE`,
       [parents],
     );
-    const own: ChildRow[] = [];
+    const own: (ChildRow & { hash: string })[] = [];
     for (const row of r.rows) {
       if (isMigrationChild(row, child.modelName)) own.push(row);
       else block(row.parent, `has application child rows in ${child.label}`);

@@ -13,7 +13,7 @@ import type pg from 'pg';
 import { rowHashSql, stateTable } from '../../state/schema.js';
 import { joinCondition, type ReferencingKey } from './rollback-foreign-keys.js';
 import type { RollbackTarget } from './rollback-targets.js';
-import { isMigrationChild, type ChildRow } from '../../state/ownership.js';
+import { childRowChange, childRowsDigest, isMigrationChild, type ChildRow, type ChildTableRef } from '../../state/ownership.js';
 
 export const SCOPE = 'pg_temp.hm_rollback_scope';
 
@@ -22,12 +22,12 @@ export type ScopeStatus = 'pending' | 'deleted' | 'gone' | 'modified' | 'blocked
 
 export async function createScope(client: pg.ClientBase, collections: readonly string[], runId: string | undefined): Promise<void> {
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS hm_rollback_scope (
-      uuid uuid PRIMARY KEY, collection text NOT NULL, source_key text NOT NULL, row_hash text NOT NULL,
+      uuid uuid PRIMARY KEY, collection text NOT NULL, source_key text NOT NULL, row_hash text NOT NULL, child_rows text,
       status text NOT NULL DEFAULT 'pending', reason text)`);
   await client.query(`DELETE FROM ${SCOPE}`);
   await client.query(
-    `INSERT INTO ${SCOPE} (uuid, collection, source_key, row_hash)
-     SELECT uuid, collection, source_key, row_hash FROM ${stateTable('id_map')}
+    `INSERT INTO ${SCOPE} (uuid, collection, source_key, row_hash, child_rows)
+     SELECT uuid, collection, source_key, row_hash, child_rows FROM ${stateTable('id_map')}
       WHERE collection = ANY($1::text[]) AND ($2::uuid IS NULL OR run_id = $2::uuid)`,
     [collections, runId ?? null],
   );
@@ -48,6 +48,42 @@ export async function classifyRows(client: pg.ClientBase, target: RollbackTarget
       WHERE s.collection = $1 AND s.status = 'pending' AND t.${target.idColumn} = s.uuid AND ${rowHashSql('t')} <> s.row_hash`,
     [target.collection],
   );
+  await classifyChildRows(client, target);
+}
+
+/** The rollback target's child tables as the owned-rows rule reads them. */
+export function childRefsOf(target: RollbackTarget): ChildTableRef[] {
+  return target.children.map((c) => ({ table: c.table, tableName: c.label, idColumn: c.idColumn, parentColumn: c.parentColumn, positionColumn: c.positionColumn, modelName: c.modelName }));
+}
+
+/** A document is a unit: a pending row whose child rows the application changed or deleted is `modified` too, naming the row. */
+async function classifyChildRows(client: pg.ClientBase, target: RollbackTarget, pageSize = 5000): Promise<void> {
+  if (target.children.length === 0) return;
+  const refs = childRefsOf(target);
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const page = await client.query<{ uuid: string; child_rows: string }>(
+      `SELECT uuid::text AS uuid, child_rows FROM ${SCOPE} WHERE collection = $1 AND status = 'pending' AND child_rows IS NOT NULL AND uuid > $2::uuid ORDER BY uuid LIMIT $3`,
+      [target.collection, after, pageSize],
+    );
+    if (page.rows.length === 0) return;
+    after = (page.rows[page.rows.length - 1] as { uuid: string }).uuid;
+    const current = await childRowsDigest(client, refs, page.rows.map((r) => r.uuid));
+    const ids: string[] = [];
+    const reasons: string[] = [];
+    for (const row of page.rows) {
+      const change = childRowChange(row.uuid, row.child_rows, current.get(row.uuid) ?? '', refs);
+      if (!change) continue;
+      ids.push(row.uuid);
+      reasons.push(`${change.kind === 'deleted-by-application' ? 'child row deleted' : 'child row changed'} since it was migrated: ${change.table} ${change.row}`);
+    }
+    if (ids.length > 0) {
+      await client.query(
+        `UPDATE ${SCOPE} s SET status = 'modified', reason = x.reason FROM unnest($1::uuid[], $2::text[]) AS x(uuid, reason) WHERE s.uuid = x.uuid AND s.status = 'pending'`,
+        [ids, reasons],
+      );
+    }
+  }
 }
 
 /**
