@@ -35,18 +35,27 @@ export async function startSyncCursor(q: Queryable, collection: string, startedA
   );
 }
 
-/** Moves the cursor forward (never back) to what a batch covered. */
-export async function advanceSyncCursor(q: Queryable, collection: string, runId: string, next: { highWaterKey?: string; cursorUpdatedAt?: Date; cursorKey?: string }): Promise<void> {
+/**
+ * Moves the cursor forward (never back) to what a batch covered, but never past `notAfter`
+ * (the run's own start): a document stamped in the future must not hide every later change.
+ * A cursor already past it (recorded before this rule) is brought back to it.
+ */
+export async function advanceSyncCursor(
+  q: Queryable,
+  collection: string,
+  runId: string,
+  next: { highWaterKey?: string; cursorUpdatedAt?: Date; cursorKey?: string; notAfter?: Date },
+): Promise<void> {
   const t = stateTable('sync_state');
   await q.query(
     `INSERT INTO ${t} (collection, cursor_updated_at, cursor_key, high_water_key, last_run_id, last_synced_at)
-     VALUES ($1, $2, $3, $4, $5, now())
+     VALUES ($1, LEAST($2::timestamptz, $6::timestamptz), $3, $4, $5, now())
      ON CONFLICT (collection) DO UPDATE SET
-       cursor_updated_at = GREATEST(${t}.cursor_updated_at, EXCLUDED.cursor_updated_at),
+       cursor_updated_at = LEAST(GREATEST(${t}.cursor_updated_at, EXCLUDED.cursor_updated_at), $6::timestamptz),
        cursor_key = COALESCE(EXCLUDED.cursor_key, ${t}.cursor_key),
        high_water_key = COALESCE(EXCLUDED.high_water_key, ${t}.high_water_key),
        last_run_id = EXCLUDED.last_run_id, last_synced_at = now(), updated_at = now()`,
-    [collection, next.cursorUpdatedAt ?? null, next.cursorKey ?? null, next.highWaterKey ?? null, runId],
+    [collection, next.cursorUpdatedAt ?? null, next.cursorKey ?? null, next.highWaterKey ?? null, runId, next.notAfter ?? null],
   );
 }
 

@@ -25,8 +25,23 @@ export interface SyncOptions {
   overlapMs: number;
 }
 
-/** Syncs one collection; counts go to ctx.stats. Stops between batches when ctx.signal aborts. */
-export async function syncCollection(collection: MappedCollection, ctx: BatchContext, opts: SyncOptions): Promise<void> {
+/** What a sync found besides its counts. */
+export interface SyncReport {
+  /** Documents read whose updatedAt lies after the run's start (clock skew, bad data): synced, but they never move the cursor. */
+  futureUpdatedAt: { count: number; sampleIds: string[] };
+}
+
+/** Sample `_id`s listed per finding. */
+const SAMPLES = 5;
+
+/**
+ * Syncs one collection; counts go to ctx.stats. Stops between batches when ctx.signal aborts.
+ * The cursor never moves past the run's start: documents stamped in the future are read again
+ * by every run (written only when they changed) and reported.
+ */
+export async function syncCollection(collection: MappedCollection, ctx: BatchContext, opts: SyncOptions): Promise<SyncReport> {
+  const startedAt = new Date();
+  const report: SyncReport = { futureUpdatedAt: { count: 0, sampleIds: [] } };
   const plan = writePlanFor(collection);
   const state = (await readSyncCursor(ctx.pool, collection.name)) ?? { cursorUpdatedAt: null, cursorKey: null, highWaterKey: null };
   const write = { options: { mode: 'upsert' as const, onConflict: collection.onConflict } };
@@ -38,7 +53,7 @@ export async function syncCollection(collection: MappedCollection, ctx: BatchCon
     for await (const docs of timedSource(readBatches(ctx.db, collection.name, filter, ctx.batchSize, ctx.signal), ctx.stats)) {
       const lastKey = ejson((docs[docs.length - 1] as Document)._id);
       await processBatch({ collection, plan }, ctx, docs, { ...write, progress: saveState(collection.name, ctx.runId, { highWaterKey: lastKey }) });
-      if (ctx.signal.aborted) return;
+      if (ctx.signal.aborted) return report;
     }
   }
 
@@ -59,21 +74,35 @@ export async function syncCollection(collection: MappedCollection, ctx: BatchCon
       const progress = saveState(collection.name, ctx.runId, {
         cursorUpdatedAt: lastUpdated instanceof Date ? lastUpdated : undefined,
         cursorKey: ejson(last._id),
+        notAfter: startedAt,
       });
       await processBatch({ collection, plan }, ctx, batch, { ...write, progress });
       batch = [];
     };
     for await (const doc of timedSource(cursor, ctx.stats)) {
+      const updated = doc[field];
+      if (updated instanceof Date && updated.getTime() > startedAt.getTime()) {
+        report.futureUpdatedAt.count++;
+        if (report.futureUpdatedAt.sampleIds.length < SAMPLES) report.futureUpdatedAt.sampleIds.push(ejson(doc._id));
+      }
       batch.push(doc);
       if (batch.length >= ctx.batchSize) {
         await flush();
-        if (ctx.signal.aborted) return;
+        if (ctx.signal.aborted) return report;
       }
     }
     if (batch.length > 0) await flush();
   } finally {
     await cursor.close().catch(() => undefined);
   }
+  if (report.futureUpdatedAt.count > 0) {
+    // Until the summary carries it (use-cases/migrate), a warning on stderr: cron logs keep warnings.
+    process.emitWarning(
+      `${collection.name}: ${report.futureUpdatedAt.count} document(s) with ${field} after this run's start (first: ${report.futureUpdatedAt.sampleIds.join(', ')}); they are synced when they change, the cursor stays at the run's start`,
+      { code: 'HM_FUTURE_UPDATED_AT' },
+    );
+  }
+  return report;
 }
 
 /**
@@ -81,7 +110,7 @@ export async function syncCollection(collection: MappedCollection, ctx: BatchCon
  * wrote something: a run that finds nothing new leaves no trace (the overlap window makes the
  * next run read the same few documents again, which costs nothing).
  */
-function saveState(collection: string, runId: string, next: { highWaterKey?: string; cursorUpdatedAt?: Date; cursorKey?: string }): BatchInput['progress'] {
+function saveState(collection: string, runId: string, next: { highWaterKey?: string; cursorUpdatedAt?: Date; cursorKey?: string; notAfter?: Date }): BatchInput['progress'] {
   return async (client, done) => {
     if (done.written === 0 && done.rejected === 0) return;
     await advanceSyncCursor(client, collection, runId, next);
