@@ -37,21 +37,26 @@ export async function acquireCollectionLocks(pool: pg.Pool, collections: readonl
       held.push(name);
     }
   } catch (e) {
-    await unlock(client, held).catch(() => undefined);
-    client.release();
+    await unlockAndRelease(client, held);
     throw e;
   }
-  return {
-    lost,
-    async release() {
-      try {
-        await unlock(client, held);
-        client.release();
-      } catch {
-        client.release(true);
-      }
-    },
-  };
+  return { lost, release: () => unlockAndRelease(client, held) };
+}
+
+/**
+ * Unlocks and hands the session back to the pool. When unlocking fails (the connection lost, a
+ * statement cancelled), the session is destroyed instead: its advisory locks end with it, so
+ * no lock outlives this call and no pooled session keeps one. A lost connection is not hidden
+ * either: the client's 'error' event settles `lost`, which the run watches.
+ */
+async function unlockAndRelease(client: pg.PoolClient, names: readonly string[]): Promise<void> {
+  try {
+    await unlock(client, names);
+  } catch {
+    client.release(true);
+    return;
+  }
+  client.release();
 }
 
 async function unlock(client: pg.PoolClient, names: readonly string[]): Promise<void> {
