@@ -87,6 +87,9 @@ describe('bank: relations to a unique field that is not the id, arrays of accoun
     const plan = await runCli(['--config', file, 'plan', '--json'], env);
     expect(plan.code, plan.stderr).toBe(1); // the customer with account 999999
     expect(plan.stdout).toMatch(/accounts\[1\]\.accountId references accounts accountId=999999, which does not exist/);
+    // Presence counts the plain elements as values of the value column.
+    const customers = (JSON.parse(plan.stdout) as { collections: { name: string; children: { from: string; fields: { field: string; present?: number }[] }[] }[] }).collections.find((c) => c.name === 'customers');
+    expect(customers?.children[0]?.fields.find((f) => f.field === 'accountId')).toMatchObject({ present: 4 });
     const r = await runCli(['--config', file, 'migrate', '--json'], env);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const held = await t.pg.query(`SELECT position, "accountId" FROM rw_customer_accounts WHERE "customerId" = $1 ORDER BY position`, [objectIdToUuid(good)]);

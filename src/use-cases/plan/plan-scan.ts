@@ -205,12 +205,12 @@ async function* readScanBatches(db: Db, name: string, mode: ScanMode, batchSize:
 /** Per mapped column: documents (or array elements, for child columns) where the source value is present, null or missing. */
 class PresenceCounter {
   private readonly main: { column: MappedColumn; counts: [number, number, number] }[];
-  private readonly children: { label: string; from: MappedCollection['children'][number]['from']; columns: { column: MappedColumn; counts: [number, number, number] }[] }[];
+  private readonly children: { label: string; from: MappedCollection['children'][number]['from']; valueColumn: string | undefined; columns: { column: MappedColumn; counts: [number, number, number] }[] }[];
 
   constructor(collection: MappedCollection) {
     const withPath = (cols: readonly MappedColumn[]) => cols.filter((c) => c.source.kind === 'value' || c.source.kind === 'reference').map((column) => ({ column, counts: [0, 0, 0] as [number, number, number] }));
     this.main = withPath(collection.columns);
-    this.children = collection.children.map((c) => ({ label: c.label, from: c.from, columns: withPath(c.columns) }));
+    this.children = collection.children.map((c) => ({ label: c.label, from: c.from, valueColumn: c.valueColumn, columns: withPath(c.columns) }));
   }
 
   observe(doc: SourceDocument): void {
@@ -223,7 +223,14 @@ class PresenceCounter {
         continue;
       }
       if (!Array.isArray(value)) continue;
-      for (const element of value) if (element !== null && typeof element === 'object' && !Array.isArray(element)) count(child.columns, element as SourceDocument);
+      for (const element of value) {
+        const plain = element !== null && typeof element === 'object' && !Array.isArray(element) && !(element instanceof Date) && (element as { _bsontype?: unknown })._bsontype === undefined;
+        if (plain || (child.valueColumn === undefined && element !== null && typeof element === 'object' && !Array.isArray(element))) count(child.columns, element as SourceDocument);
+        else if (child.valueColumn !== undefined && element !== undefined && !Array.isArray(element)) {
+          // An array of plain values: the element itself is the value column's source.
+          for (const { column, counts } of child.columns) if (column.column.field === child.valueColumn) counts[element === null ? 1 : 0]++;
+        }
+      }
     }
   }
 
