@@ -161,3 +161,29 @@ describe('references by a business key (item 1)', () => {
     expect(r.doc.rows[0]?.values).toContain(objectIdToUuid(user));
   });
 });
+
+describe('relations the migration cannot write are configuration errors, never an _id assumption', () => {
+  it('a composite relation names the relation and the fix', () => {
+    const composite = parsePrismaSchema(`
+datasource db {
+  provider = "postgresql"
+}
+model Branch {
+  id      String   @id @db.Uuid
+  bank    String
+  code    String
+  tellers Teller[]
+  @@unique([bank, code])
+}
+model Teller {
+  id         String @id @db.Uuid
+  branchBank String
+  branchCode String
+  branch     Branch @relation(fields: [branchBank, branchCode], references: [bank, code])
+}
+`);
+    const { issues } = resolveMapping({ collections: { tellers: { model: 'Teller' }, branches: { model: 'Branch' } } }, composite);
+    expect(issues.map((i) => i.path)).toEqual(['collections.tellers.fields.branchBank', 'collections.tellers.fields.branchCode']);
+    expect(issues[0]?.message).toContain('relation Teller.branch (@relation(fields: [branchBank, branchCode], references: [bank, code])) has a composite key');
+  });
+});
