@@ -404,11 +404,11 @@ export function settleReferences(
       ? `which does not exist: that document is itself rejected (see its reason)`
       : 'which does not exist';
     if (policy === 'reject' || ref.mapped.column.isRequired) {
-      return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, ${missing}`, path };
+      return { ok: false, reason: `${path} references ${ref.targetCollection} ${shortText(ref.sourceText)}, ${missing}`, path };
     }
     row.values[ref.column] = null;
     if (policy === 'keep') {
-      if (row.extraIndex < 0) return { ok: false, reason: `${path} references ${ref.targetCollection} ${ref.sourceText}, ${missing}, and the model has no extra JSON field to keep it`, path };
+      if (row.extraIndex < 0) return { ok: false, reason: `${path} references ${ref.targetCollection} ${shortText(ref.sourceText)}, ${missing}, and the model has no extra JSON field to keep it`, path };
       row.extra ??= Object.create(null) as Record<string, unknown>;
       const bucket = (row.extra.$orphans ??= Object.create(null)) as Record<string, unknown>;
       bucket[path] = ref.sourceText;

@@ -187,3 +187,25 @@ model Teller {
     expect(issues[0]?.message).toContain('relation Teller.branch (@relation(fields: [branchBank, branchCode], references: [bank, code])) has a composite key');
   });
 });
+
+describe('messages carry the value, cut to a readable length (item 7)', () => {
+  it('a missing reference by a long string id names its start', () => {
+    const strict = mapped({ collections: { comments: { model: 'Comment', fields: { userId: { onMissingReference: 'reject' } } }, users: { model: 'User' } } }, 'comments');
+    const long = `user-${'x'.repeat(500)}`;
+    const r = convertDocument(strict, { _id: new ObjectId(), text: 'hi', userId: long });
+    if (!r.ok) throw new Error(r.reason);
+    const settled = settleReferences(r.doc, () => false, () => false, () => undefined);
+    expect(settled.ok).toBe(false);
+    if (!settled.ok) {
+      expect(settled.reason).toMatch(/^userId references users str:user-x+…, which does not exist$/);
+      expect(settled.reason.length).toBeLessThan(120);
+    }
+  });
+
+  it('a plain array element that fits no column names its value', () => {
+    const customers = mapped({ collections: { customers: { model: 'Customer', children: [{ model: 'CustomerAccount', from: 'accounts' }] }, accounts: { model: 'Account', fields: { accountId: 'account_id' } } } }, 'customers');
+    const r = convertDocument(customers, { _id: new ObjectId(), username: 'u', accounts: [371138, 'x'.repeat(100)] });
+    expect(r).toMatchObject({ ok: false, path: 'accounts[1].accountId' });
+    if (!r.ok) expect(r.reason).toContain('"xxxxxxxxxx');
+  });
+});
