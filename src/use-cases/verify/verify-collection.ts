@@ -13,6 +13,8 @@ import { newTiming, settleBatch } from '../../pipeline/settle-batch.js';
 import type { CollectionVerification, VerifyMismatch } from './verify-result.js';
 import { foldPositions } from './verify-result.js';
 import { classifyKeys, readTargetRows, type KeyClassification } from './verify-target.js';
+import { changedDocuments } from '../../state/ownership.js';
+import { writePlanFor } from '../../target/batch-writer.js';
 
 /** Counters and samples of one collection, shared by its parallel batches. */
 export class CollectionTally {
@@ -22,6 +24,8 @@ export class CollectionTally {
   notMigrated = 0;
   mismatched = 0;
   checked = 0;
+  changedByApplication = 0;
+  readonly applicationChanges: CollectionVerification['applicationChanges'] = [];
   readonly fields = new Map<string, number>();
   readonly mismatches: VerifyMismatch[] = [];
   readonly missingRows: CollectionVerification['missingRows'] = [];
@@ -92,6 +96,7 @@ async function compareDocuments(ctx: BatchContext, items: readonly { doc: Docume
   const rows = await readTargetRows(ctx.pool, mapped, items.map((it) => it.uuid));
   const converted = new Map(settled.docs.map((d) => [d.converted.sourceKey, d.converted]));
   const rejected = new Map(settled.rejects.map((r) => [r.sourceKey, r]));
+  const differing: string[] = [];
   for (const it of items) {
     const target = rows.get(it.uuid);
     // A registered row that is gone is counted by the registry scan (verify.ts), in full and sample mode alike.
@@ -103,11 +108,28 @@ async function compareDocuments(ctx: BatchContext, items: readonly { doc: Docume
       // The document converted when it was migrated; it does not any more (changed in MongoDB since).
       const r = rejected.get(it.key);
       tally.addMismatches([{ ...base, field: r?.fieldPath || '(document)', column: mapped.model.table, source: `(rejected: ${r?.reason ?? 'not converted'})`, target: ROW_PRESENT }]);
+      differing.push(it.key);
       continue;
     }
     const diffs = diffDocument(mapped, doc, target);
     if (doc.uuid !== it.uuid) diffs.unshift({ field: '(id)', column: mapped.model.table, source: doc.uuid, target: it.uuid });
-    if (diffs.length > 0) tally.addMismatches(diffs.map((d) => ({ ...base, ...d })));
+    if (diffs.length > 0) {
+      tally.addMismatches(diffs.map((d) => ({ ...base, ...d })));
+      differing.push(it.key);
+    }
+  }
+  await countApplicationChanges(ctx, differing);
+}
+
+/** Of the documents that differ, those whose rows the application changed since migration (registry hashes): counted apart, with samples. */
+async function countApplicationChanges(ctx: BatchContext, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const plan = writePlanFor(ctx.mapped);
+  const target = { collection: ctx.mapped.name, table: plan.main.table, tableName: ctx.mapped.model.table, idColumn: plan.main.idColumn };
+  const changed = await changedDocuments(ctx.pool, target, plan.childRefs, keys);
+  for (const c of changed.values()) {
+    ctx.tally.changedByApplication++;
+    if (ctx.tally.applicationChanges.length < ctx.tally.maxSamples) ctx.tally.applicationChanges.push({ ...c, sourceId: displayId(c.sourceKey) });
   }
 }
 

@@ -20,6 +20,16 @@ export interface VerifyMismatch {
   target: string | null;
 }
 
+/** A migrated document the application changed or deleted rows of since migration. */
+export interface VerifyApplicationChange {
+  sourceKey: string;
+  sourceId: string;
+  uuid: string;
+  kind: 'modified-by-application' | 'deleted-by-application';
+  table: string;
+  row: string;
+}
+
 /** A row of the migration that no current source document accounts for. */
 export interface VerifyExtraRow {
   uuid: string;
@@ -57,6 +67,15 @@ export interface CollectionVerification {
   extra: number;
   /** Documents whose row(s) differ from the conversion of the source document. */
   mismatched: number;
+  /**
+   * Documents whose rows the application changed since they were migrated (main row or a child
+   * row, by the hashes recorded in id_map): their differences are also counted as mismatched.
+   */
+  changedByApplication: number;
+  /** Registered documents whose row the application deleted (also counted as missing, reason row-deleted). */
+  deletedByApplication: number;
+  /** Samples of both: the document, the kind and the row (table, id) found changed or deleted. */
+  applicationChanges: VerifyApplicationChange[];
   /** Documents compared field by field (all migrated ones, or the sample's). */
   checked: number;
   /** Registry entries whose source key cannot be looked up by `_id` (exotic `_id` types): not checked for deletion. */

@@ -107,6 +107,14 @@ async function verifyCollection(deps: VerifyDeps, opts: VerifyOptions, mapped: M
     missing: tally.notMigrated + registry.rowDeleted,
     extra: registry.extra + copies.count,
     mismatched: tally.mismatched,
+    changedByApplication: tally.changedByApplication,
+    deletedByApplication: registry.rowDeleted,
+    applicationChanges: [
+      ...tally.applicationChanges,
+      ...registry.missingRows
+        .filter((m) => m.reason === 'row-deleted')
+        .map((m) => ({ sourceKey: m.sourceKey, sourceId: m.sourceId, uuid: m.uuid as string, kind: 'deleted-by-application' as const, table: mapped.model.table, row: m.uuid as string })),
+    ].slice(0, opts.maxSamples),
     checked: tally.checked,
     uncheckedRegistry: registry.unchecked,
     fields: Object.fromEntries([...tally.fields].sort((a, b) => b[1] - a[1])),

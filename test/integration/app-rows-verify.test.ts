@@ -1,0 +1,43 @@
+/**
+ * Issue 16, item 6: verify reports the documents whose rows the application changed or
+ * deleted since migration apart (changedByApplication, deletedByApplication, with samples
+ * naming the table and row), besides its mismatched / missing counts.
+ */
+import { ObjectId } from 'mongodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabases } from '../support/databases.js';
+import { mongoUriFor, runCli } from '../support/cli.js';
+import { insertSimpleOrders } from '../support/simple-orders.js';
+import { childUuid, objectIdToUuid } from '../../src/core/ids.js';
+
+const t = useTestDatabases();
+let env: { MONGO_URI: string; DATABASE_URL: string };
+let ids: ObjectId[];
+
+beforeAll(async () => {
+  env = { MONGO_URI: mongoUriFor(t.mongoUri, t.mongoDbName), DATABASE_URL: t.databaseUrl };
+  await insertSimpleOrders(t.db, 20);
+  ids = (await t.db.collection('orders').find({}, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray()).map((d) => d._id as ObjectId);
+  const r = await runCli(['migrate'], env);
+  expect(r.code, r.stderr).toBe(0);
+});
+
+describe('verify after the application changed migrated rows', () => {
+  it('counts changed and deleted documents apart, naming the rows', async () => {
+    const itemOrder = objectIdToUuid(ids[1] as ObjectId);
+    const item = childUuid(itemOrder, 'OrderItem', 0);
+    const mainOrder = objectIdToUuid(ids[2] as ObjectId);
+    const deleted = objectIdToUuid(ids[3] as ObjectId);
+    await t.pg.query(`UPDATE order_items SET quantity = 777 WHERE id = $1`, [item]);
+    await t.pg.query(`UPDATE orders SET notes = 'app note' WHERE id = $1`, [mainOrder]);
+    await t.pg.query(`DELETE FROM orders WHERE id = $1`, [deleted]);
+
+    const r = await runCli(['verify', 'orders', '--json', '--no-report'], env);
+    const orders = JSON.parse(r.stdout).collections[0];
+    expect(orders).toMatchObject({ changedByApplication: 2, deletedByApplication: 1 });
+    const byUuid = new Map((orders.applicationChanges as { uuid: string }[]).map((c) => [c.uuid, c]));
+    expect(byUuid.get(itemOrder)).toMatchObject({ kind: 'modified-by-application', table: 'order_items', row: item });
+    expect(byUuid.get(mainOrder)).toMatchObject({ kind: 'modified-by-application', table: 'orders', row: mainOrder });
+    expect(byUuid.get(deleted)).toMatchObject({ kind: 'deleted-by-application', table: 'orders', row: deleted });
+  });
+});
