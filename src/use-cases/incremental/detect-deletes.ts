@@ -15,7 +15,7 @@ import { objectIdToUuid, sourceIdKey } from '../../core/ids.js';
 import { qualifiedTable, quoteIdent, type PrismaSchema } from '../../schema/prisma-schema.js';
 import { writePlanFor, type WritePlan } from '../../target/batch-writer.js';
 import { analyzeRegistry, forgetEntries, knownSourceKeys, objectIdEntriesBetween, otherIdEntriesAfter } from '../../state/registry.js';
-import { isMigrationChild, refreshRowHashes, unchangedOwnedRows } from '../../state/ownership.js';
+import { changedDocuments, isMigrationChild, refreshRowHashes, unchangedOwnedRows } from '../../state/ownership.js';
 import { recordConflicts } from '../../state/conflicts.js';
 import { processBatch, type BatchContext } from '../../pipeline/batch-pipeline.js';
 import { withTransaction } from '../../target/transaction.js';
@@ -130,6 +130,12 @@ async function removeRows(collection: MappedCollection, schema: PrismaSchema, pl
     await ctx.beforeWrite?.(client);
     // Rows the application changed since migration: kept.
     const removable = new Set(await unchangedOwnedRows(client, plan.main.table, plan.main.idColumn, uuids, collection.onConflict === 'overwrite'));
+    if (collection.onConflict !== 'overwrite' && plan.children.length > 0) {
+      // A document is a unit: one of its child rows changed or deleted by the application keeps all of it.
+      const target = { collection: collection.name, table: plan.main.table, tableName: plan.main.model.table, idColumn: plan.main.idColumn };
+      const changed = await changedDocuments(client, target, plan.childRefs, gone.filter((g) => removable.has(g.uuid)).map((g) => g.source_key));
+      for (const c of changed.values()) removable.delete(c.uuid);
+    }
     // Rows still referenced by other rows (the application's or other migrated ones): kept.
     for (const id of await referencedIds(client, collection, schema, plan, [...removable])) removable.delete(id);
     const ids = [...removable];
