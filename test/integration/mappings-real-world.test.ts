@@ -56,7 +56,7 @@ describe('references stored as hex strings to string _ids (item 5)', () => {
   it('resolve to the document whose _id is that string: no orphan, in plan or migrate', async () => {
     const hex = '5a9427648b0beebeb69579e7';
     const comment = new ObjectId();
-    await t.db.collection<{ _id: string }>('users').insertOne({ _id: hex, name: 'Ned Stark', email: 'sean_bean@gameofthron.es' });
+    await t.db.collection<{ _id: string; name: string; email: string }>('users').insertOne({ _id: hex, name: 'Ned Stark', email: 'sean_bean@gameofthron.es' });
     await t.db.collection('comments').insertOne({ _id: comment, text: 'Winter is coming', userId: hex });
     const file = config('hex', { users: { model: 'User' }, comments: { model: 'Comment', fields: { userId: { onMissingReference: 'reject' } } } });
     const plan = await runCli(['--config', file, 'plan', '--json'], env);
