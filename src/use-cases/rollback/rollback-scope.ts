@@ -122,10 +122,18 @@ export async function blockForeignChildren(client: pg.ClientBase, target: Rollba
  * child table's parent key, children with a UUIDv5 id are presumed the migration's (the
  * batch verifies the exact childUuid), so they do not block their parent here.
  */
-function staysCondition(key: ReferencingKey, presumedOwnChildId: string | undefined): string {
+function staysCondition(key: ReferencingKey, presumedOwnChildId: string | undefined, childOfScope?: { idColumn: string; parentColumn: string }): string {
   const parts: string[] = [];
   if (key.idColumn) parts.push(`NOT EXISTS (SELECT 1 FROM ${SCOPE} s2 WHERE s2.uuid = r.${key.idColumn} AND s2.status = 'pending')`);
   if (presumedOwnChildId) parts.push(`substr(r.${presumedOwnChildId}::text, 15, 1) <> '5'`);
+  // A child row of a collection in this rollback (order_items pointing at a product), presumed the
+  // migration's (v5; the batch checks childUuid exactly) and under a parent that is deleted: it goes
+  // first (children before parents, referencing collections before referenced ones), so it does not stay.
+  if (childOfScope) {
+    parts.push(
+      `NOT (substr(r.${childOfScope.idColumn}::text, 15, 1) = '5' AND EXISTS (SELECT 1 FROM ${SCOPE} s3 WHERE s3.uuid = r.${childOfScope.parentColumn} AND s3.status = 'pending'))`,
+    );
+  }
   return parts.length > 0 ? parts.join(' AND ') : 'true';
 }
 
@@ -137,6 +145,8 @@ function migratedCondition(key: ReferencingKey, migrated: boolean): string {
 /** One round over every key into every target; returns how many rows it blocked. */
 async function blockRound(client: pg.ClientBase, targets: readonly RollbackTarget[]): Promise<number> {
   let blocked = 0;
+  // The child tables of the collections rolled back: their rows go with their parents.
+  const childTables = new Map(targets.flatMap((tg) => tg.children.map((c) => [c.table, { idColumn: c.idColumn, parentColumn: c.parentColumn }] as const)));
   for (const target of targets) {
     const keys: { key: ReferencingKey; ownChildId: string | undefined; what: string }[] = [];
     for (const key of target.referencing) keys.push({ key, ownChildId: undefined, what: 'referenced by' });
@@ -153,7 +163,7 @@ async function blockRound(client: pg.ClientBase, targets: readonly RollbackTarge
           `UPDATE ${SCOPE} s SET status = 'blocked', reason = $2
             WHERE s.collection = $1 AND s.status = 'pending' AND EXISTS (
               SELECT 1 FROM ${target.table} t JOIN ${key.table} r ON ${joinCondition(key, 'r', 't')}
-               WHERE t.${target.idColumn} = s.uuid AND ${staysCondition(key, ownChildId)} AND ${migratedCondition(key, migrated)})`,
+               WHERE t.${target.idColumn} = s.uuid AND ${staysCondition(key, ownChildId, ownChildId ? undefined : childTables.get(key.table))} AND ${migratedCondition(key, migrated)})`,
           [target.collection, reason],
         );
         blocked += r.rowCount ?? 0;
