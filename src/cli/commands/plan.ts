@@ -189,7 +189,7 @@ function renderCollection(c: CollectionPlan): string[] {
   if (paths.length > 80) out.push(`    … ${paths.length - 80} more in the plan file`);
   if (c.rejects.documents > 0) {
     out.push(`  Would reject ${formatInt(c.rejects.documents)} document(s):`);
-    for (const f of c.rejects.byPath) out.push(`    ${f.path} [${f.category}] ${f.kind}: ${formatInt(f.count)}${ids(f.sampleIds)}`);
+    for (const f of c.rejects.byPath) out.push(`    ${f.path} [${f.category}] ${f.kind}: ${formatInt(f.count)}${ids(f.sampleIds)}${f.example && f.example !== f.kind ? `\n      e.g. ${f.example}` : ""}`);
   }
   for (const d of c.duplicates) out.push(`  Duplicates of unique (${d.fields}) of ${d.model}: ${formatInt(d.count)} document(s) refused${d.samples.length ? ` e.g. ${d.samples.slice(0, 3).map((s) => `${s.id} (same key as ${s.firstId})`).join(', ')}` : ''}`);
   if (c.duplicatesIncomplete) out.push('  ! too many distinct unique keys to remember: the duplicate count is a lower bound');

@@ -64,7 +64,7 @@ export async function verify(deps: VerifyDeps, opts: VerifyOptions): Promise<Ver
   await analyzeRegistry(deps.pool);
   const names = deps.mapping.loadOrder.filter((n) => opts.collections.includes(n));
   // What was written: referenced rows are looked up in the target tables only.
-  const references = new ReferenceIndex(deps.mapping, { target: deps.pool });
+  const references = new ReferenceIndex(deps.mapping, { target: deps.pool, keys: deps.db });
   const limit = pLimit(opts.concurrency);
   const collections = await Promise.all(
     names.map((name) => verifyCollection(deps, opts, deps.mapping.collections.get(name) as MappedCollection, references, limit)),
