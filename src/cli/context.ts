@@ -13,6 +13,7 @@ import { loadPrismaSchema, type PrismaSchema } from '../schema/prisma-schema.js'
 import { connectMongo, type MongoSource } from '../source/mongo-source.js';
 import { connectPostgres, diagnoseTimeout, type PgTarget } from '../target/pg-target.js';
 import { InvalidArgumentError } from 'commander';
+import { modelsOfCollections, preflightTarget } from '../target/preflight.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -157,4 +158,13 @@ export function lockTimeoutOf(flag: number | undefined, setup: Setup): number | 
     }
   }
   return undefined;
+}
+
+/**
+ * The target compared with the Prisma schema for the tables the command works on, before it
+ * writes anything (its own state schema included): exit 3 listing every difference.
+ * 'tables' only checks that they exist (rollback deletes rows whatever their columns).
+ */
+export async function preflight(pg: PgTarget, setup: Setup, depth: 'full' | 'tables' = 'full'): Promise<void> {
+  await preflightTarget(pg.pool, setup.schema, { models: modelsOfCollections(setup.mapping, setup.collections), depth, display: pg.display });
 }

@@ -70,6 +70,16 @@ export class ConfigError extends HybridMigrateError {
   }
 }
 
+/** The target's tables differ from the Prisma schema (or are missing): every difference at once, before anything is written. */
+export class TargetSchemaError extends HybridMigrateError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], options: HybridMigrateErrorOptions = {}) {
+    const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n');
+    super('TARGET_SCHEMA_MISMATCH', ExitCode.Config, `The target database does not match the Prisma schema (${issues.length} difference${issues.length === 1 ? '' : 's'}); nothing was written:\n${lines}`, options);
+    this.issues = issues;
+  }
+}
+
 export type DatabaseName = 'MongoDB' | 'PostgreSQL';
 
 /** A database could not be reached or refused us. The message never contains a password. */

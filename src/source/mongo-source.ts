@@ -8,7 +8,7 @@ import mongoose from 'mongoose';
 import type { CommandFailedEvent, CommandSucceededEvent, Db, Document, Filter, MongoClient } from 'mongodb';
 import { BSON } from 'mongodb';
 import { mongoUriTimeouts } from '../config/connection-urls.js';
-import { ConnectionError } from '../core/errors.js';
+import { ConfigError, ConnectionError } from '../core/errors.js';
 import { MetricsRecorder } from '../core/metrics.js';
 import { redactText, redactUri, passwordsOf } from '../core/redact.js';
 
@@ -238,4 +238,56 @@ export async function* readBatches(
   projection?: Document,
 ): AsyncGenerator<Document[]> {
   for await (const batch of readRawBatches(db, collection, filter, { batchSize, signal, projection })) yield batch.decode();
+}
+
+/** The database a MongoDB URI names in its path (`mongodb://host/shop?…` → `shop`), or undefined when it names none. */
+export function databaseInUri(uri: string): string | undefined {
+  const m = /^mongodb(?:\+srv)?:\/\/[^/?#]*\/([^?#]*)/i.exec(uri.trim());
+  if (!m || !m[1]) return undefined;
+  try {
+    return decodeURIComponent(m[1]);
+  } catch {
+    return m[1];
+  }
+}
+
+export interface SourceCheck {
+  /** The requested collections that exist in the source, in the order given. */
+  present: string[];
+  /** The requested collections the source does not have. */
+  missing: string[];
+}
+
+/**
+ * The source database must be named (in MONGO_URI's path or with --mongo-db: the driver would
+ * otherwise read the empty database "test") and must exist — a database without any collection
+ * is one MongoDB does not have, such as a misspelled name — and the requested collections must
+ * be in it. Without this, every collection was "migrated 0" and checkpointed done. Throws
+ * ConfigError (exit 3) for a database; returns the missing collections for the caller to refuse
+ * or skip.
+ */
+export async function checkSourceCollections(db: Db, opts: { uri: string; dbName?: string; collections: readonly string[] }): Promise<SourceCheck> {
+  if (!opts.dbName && databaseInUri(opts.uri) === undefined) {
+    throw new ConfigError([{ path: 'MONGO_URI', message: `names no database (nothing after the host in its path), so MongoDB would be read from its default database "${db.databaseName}"; put the database in MONGO_URI (mongodb://host:27017/shop) as the application's Mongoose does, or pass --mongo-db <name>` }], {
+      hint: 'Nothing was read or written.',
+    });
+  }
+  const names = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  if (names.size === 0) {
+    const others = await db
+      .admin()
+      .listDatabases({ nameOnly: true })
+      .then((r) => r.databases.map((d) => d.name).filter((n) => !['admin', 'local', 'config'].includes(n)))
+      .catch(() => undefined);
+    throw new ConfigError(
+      [
+        {
+          path: opts.dbName ? '--mongo-db' : 'MONGO_URI',
+          message: `MongoDB database "${db.databaseName}" does not exist (it has no collection)${others && others.length > 0 ? `; the server has: ${others.slice(0, 20).join(', ')}` : ''}`,
+        },
+      ],
+      { hint: 'Check the database name in MONGO_URI (or --mongo-db): it must be the one the application uses. Nothing was read or written.' },
+    );
+  }
+  return { present: opts.collections.filter((c) => names.has(c)), missing: opts.collections.filter((c) => !names.has(c)) };
 }

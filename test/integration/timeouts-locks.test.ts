@@ -151,6 +151,7 @@ describe('both databases unreachable', () => {
     });
     expect(r.code, r.stderr).toBe(4);
     const error = r.stderr.split('\n').find((l) => l.startsWith('error: ')) ?? '';
+    expect(error).toMatch(/^error: neither database could be reached: /);
     expect(error).toMatch(/MongoDB/);
     expect(error).toMatch(/PostgreSQL/);
     expect(r.stderr).toMatch(/^hint: .*MONGO_URI.*DATABASE_URL/m);

@@ -4,12 +4,13 @@ import { migrate, type MigrateResult } from '../../use-cases/migrate/migrate.js'
 import { readFile } from 'node:fs/promises';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { DEFAULT_MEMORY_BUDGET_MB } from '../../runtime/memory-budget.js';
-import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf } from '../context.js';
+import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
 import { reportDirFor, writeDryRunReport } from '../../report/write-report.js';
 import { loadLatestPlan, planDirectory } from '../../pipeline/drift-check.js';
 import { recordRunMetrics } from '../../state/runs.js';
+import { checkSourceCollections } from '../../source/mongo-source.js';
 import { formatDuration, formatInt, rate, table } from '../render.js';
 
 export function positiveInt(name: string, max: number) {
@@ -60,6 +61,7 @@ interface MigrateFlags {
   memoryBudget: number;
   partitionSize: number;
   lockTimeout?: number;
+  skipMissingCollections?: boolean;
 }
 
 export function registerMigrate(program: Command, rt: CommandRuntime): void {
@@ -86,6 +88,7 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--concurrency <n>', 'collections and _id ranges worked on in parallel (default 4)', positiveInt('--concurrency', 64))
     .option('--max-rejects <n>', 'stop with exit code 1 once more than n documents are rejected', nonNegativeInt)
     .option('--memory-budget <mb>', `between batches, give garbage back to the system once the resident memory is over this many MB (0: leave it to Node)`, nonNegativeInt, DEFAULT_MEMORY_BUDGET_MB)
+    .option('--skip-missing-collections', 'a collection named on the command line that the MongoDB database does not have is skipped with a warning (default: exit 3 before anything is written; configured collections the source lacks are always skipped with a warning)')
     .option('--lock-timeout <duration>', 'how long a write waits for a lock an application transaction holds before the run stops with exit 7, naming the blocker (default 30s; 0: no limit)', lockTimeoutArg)
     .addOption(new Option('--partition-size <n>', 'documents per parallel _id range').argParser(positiveInt('--partition-size', 100_000_000)).default(500_000).hideHelp())
     .addHelpText(
@@ -119,6 +122,23 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
       let result: MigrateResult;
       try {
         rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
+        // The source database named and existing, and each collection in it: never "migrated 0" and checkpointed done.
+        const source = await checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections });
+        if (source.missing.length > 0) {
+          const where = `MongoDB database "${conns.mongo.db.databaseName}"`;
+          // Named on the command line: the operator meant them (exit 3 unless told to skip). All configured: the
+          // configuration may list collections this source never had; each is skipped with a warning, never checkpointed.
+          if ((collections.length > 0 && !flags.skipMissingCollections) || source.present.length === 0) {
+            throw new ConfigError(
+              source.missing.map((c) => ({ path: `collections.${c}`, message: `collection "${c}" does not exist in ${where}` })),
+              { hint: source.present.length === 0 ? `None of the collections exist in ${where}: check MONGO_URI's database name (or --mongo-db). Nothing was written.` : 'Fix the name (or remove the entry from hybrid-migrate.config.ts), or pass --skip-missing-collections to migrate the others; nothing was written.' },
+            );
+          }
+          for (const c of source.missing) rt.logger.warn({ collection: c }, `collection "${c}" does not exist in ${where}: skipped${collections.length > 0 ? ' (--skip-missing-collections)' : ''}, nothing recorded for it`);
+          setup.collections = source.present;
+        }
+        // The target's tables as the schema says, before anything is written (read-only: the dry run too).
+        await preflight(conns.pg, setup);
         result = await explainingTimeouts(conns.pg, setup, () => migrate(
           { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, plan, events: progress },
           {

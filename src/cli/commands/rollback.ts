@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { rollback, type RollbackResult } from '../../use-cases/rollback/rollback.js';
 import { ConfigError, ExitCode } from '../../core/errors.js';
 import { connectPostgres } from '../../target/pg-target.js';
-import { checkConnectionUrls, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf } from '../context.js';
+import { checkConnectionUrls, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
 import { positiveInt } from './migrate.js';
@@ -61,6 +61,8 @@ application or still referenced; listed) · 5 locked by a running migrate · 130
       const pg = await connectPostgres({ url, max: 4, timeoutMs: 5000, applicationName: `hybrid-migrate rollback pid=${process.pid}`, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
       let result: RollbackResult;
       try {
+        // The tables must exist (their columns do not matter to a delete); nothing is written otherwise.
+        await preflight(pg, setup, 'tables');
         result = await explainingTimeouts(pg, setup, () => rollback(
           { pool: pg.pool, mapping: setup.mapping, events: { batchDone: (name, deleted) => rt.logger.debug({ collection: name, deleted }, 'batch committed') } },
           {

@@ -8,7 +8,7 @@ import { collectionAgrees } from '../../use-cases/verify/verify-result.js';
 import { recordVerification } from '../../use-cases/verify/record-verification.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { reportDirFor, writeDryRunReport, writeVerifyReport, type WrittenReport } from '../../report/write-report.js';
-import { connect, loadSetup } from '../context.js';
+import { connect, loadSetup, preflight } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
 import { positiveInt } from './migrate.js';
@@ -70,6 +70,8 @@ Examples:
       const reportDir = reportDirFor(setup.loaded.dir, flags.out);
       const conns = await connect(rt.env, { ...global, command: 'verify', poolSize: concurrency * 3 + 2 });
       try {
+        // Columns that differ from the schema would be compared as differences of every row: say what differs instead.
+        await preflight(conns.pg, setup);
         if (flags.dryRun) {
           const result = await migrate(
             { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
