@@ -236,6 +236,15 @@ async function writeDocs(
         docs = docs.filter((d) => !changed.has(d.converted.sourceKey));
       }
     }
+    // A child row the application added where the document now has one of its own (same
+    // parent and position): the application's row is never touched, so the document is kept
+    // as it is (even with 'overwrite') and recorded, never refused into the rejects.
+    const clashes = await applicationChildClashes(client, plan, docs);
+    if (clashes.size > 0) {
+      changes.kept.push(...clashes.values());
+      docs = docs.filter((d) => !clashes.has(d.converted.sourceKey));
+    }
+    if (docs.length === 0) return 0;
   }
   const mainLines: string[] = [];
   const childLines: string[][] = plan.children.map(() => []);
@@ -313,6 +322,34 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
   await client.query(`DELETE FROM ${stage}`);
   for (const child of plan.children) await client.query(`DELETE FROM pg_temp.${stagingName(child.model)}`);
   return ids;
+}
+
+/** Documents whose child rows would take a (parent, position) that a child row of the application holds. */
+async function applicationChildClashes(client: pg.PoolClient, plan: WritePlan, docs: readonly BatchDocument[]): Promise<Map<string, DocumentChange>> {
+  const out = new Map<string, DocumentChange>();
+  if (docs.length === 0 || plan.children.length === 0) return out;
+  const parents = docs.map((d) => d.converted.uuid);
+  for (const [i, child] of plan.children.entries()) {
+    const r = await client.query<{ id: string; parent: string; position: number }>(
+      `SELECT ${child.idColumn}::text AS id, ${child.parentColumn}::text AS parent, ${child.positionColumn} AS position FROM ${child.table} WHERE ${child.parentColumn} = ANY($1::uuid[])`,
+      [parents],
+    );
+    const foreign = new Map<string, string>();
+    for (const row of r.rows) if (!isMigrationChild(row, child.model.name)) foreign.set(`${row.parent}|${row.position}`, row.id);
+    if (foreign.size === 0) continue;
+    const positionIndex = child.columns.indexOf(child.positionColumn as string);
+    for (const d of docs) {
+      if (out.has(d.converted.sourceKey)) continue;
+      for (const row of d.converted.rows) {
+        if (row.child !== i) continue;
+        const appRow = foreign.get(`${d.converted.uuid.toLowerCase()}|${row.values[positionIndex]}`);
+        if (appRow === undefined) continue;
+        out.set(d.converted.sourceKey, { sourceKey: d.converted.sourceKey, uuid: d.converted.uuid, kind: 'modified-by-application', table: child.model.table, row: appRow });
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** Drops the documents whose converted rows hash to what id_map says was written last time. */
