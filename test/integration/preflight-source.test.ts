@@ -39,7 +39,7 @@ describe('the MongoDB database must be named and exist', () => {
 
   it('a misspelled database (no collection in it): exit 3 naming it, nothing written; --mongo-db with the right name works', async () => {
     const wrong = mongoUriFor(t.mongoUri, `${t.mongoDbName}_typo`);
-    for (const args of [['migrate'], ['migrate', 'orders'], ['migrate', '--incremental']]) {
+    for (const args of [['migrate'], ['migrate', 'orders'], ['migrate', '--incremental'], ['verify', '--no-report']]) {
       const r = await runCli(args, { ...env, MONGO_URI: wrong });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
       expect(r.stderr).toContain(`MongoDB database "${t.mongoDbName}_typo" does not exist`);

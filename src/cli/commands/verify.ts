@@ -9,6 +9,7 @@ import { recordVerification } from '../../use-cases/verify/record-verification.j
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { reportDirFor, writeDryRunReport, writeVerifyReport, type WrittenReport } from '../../report/write-report.js';
 import { connect, loadSetup, preflight } from '../context.js';
+import { checkSourceCollections } from '../../source/mongo-source.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
 import { positiveInt } from './migrate.js';
@@ -70,6 +71,8 @@ Examples:
       const reportDir = reportDirFor(setup.loaded.dir, flags.out);
       const conns = await connect(rt.env, { ...global, command: 'verify', poolSize: concurrency * 3 + 2 });
       try {
+        // The MongoDB database named and existing (a misspelled one would make every row "extra").
+        await checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections });
         // Columns that differ from the schema would be compared as differences of every row: say what differs instead.
         await preflight(conns.pg, setup);
         if (flags.dryRun) {
