@@ -90,3 +90,24 @@ describe('documents whose rows the application deleted', () => {
     expect(still.rows[0]).toEqual({ n: 0 });
   });
 });
+
+describe('rollback after all of the above', () => {
+  it('keeps the document with the edited child row (exit 1), in one pass; --force removes it', async () => {
+    const order = objectIdToUuid(ids[3] as ObjectId);
+    const r = await runCli(['--json', 'rollback', 'orders'], env);
+    expect(r.code, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout).collections[0]).toMatchObject({ skippedModified: 1, blocked: 0 });
+    const kept = await t.pg.query(`SELECT o.notes, i.quantity, i.name FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = $1`, [order]);
+    expect(kept.rows).toEqual([{ notes: null, quantity: 777, name: 'APP EDITED ITEM' }]);
+    const left = await t.pg.query(`SELECT count(*)::int AS n FROM orders`);
+    expect(left.rows[0]).toEqual({ n: 1 });
+
+    const again = await runCli(['--json', 'rollback', 'orders'], env);
+    expect(JSON.parse(again.stdout).collections[0]).toMatchObject({ deleted: 0, skippedModified: 1 });
+
+    const forced = await runCli(['--json', 'rollback', '--force', 'orders'], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    const none = await t.pg.query(`SELECT (SELECT count(*)::int FROM orders) AS o, (SELECT count(*)::int FROM order_items) AS i`);
+    expect(none.rows[0]).toEqual({ o: 0, i: 0 });
+  });
+});
