@@ -160,3 +160,24 @@ export async function changedDocuments(
   }
   return out;
 }
+
+/**
+ * The same digest as childRowsDigest, for child rows the migration has just written (their ids
+ * known: exactly the migration's, nothing to test), computed and aggregated in PostgreSQL in
+ * one statement by primary key: one short text per parent crosses the wire instead of one row
+ * per child row (the hot path of a bulk load).
+ */
+export async function writtenChildRowsDigest(q: Queryable, children: readonly ChildTableRef[], parents: readonly string[], childIds: readonly (readonly string[])[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>(parents.map((p) => [p.toLowerCase(), '']));
+  if (parents.length === 0 || children.length === 0) return out;
+  const parts = children.map(
+    (child, i) =>
+      `SELECT c.${child.parentColumn} AS parent, ${i} AS t, c.${child.positionColumn}::bigint AS pos, ${rowHashSql('c')} AS h FROM ${child.table} c WHERE c.${child.idColumn} = ANY($${i + 1}::uuid[])`,
+  );
+  const r = await q.query<{ parent: string; d: string }>(
+    `SELECT x.parent::text AS parent, string_agg(x.t || '.' || x.pos || '.' || x.h, ' ' ORDER BY x.t, x.pos) AS d FROM (${parts.join(' UNION ALL ')}) x GROUP BY x.parent`,
+    children.map((_, i) => childIds[i] ?? []),
+  );
+  for (const row of r.rows) if (out.has(row.parent)) out.set(row.parent, row.d);
+  return out;
+}

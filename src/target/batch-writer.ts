@@ -14,7 +14,7 @@ import type { ConvertedDocument } from '../core/transform.js';
 import { writtenColumns } from '../core/transform.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { copyLine, copyRows } from './copy.js';
-import { changedDocuments, childRowsDigest, isMigrationChild, replaceableRowSql, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
+import { changedDocuments, isMigrationChild, writtenChildRowsDigest, replaceableRowSql, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
 import { recordedSourceHashes, registerRows } from '../state/registry.js';
 import { recordRejects, type RejectRecord } from '../state/rejects.js';
 import { recordDeferred, type DeferredRecord } from '../state/deferred-refs.js';
@@ -279,7 +279,7 @@ async function writeDocs(
   }
   if (writtenUuids.length === 0) return 0;
   const target = { collection: plan.collection.name, tableName: plan.main.model.table, table: plan.main.table, idColumn: plan.main.idColumn };
-  const childRows = plan.children.length > 0 ? await childRowsDigest(client, plan.childRefs, writtenUuids) : undefined;
+  const childRows = plan.children.length > 0 ? await writtenChildRowsDigest(client, plan.childRefs, writtenUuids, writtenChildIds(plan, docs, writtenUuids)) : undefined;
   await registerRows(client, target, runId, { keys, uuids, hashes, childRows }, writtenUuids);
   return writtenUuids.length;
 }
@@ -322,6 +322,22 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
   await client.query(`DELETE FROM ${stage}`);
   for (const child of plan.children) await client.query(`DELETE FROM pg_temp.${stagingName(child.model)}`);
   return ids;
+}
+
+/** Per child table, the ids of the child rows just written for the documents in `written` (exactly the migration's). */
+function writtenChildIds(plan: WritePlan, docs: readonly BatchDocument[], written: readonly string[]): string[][] {
+  const writtenSet = new Set(written.map((u) => u.toLowerCase()));
+  const idIndex = plan.children.map((c) => c.columns.indexOf(c.idColumn));
+  const out: string[][] = plan.children.map(() => []);
+  for (const d of docs) {
+    if (!writtenSet.has(d.converted.uuid.toLowerCase())) continue;
+    for (const row of d.converted.rows) {
+      if (row.child === null) continue;
+      const id = row.values[idIndex[row.child] as number];
+      if (id) (out[row.child] as string[]).push(id);
+    }
+  }
+  return out;
 }
 
 /** Documents whose child rows would take a (parent, position) that a child row of the application holds. */
