@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import pino, { type Logger } from 'pino';
-import { ExitCode, HybridMigrateError, mongoConnectionLost, pgConnectionLost } from '../core/errors.js';
+import { ExitCode, HybridMigrateError, TimeoutError, mongoConnectionLost, pgConnectionLost, pgTimeoutKind } from '../core/errors.js';
 import { passwordsOf, redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -105,6 +105,20 @@ function exitCodeOf(e: unknown, runtime: CommandRuntime): number {
   }
   const lost = mongoConnectionLost(e) ?? pgConnectionLost(e);
   if (lost) return exitCodeOf(lost, runtime);
+  // A timeout no command explained (migrate and rollback name the blocker): still exit 7, with the setting and the fix.
+  const timeout = pgTimeoutKind(e);
+  if (timeout && !(e instanceof HybridMigrateError)) {
+    return exitCodeOf(
+      new TimeoutError(`PostgreSQL canceled a statement after ${timeout}: ${(e as Error).message}. What was committed before is kept.`, {
+        entity: 'PostgreSQL',
+        hint: timeout === 'lock_timeout'
+          ? 'Another session held a lock the tool needed: end or commit it (pg_stat_activity shows it), or wait longer with --lock-timeout; then rerun.'
+          : "Raise statement_timeout for the role the tool connects as (ALTER ROLE <role> IN DATABASE <db> SET statement_timeout = '10min', or 0), then rerun.",
+        cause: e,
+      }),
+      runtime,
+    );
+  }
   const verbose = Boolean(runtime.global().verbose);
   if (e instanceof HybridMigrateError) {
     const lines = [`error: ${e.message}`];

@@ -7,6 +7,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runCli, startCli } from '../support/cli.js';
 import { withOrders } from '../support/crash-checks.js';
 import { connect } from '../../src/cli/context.js';
@@ -76,6 +80,35 @@ describe('lock_timeout: a lock held by the application ends the run with exit 7,
         }
       }
     });
+  });
+
+  it("the configuration's lockTimeout applies when the flag is not given; a bad value is exit 3 naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hm-lock-timeout-'));
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const configFor = (value: string) => {
+      const file = join(dir, `config-${value.replace(/\W/g, '')}.ts`);
+      writeFileSync(file, `import base from ${JSON.stringify(join(root, 'hybrid-migrate.config.ts'))};\nexport default { ...base, schema: ${JSON.stringify(join(root, 'prisma/schema.prisma'))}, lockTimeout: ${JSON.stringify(value)} };\n`);
+      return file;
+    };
+    try {
+      await withOrders(50, async (db, env) => {
+        expect((await runCli(['migrate', 'workspaces'], env)).code).toBe(0);
+        const bad = await runCli(['--config', configFor('soon'), 'migrate', 'orders'], env);
+        expect(bad.code, bad.stderr).toBe(3);
+        expect(bad.stderr).toMatch(/lockTimeout: must be a duration/);
+        const blocker = await holdTableLock(db.databaseUrl, 'orders');
+        try {
+          const r = await runCli(['--config', configFor('1500ms'), 'migrate', 'orders'], env);
+          expect(r.code, r.stderr).toBe(7);
+          expect(r.stderr).toMatch(/gave up waiting 1\.5 s \(lock_timeout\)/);
+          expect(r.stderr).toContain(`pid ${blocker.pid}`);
+        } finally {
+          await blocker.release();
+        }
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rollback --lock-timeout 1s: exit 7 naming the blocker; after it ends, the rollback completes', async () => {
