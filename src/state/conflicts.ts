@@ -20,15 +20,26 @@ export interface ConflictRow {
   row?: string;
 }
 
-/** Records conflicts (inside the transaction that decided to keep the rows). */
-export async function recordConflicts(q: Queryable, collection: string, runId: string, kind: ConflictKind, rows: readonly ConflictRow[]): Promise<void> {
+/**
+ * Records conflicts (inside the transaction that decided about the rows): `kept` (the rows were
+ * left for the application) or `overwritten` (the collection's onConflict 'overwrite' replaced
+ * or re-inserted them: reported, never silent).
+ */
+export async function recordConflicts(
+  q: Queryable,
+  collection: string,
+  runId: string,
+  kind: ConflictKind,
+  rows: readonly ConflictRow[],
+  resolution: 'kept' | 'overwritten' = 'kept',
+): Promise<void> {
   if (rows.length === 0) return;
   await q.query(
-    `INSERT INTO ${stateTable('conflicts')} (collection, source_key, uuid, kind, run_id, row_table, row_uuid)
-     SELECT $1, k, u, $2, $3, rt, ru FROM unnest($4::text[], $5::uuid[], $6::text[], $7::uuid[]) AS x(k, u, rt, ru)
-     ON CONFLICT (collection, source_key, kind) DO UPDATE SET run_id = EXCLUDED.run_id, detected_at = now(),
+    `INSERT INTO ${stateTable('conflicts')} (collection, source_key, uuid, kind, run_id, row_table, row_uuid, resolution)
+     SELECT $1, k, u, $2, $3, rt, ru, $8 FROM unnest($4::text[], $5::uuid[], $6::text[], $7::uuid[]) AS x(k, u, rt, ru)
+     ON CONFLICT (collection, source_key, kind) DO UPDATE SET run_id = EXCLUDED.run_id, detected_at = now(), resolution = EXCLUDED.resolution,
        row_table = COALESCE(EXCLUDED.row_table, ${stateTable('conflicts')}.row_table), row_uuid = COALESCE(EXCLUDED.row_uuid, ${stateTable('conflicts')}.row_uuid)`,
-    [collection, kind, runId, rows.map((r) => r.sourceKey), rows.map((r) => r.uuid), rows.map((r) => r.table ?? null), rows.map((r) => r.row ?? null)],
+    [collection, kind, runId, rows.map((r) => r.sourceKey), rows.map((r) => r.uuid), rows.map((r) => r.table ?? null), rows.map((r) => r.row ?? null), resolution],
   );
 }
 

@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS ${S}.conflicts (
 ALTER TABLE ${S}.id_map ADD COLUMN IF NOT EXISTS child_rows text;
 ALTER TABLE ${S}.conflicts ADD COLUMN IF NOT EXISTS row_table text;
 ALTER TABLE ${S}.conflicts ADD COLUMN IF NOT EXISTS row_uuid uuid;
+ALTER TABLE ${S}.conflicts ADD COLUMN IF NOT EXISTS resolution text NOT NULL DEFAULT 'kept';
 CREATE TABLE IF NOT EXISTS ${S}.deferred_refs (
   collection text NOT NULL,
   row_uuid uuid NOT NULL,

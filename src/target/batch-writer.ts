@@ -155,6 +155,8 @@ export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, 
     // One conflict per document kept, naming the row found changed or deleted.
     for (const kind of ['modified-by-application', 'deleted-by-application'] as const) {
       await recordConflicts(client, plan.collection.name, runId, kind, kept.filter((c) => c.kind === kind));
+      // onConflict 'overwrite' replaced what the application changed: reported too, as overwritten.
+      await recordConflicts(client, plan.collection.name, runId, kind, overwritten.filter((c) => c.kind === kind), 'overwritten');
     }
     // Progress counts what this batch changed: a batch that only met known rejects and unchanged rows leaves no trace.
     await input.progress(client, { written, rejected: newRejects, conflicts: skippedModified.length });

@@ -27,7 +27,7 @@ describe('--detect-deletes and child rows the application changed', () => {
     const plain = objectIdToUuid(ids[2] as ObjectId);
     const item = childUuid(edited, 'OrderItem', 0);
     await t.pg.query(`UPDATE order_items SET quantity = 777 WHERE id = $1`, [item]);
-    await t.db.collection('orders').deleteMany({ _id: { $in: [ids[1], ids[2]] } });
+    await t.db.collection('orders').deleteMany({ _id: { $in: [ids[1] as ObjectId, ids[2] as ObjectId] } });
 
     const r = await runCli(['--json', 'migrate', '--incremental', '--detect-deletes', 'orders'], env);
     expect(r.code, r.stderr).toBe(0);
