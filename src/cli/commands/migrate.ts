@@ -123,7 +123,13 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
       try {
         rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
         // The source database named and existing, and each collection in it: never "migrated 0" and checkpointed done.
-        const source = await checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections });
+        // Both checks are read-only and independent: run them side by side (a locked collection is reported sooner).
+        const [sourceChecked, targetChecked] = await Promise.allSettled([
+          checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections }),
+          preflight(conns.pg, setup),
+        ]);
+        if (sourceChecked.status === 'rejected') throw sourceChecked.reason;
+        const source = sourceChecked.value;
         if (source.missing.length > 0) {
           const where = `MongoDB database "${conns.mongo.db.databaseName}"`;
           // Named on the command line: the operator meant them (exit 3 unless told to skip). All configured: the
@@ -138,7 +144,7 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
           setup.collections = source.present;
         }
         // The target's tables as the schema says, before anything is written (read-only: the dry run too).
-        await preflight(conns.pg, setup);
+        if (targetChecked.status === 'rejected') throw targetChecked.reason;
         result = await explainingTimeouts(conns.pg, setup, () => migrate(
           { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, plan, events: progress },
           {
