@@ -88,7 +88,7 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--concurrency <n>', 'collections and _id ranges worked on in parallel (default 4)', positiveInt('--concurrency', 64))
     .option('--max-rejects <n>', 'stop with exit code 1 once more than n documents are rejected', nonNegativeInt)
     .option('--memory-budget <mb>', `between batches, give garbage back to the system once the resident memory is over this many MB (0: leave it to Node)`, nonNegativeInt, DEFAULT_MEMORY_BUDGET_MB)
-    .option('--skip-missing-collections', 'a collection named on the command line that the MongoDB database does not have is skipped with a warning (default: exit 3 before anything is written; configured collections the source lacks are always skipped with a warning)')
+    .option('--skip-missing-collections', 'a collection named on the command line that the MongoDB database does not have is skipped with a warning (default: exit 3 before anything is written; configured collections the source lacks are always skipped, with a log line)')
     .option('--lock-timeout <duration>', 'how long a write waits for a lock an application transaction holds before the run stops with exit 7, naming the blocker (default 30s; 0: no limit)', lockTimeoutArg)
     .addOption(new Option('--partition-size <n>', 'documents per parallel _id range').argParser(positiveInt('--partition-size', 100_000_000)).default(500_000).hideHelp())
     .addHelpText(
@@ -140,7 +140,9 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
               { hint: source.present.length === 0 ? `None of the collections exist in ${where}: check MONGO_URI's database name (or --mongo-db). Nothing was written.` : 'Fix the name (or remove the entry from hybrid-migrate.config.ts), or pass --skip-missing-collections to migrate the others; nothing was written.' },
             );
           }
-          for (const c of source.missing) rt.logger.warn({ collection: c }, `collection "${c}" does not exist in ${where}: skipped${collections.length > 0 ? ' (--skip-missing-collections)' : ''}, nothing recorded for it`);
+          // Skipping a collection the operator named is a warning; a configured one this source never had is information
+          // (a cron run with nothing new stays silent).
+          for (const c of source.missing) rt.logger[collections.length > 0 ? 'warn' : 'info']({ collection: c }, `collection "${c}" does not exist in ${where}: skipped${collections.length > 0 ? ' (--skip-missing-collections)' : ''}, nothing recorded for it`);
           setup.collections = source.present;
         }
         // The target's tables as the schema says, before anything is written (read-only: the dry run too).
