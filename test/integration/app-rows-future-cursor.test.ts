@@ -36,7 +36,8 @@ describe('a document whose updatedAt lies in the future', () => {
     const later = ids[7] as ObjectId;
     await t.db.collection('orders').updateOne({ _id: future }, { $set: { notes: 'future 1', updatedAt: new Date('2099-01-01T00:00:00Z') } });
     const startedBefore = new Date();
-    expect(await incremental()).toMatchObject({ migrated: 1 });
+    // Reported in the summary: how many, and which.
+    expect(await incremental()).toMatchObject({ migrated: 1, futureUpdatedAt: { count: 1, sampleIds: [`oid:${future.toHexString()}`] } });
     expect(await notesOf(future)).toBe('future 1');
     const cursor = await t.pg.query<{ c: Date }>(`SELECT cursor_updated_at AS c FROM hybrid_migrate.sync_state WHERE collection = 'orders'`);
     expect((cursor.rows[0]?.c as Date).getTime()).toBeLessThanOrEqual(Date.now());

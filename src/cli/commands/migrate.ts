@@ -176,6 +176,7 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
         await conns.close();
       }
       for (const c of result.collections) for (const w of c.driftWarnings) rt.logger.warn({ collection: c.name }, `source drifted since the plan: ${w}`);
+      for (const c of result.collections) if (c.futureUpdatedAt.count > 0) rt.logger.warn({ collection: c.name, ...c.futureUpdatedAt }, futureLine(c));
       if (flags.report && result.dryRun) {
         const written = await writeDryRunReport(result, reportDirFor(setup.loaded.dir, typeof flags.report === 'string' ? flags.report : undefined));
         rt.stderr(`report: ${written.html}\n`);
@@ -217,6 +218,7 @@ function toJson(r: MigrateResult) {
       rejectsByField: c.rejectsByField,
       rejectSamples: c.rejectSamples,
       driftWarnings: c.driftWarnings,
+      futureUpdatedAt: c.futureUpdatedAt,
       timings: c.timings,
     })),
   };
@@ -259,7 +261,13 @@ function renderSummary(r: MigrateResult): string {
   if (coercions.length > 0) out.push('', 'Values converted from another representation:', ...coercions.map(([k, n]) => `  ${k}: ${formatInt(n)}`));
   const drift = r.collections.flatMap((c) => c.driftWarnings);
   if (drift.length > 0) out.push('', 'Source drifted since the plan (run "hybrid-migrate plan" again):', ...drift.map((w) => `  ${w}`));
+  const future = r.collections.filter((c) => c.futureUpdatedAt.count > 0).map((c) => `  ${futureLine(c)}`);
+  if (future.length > 0) out.push('', 'Warning: updatedAt in the future (synced when they change; the cursor stays at the run\'s start):', ...future);
   const samples = r.collections.flatMap((c) => c.rejectSamples.slice(0, 5).map((s) => `  ${c.name} ${s.sourceKey}: ${s.reason}`));
   if (samples.length > 0) out.push('', 'Rejected (first ones; all are in hybrid_migrate.rejects):', ...samples);
   return `${out.join('\n')}\n`;
+}
+
+function futureLine(c: MigrateResult['collections'][number]): string {
+  return `${c.name}: ${formatInt(c.futureUpdatedAt.count)} document(s) with updatedAt after this run's start, e.g. ${c.futureUpdatedAt.sampleIds.join(', ')}`;
 }

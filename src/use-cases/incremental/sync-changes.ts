@@ -13,6 +13,7 @@
 import type { Document, Filter } from 'mongodb';
 import type pg from 'pg';
 import type { MappedCollection } from '../../core/mapping.js';
+import { sourceIdKey } from '../../core/ids.js';
 import { EXACT_READ_OPTIONS, readBatches } from '../../source/mongo-source.js';
 import { ejson, unejson } from '../../source/partitions.js';
 import { writePlanFor, type BatchInput } from '../../target/batch-writer.js';
@@ -83,7 +84,7 @@ export async function syncCollection(collection: MappedCollection, ctx: BatchCon
       const updated = doc[field];
       if (updated instanceof Date && updated.getTime() > startedAt.getTime()) {
         report.futureUpdatedAt.count++;
-        if (report.futureUpdatedAt.sampleIds.length < SAMPLES) report.futureUpdatedAt.sampleIds.push(ejson(doc._id));
+        if (report.futureUpdatedAt.sampleIds.length < SAMPLES) report.futureUpdatedAt.sampleIds.push(sourceIdKey(doc._id));
       }
       batch.push(doc);
       if (batch.length >= ctx.batchSize) {
@@ -94,13 +95,6 @@ export async function syncCollection(collection: MappedCollection, ctx: BatchCon
     if (batch.length > 0) await flush();
   } finally {
     await cursor.close().catch(() => undefined);
-  }
-  if (report.futureUpdatedAt.count > 0) {
-    // Until the summary carries it (use-cases/migrate), a warning on stderr: cron logs keep warnings.
-    process.emitWarning(
-      `${collection.name}: ${report.futureUpdatedAt.count} document(s) with ${field} after this run's start (first: ${report.futureUpdatedAt.sampleIds.join(', ')}); they are synced when they change, the cursor stays at the run's start`,
-      { code: 'HM_FUTURE_UPDATED_AT' },
-    );
   }
   return report;
 }

@@ -80,6 +80,8 @@ export interface CollectionSummary {
   rejectSamples: { sourceKey: string; fieldPath: string; reason: string }[];
   /** Fields or BSON types the latest plan never saw (empty when no plan was found). */
   driftWarnings: string[];
+  /** Incremental: documents whose updatedAt lies after this run's start (clock skew, bad data): synced when they change, never moving the cursor past the run's start. */
+  futureUpdatedAt: { count: number; sampleIds: string[] };
   durationMs: number;
   /** Where the time went, summed over the collection's workers (so it can exceed durationMs): what limits the speed. */
   timings: CollectionTimings;
@@ -298,15 +300,16 @@ async function runCollection(deps: MigrateDeps, opts: MigrateOptions, scope: Run
     ),
   );
   const synced = Boolean(opts.incremental) && !opts.dryRun && !scope.control.aborted;
+  let futureUpdatedAt = { count: 0, sampleIds: [] as string[] };
   if (synced) {
-    await workers(() => syncCollection(collection, ctx, { overlapMs: opts.overlapMs ?? DEFAULT_OVERLAP_MS }));
+    ({ futureUpdatedAt } = await workers(() => syncCollection(collection, ctx, { overlapMs: opts.overlapMs ?? DEFAULT_OVERLAP_MS })));
     if (opts.detectDeletes && !scope.control.aborted) {
       if (!deps.schema) throw new HybridMigrateError('DETECT_DELETES_NEEDS_SCHEMA', ExitCode.Config, 'detect-deletes needs the Prisma schema (to find rows that reference a deleted document).');
       await workers(() => detectDeletes(collection, deps.schema as PrismaSchema, ctx));
     }
   }
   const status = scope.control.aborted ? 'interrupted' : opts.dryRun ? 'dry-run' : tasks.length > 0 ? 'migrated' : synced ? 'synced' : 'already-done';
-  const summary = summarize(collection, status, stats, started, drift?.warnings() ?? []);
+  const summary = { ...summarize(collection, status, stats, started, drift?.warnings() ?? []), futureUpdatedAt };
   deps.events?.collectionFinished?.(summary);
   return summary;
 }
@@ -341,7 +344,7 @@ function batchContext(
   };
 }
 
-function summarize(collection: MappedCollection, status: CollectionSummary['status'], stats: CollectionStats, started: number, driftWarnings: string[]): CollectionSummary {
+function summarize(collection: MappedCollection, status: CollectionSummary['status'], stats: CollectionStats, started: number, driftWarnings: string[]): Omit<CollectionSummary, 'futureUpdatedAt'> {
   return {
     name: collection.name,
     model: collection.model.name,
