@@ -37,7 +37,6 @@ export async function ensureVerificationsTable(pool: pg.Pool): Promise<void> {
   await applyStateDdl(pool, 'verifications', DDL);
 }
 
-/** Records one row per collection; `status` is 'ok', 'differences' or 'interrupted'. */
 /** One collection's verification result, as recorded. */
 export interface VerificationRow {
   collection: string;
@@ -55,6 +54,7 @@ export interface VerificationRow {
   durationMs: number;
 }
 
+/** Records one row per collection of a verify run. */
 export async function recordVerifications(q: Queryable, verifyId: string, rows: readonly VerificationRow[], reportPath: string | null): Promise<void> {
   for (const c of rows) {
     await q.query(

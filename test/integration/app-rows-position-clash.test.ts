@@ -6,8 +6,8 @@
 import { ObjectId } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
-import { mongoUriFor, runCli } from '../support/cli.js';
-import { insertSimpleOrders } from '../support/simple-orders.js';
+import { runCli } from '../support/cli.js';
+import { migrateSimpleOrders } from '../support/crash-checks.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
 
 const t = useTestDatabases();
@@ -15,11 +15,7 @@ let env: { MONGO_URI: string; DATABASE_URL: string };
 let ids: ObjectId[];
 
 beforeAll(async () => {
-  env = { MONGO_URI: mongoUriFor(t.mongoUri, t.mongoDbName), DATABASE_URL: t.databaseUrl };
-  await insertSimpleOrders(t.db, 10);
-  ids = (await t.db.collection('orders').find({}, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray()).map((d) => d._id as ObjectId);
-  const r = await runCli(['migrate'], env);
-  expect(r.code, r.stderr).toBe(0);
+  ({ env, ids } = await migrateSimpleOrders(t, 10));
 });
 
 describe('an application item at the position MongoDB fills too', () => {

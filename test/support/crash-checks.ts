@@ -4,7 +4,7 @@
  * one, and `verify` (the tool's own full comparison) finds nothing missing, extra or different.
  */
 import { expect } from 'vitest';
-import type { Db } from 'mongodb';
+import type { Db, ObjectId } from 'mongodb';
 import type pg from 'pg';
 import { createTestDatabases, type TestDatabases } from './databases.js';
 import { mongoUriFor, runCli, type CliEnv } from './cli.js';
@@ -47,4 +47,14 @@ export function prng(seed: number): () => number {
     x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** `n` simple orders in this file's databases, migrated once through the CLI: the environment and the orders' `_id`s in order. */
+export async function migrateSimpleOrders(t: TestDatabases, n: number): Promise<{ env: CliEnv; ids: ObjectId[] }> {
+  const env = { MONGO_URI: mongoUriFor(t.mongoUri, t.mongoDbName), DATABASE_URL: t.databaseUrl };
+  await insertSimpleOrders(t.db, n);
+  const ids = (await t.db.collection('orders').find({}, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray()).map((d) => d._id as ObjectId);
+  const r = await runCli(['migrate'], env);
+  expect(r.code, r.stderr).toBe(0);
+  return { env, ids };
 }
