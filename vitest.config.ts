@@ -17,6 +17,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           globals: true,
+          // CPU-bound property tests (10k ObjectIds…) pass in well under a second alone, but a
+          // loaded 2-core machine stretched one past vitest's 5 s default: a limit, not a speed claim.
+          testTimeout: 30_000,
         },
       },
       {

@@ -23,6 +23,20 @@ function scope(r: VerifyResult): string {
   return r.sample === null ? 'every document compared' : `counts exact; content compared for a random sample of ${r.sample} migrated documents per collection`;
 }
 
+/** Documents the application changed or deleted rows of since migration: shown, never an error. */
+function applicationTotal(c: CollectionVerification): number {
+  return c.changedByApplication + c.deletedByApplication;
+}
+
+function nothingToShow(c: CollectionVerification): boolean {
+  return collectionAgrees(c, true) && c.uncheckedRegistry === 0 && applicationTotal(c) === 0;
+}
+
+const APPLICATION_HEADING = (c: CollectionVerification) =>
+  `Changed by the application since migration: ${c.changedByApplication} changed, ${c.deletedByApplication} deleted (kept as the application left them; not differences)`;
+
+const APPLICATION_KIND: Record<string, string> = { 'modified-by-application': 'changed', 'deleted-by-application': 'deleted' };
+
 const EXTRA_REASON: Record<string, string> = {
   'source-deleted': 'document deleted in MongoDB',
   'unregistered-copy': 'copy in the migration id space, not in id_map',
@@ -35,9 +49,9 @@ export function verifyMarkdown(r: VerifyResult): string {
   out.push(`Started ${md(r.startedAt)}, took ${md(r.durationMs)} ms; ${md(scope(r))}.`, '');
   out.push(`| ${COUNT_HEADERS.join(' | ')} |`, `|${COUNT_HEADERS.map((_, i) => (i === 0 || i === 10 ? ' --- ' : ' ---: ')).join('|')}|`);
   for (const c of r.collections) out.push(`| ${md(c.name)} | ${counts(c).join(' | ')} | ${statusOf(c, r)} |`);
-  out.push('', 'source = migrated + rejected + not migrated. missing = not migrated + registered rows that are gone. Rows the application wrote itself are not counted.');
+  out.push('', 'source = migrated + rejected + not migrated. missing = not migrated yet. Rows the application wrote itself are not counted; migrated rows it changed or deleted since are listed apart.');
   for (const c of r.collections) {
-    if (collectionAgrees(c, true) && c.uncheckedRegistry === 0) continue;
+    if (nothingToShow(c)) continue;
     out.push('', `## ${md(c.name)} → ${md(c.table)}`);
     if (c.uncheckedRegistry > 0) out.push('', `${c.uncheckedRegistry} registry entries have an \`_id\` type that cannot be looked up; they were not checked for deletion.`);
     const fields = Object.entries(c.fields);
@@ -52,6 +66,10 @@ export function verifyMarkdown(r: VerifyResult): string {
     if (c.missingRows.length > 0) {
       out.push('', `### Missing rows (${c.missing})`, '', '| source _id | uuid | why |', '| --- | --- | --- |');
       for (const m of c.missingRows) out.push(`| ${md(m.sourceId)} | ${md(m.uuid ?? '')} | ${m.reason === 'row-deleted' ? 'registered, row gone' : 'not migrated yet'} |`);
+    }
+    if (applicationTotal(c) > 0) {
+      out.push('', `### ${APPLICATION_HEADING(c)}`, '', '| source _id | what | table | row |', '| --- | --- | --- | --- |');
+      for (const a of c.applicationChanges) out.push(`| ${md(a.sourceId)} | ${APPLICATION_KIND[a.kind] ?? a.kind} | ${md(a.table)} | ${md(a.row)} |`);
     }
     if (c.extraRows.length > 0) {
       out.push('', `### Extra rows (${c.extra})`, '', '| uuid | source key | why |', '| --- | --- | --- |');
@@ -79,9 +97,9 @@ export function verifyHtml(r: VerifyResult): string {
     ];
   });
   body.push(htmlTable('summary', [...COUNT_HEADERS], rows, [1, 2, 3, 4, 5, 6, 7, 8, 9], (i) => `data-collection="${html(r.collections[i]?.name)}"`));
-  body.push('<p class="note">source = migrated + rejected + not migrated · missing = not migrated + registered rows that are gone · rows the application wrote itself are not counted.</p>');
+  body.push('<p class="note">source = migrated + rejected + not migrated · missing = not migrated yet · rows the application wrote itself are not counted; migrated rows it changed or deleted since are listed apart.</p>');
   for (const c of r.collections) {
-    if (collectionAgrees(c, true) && c.uncheckedRegistry === 0) continue;
+    if (nothingToShow(c)) continue;
     body.push(`<h2 id="c-${html(c.name)}">${html(c.name)} → <code>${html(c.table)}</code></h2>`);
     if (c.uncheckedRegistry > 0) body.push(`<p class="note">${html(c.uncheckedRegistry)} registry entries have an _id type that cannot be looked up; they were not checked for deletion.</p>`);
     const fields = Object.entries(c.fields);
@@ -101,6 +119,10 @@ export function verifyHtml(r: VerifyResult): string {
     if (c.missingRows.length > 0) {
       body.push(`<h3>Missing rows: ${html(c.missing)}</h3>`);
       body.push(htmlTable(`missing-${c.name}`, ['source _id', 'uuid', 'why'], c.missingRows.map((m) => [`<code>${html(m.sourceId)}</code>`, `<code>${html(m.uuid ?? '')}</code>`, html(m.reason === 'row-deleted' ? 'registered, row gone' : 'not migrated yet')])));
+    }
+    if (applicationTotal(c) > 0) {
+      body.push(`<h3>${html(APPLICATION_HEADING(c))}</h3>`);
+      body.push(htmlTable(`application-${c.name}`, ['source _id', 'what', 'table', 'row'], c.applicationChanges.map((a) => [`<code>${html(a.sourceId)}</code>`, html(APPLICATION_KIND[a.kind] ?? a.kind), `<code>${html(a.table)}</code>`, `<code>${html(a.row)}</code>`])));
     }
     if (c.extraRows.length > 0) {
       body.push(`<h3>Extra rows: ${html(c.extra)}</h3>`);

@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS ${VERIFICATIONS_TABLE} (
   duration_ms integer NOT NULL,
   report_path text
 );
+ALTER TABLE ${VERIFICATIONS_TABLE} ADD COLUMN IF NOT EXISTS changed_by_application bigint NOT NULL DEFAULT 0;
+ALTER TABLE ${VERIFICATIONS_TABLE} ADD COLUMN IF NOT EXISTS deleted_by_application bigint NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS verifications_latest ON ${VERIFICATIONS_TABLE} (collection, verified_at DESC);
 `;
 
@@ -50,6 +52,9 @@ export interface VerificationRow {
   missing: number;
   extra: number;
   mismatched: number;
+  /** Migrated documents the application changed / deleted rows of since: not differences, shown by status. */
+  changedByApplication: number;
+  deletedByApplication: number;
   checked: number;
   durationMs: number;
 }
@@ -58,9 +63,11 @@ export interface VerificationRow {
 export async function recordVerifications(q: Queryable, verifyId: string, rows: readonly VerificationRow[], reportPath: string | null): Promise<void> {
   for (const c of rows) {
     await q.query(
-      `INSERT INTO ${VERIFICATIONS_TABLE} (run_id, collection, status, sample, source, target, migrated, rejected, not_migrated, missing, extra, mismatched, checked, duration_ms, report_path)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-      [verifyId, c.collection, c.status, c.sample, c.source, c.target, c.migrated, c.rejected, c.notMigrated, c.missing, c.extra, c.mismatched, c.checked, c.durationMs, reportPath],
+      `INSERT INTO ${VERIFICATIONS_TABLE} (run_id, collection, status, sample, source, target, migrated, rejected, not_migrated, missing, extra, mismatched,
+         changed_by_application, deleted_by_application, checked, duration_ms, report_path)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      [verifyId, c.collection, c.status, c.sample, c.source, c.target, c.migrated, c.rejected, c.notMigrated, c.missing, c.extra, c.mismatched,
+       c.changedByApplication, c.deletedByApplication, c.checked, c.durationMs, reportPath],
     );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Issue 16, item 6: verify reports the documents whose rows the application changed or
  * deleted since migration apart (changedByApplication, deletedByApplication, with samples
- * naming the table and row), besides its mismatched / missing counts.
+ * naming the table and row), apart from its mismatched / missing counts, and they do not make it exit 1.
  */
 import { ObjectId } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -29,8 +29,13 @@ describe('verify after the application changed migrated rows', () => {
     await t.pg.query(`DELETE FROM orders WHERE id = $1`, [deleted]);
 
     const r = await runCli(['verify', 'orders', '--json', '--no-report'], env);
-    const orders = JSON.parse(r.stdout).collections[0];
+    const json = JSON.parse(r.stdout);
+    const orders = json.collections[0];
     expect(orders).toMatchObject({ changedByApplication: 2, deletedByApplication: 1 });
+    // The application's changes are not differences: verify agrees and exits 0 (it exited 1 for good before).
+    expect(orders).toMatchObject({ mismatched: 0, missing: 0, extra: 0, mismatches: [], missingRows: [] });
+    expect(json.ok).toBe(true);
+    expect(r.code).toBe(0);
     const byUuid = new Map((orders.applicationChanges as { uuid: string }[]).map((c) => [c.uuid, c]));
     expect(byUuid.get(itemOrder)).toMatchObject({ kind: 'modified-by-application', table: 'order_items', row: item });
     expect(byUuid.get(mainOrder)).toMatchObject({ kind: 'modified-by-application', table: 'orders', row: mainOrder });

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabases, useTestDatabases } from '../support/databases.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
 import { mongoUriFor, runCli, type CliEnv } from '../support/cli.js';
-import { runMigrate } from '../support/migration.js';
+import { recordAsMigrationWrote, runMigrate } from '../support/migration.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
 
 
@@ -120,6 +120,9 @@ interface JsonCollection {
   mismatches: { uuid: string; field: string; source: string | null; target: string | null }[];
   missingRows: { uuid: string; reason: string }[];
   extraRows: { uuid: string; reason: string }[];
+  changedByApplication: number;
+  deletedByApplication: number;
+  applicationChanges: { uuid: string; kind: string; table: string; row: string }[];
 }
 interface JsonResult {
   ok: boolean;
@@ -173,7 +176,8 @@ async function corrupt(): Promise<Expect[]> {
   out.push({ uuid: ou(66), fields: ['deliveredAt', 'source'] });
   for (const i of [67, 68, 69, 70]) {
     await q(`DELETE FROM orders WHERE id = $1`, [ou(i)]);
-    out.push({ uuid: ou(i), fields: ['(missing: row-deleted)'] });
+    // A registered row that is gone: only the application deletes one (issue 16), never a difference.
+    out.push({ uuid: ou(i), fields: ['(deleted-by-application)'] });
   }
   // Duplicated rows: a copy of a migrated order under an id of the migration's space that id_map does not know,
   // and a copy registered in id_map under a source key whose document does not exist.
@@ -233,6 +237,9 @@ async function corrupt(): Promise<Expect[]> {
   // Deleted in MongoDB after the migration: the row is extra.
   await t.db.collection('transactions').deleteOne({ _id: seed.transactions[39] });
   out.push({ uuid: tu(39), fields: ['(extra: source-deleted)'] });
+  // The edits above stand for migration defects: recorded as what the migration wrote, or
+  // verify would rightly count them as the application's changes (changedByApplication).
+  await recordAsMigrationWrote(t.pg, ['orders', 'transactions', 'clients', 'products']);
   return out;
 }
 
@@ -270,6 +277,7 @@ function reported(result: JsonResult): Map<string, string[]> {
     for (const m of c.mismatches) add(m.uuid, m.field);
     for (const m of c.missingRows) add(m.uuid, `(missing: ${m.reason})`);
     for (const e of c.extraRows) add(e.uuid, `(extra: ${e.reason})`);
+    for (const a of c.applicationChanges) add(a.uuid, `(${a.kind})`);
   }
   return found;
 }
@@ -325,7 +333,7 @@ describe('verify', () => {
     expect(new Set(found.keys())).toEqual(new Set(want.keys()));
     for (const [uuid, fields] of want) expect([...(found.get(uuid) ?? [])].sort(), uuid).toEqual(fields);
     const orders = corrupted.collections.find((c) => c.name === 'orders') as JsonCollection;
-    expect(orders).toMatchObject({ source: 200, migrated: 200, missing: 4, extra: 4 });
+    expect(orders).toMatchObject({ source: 200, migrated: 200, missing: 0, deletedByApplication: 4, changedByApplication: 0, extra: 4 });
     expect(orders.target).toBe(200 - 4 + 4);
     const tx = corrupted.collections.find((c) => c.name === 'transactions') as JsonCollection;
     expect(tx).toMatchObject({ source: 39, extra: 1, mismatched: 4 });
@@ -341,8 +349,8 @@ describe('verify', () => {
     expect(r.code).toBe(1);
     const json = JSON.parse(r.stdout) as JsonResult;
     expect(json.report).toBeNull();
-    expect(json.collections[0]).toMatchObject({ name: 'orders', source: 200, migrated: 200, notMigrated: 0, missing: 4, extra: 4 });
-    // 20 registered documents sampled; those whose row was deleted are counted as missing, not compared.
+    expect(json.collections[0]).toMatchObject({ name: 'orders', source: 200, migrated: 200, notMigrated: 0, missing: 0, deletedByApplication: 4, extra: 4 });
+    // 20 registered documents sampled; those whose row the application deleted are counted apart, not compared.
     const checked = json.collections[0]?.checked ?? 0;
     expect(checked).toBeGreaterThanOrEqual(16);
     expect(checked).toBeLessThanOrEqual(20);
@@ -357,7 +365,7 @@ describe('verify', () => {
     expect(dom).toContain('id="summary"');
     const row = /<tr data-collection="orders">(.*?)<\/tr>/s.exec(dom)?.[1] ?? '';
     const cells = [...row.matchAll(/<td[^>]*>(.*?)<\/td>/gs)].map((m) => m[1]);
-    expect(cells.slice(0, 10)).toEqual(['orders', '200', '200', '200', '0', '0', '4', '4', String(corrupted.collections.find((c) => c.name === 'orders')?.mismatched), '196']);
+    expect(cells.slice(0, 10)).toEqual(['orders', '200', '200', '200', '0', '0', '0', '4', String(corrupted.collections.find((c) => c.name === 'orders')?.mismatched), '196']);
     for (const e of expected.filter((x) => !x.fields[0]?.startsWith('('))) expect(dom, e.uuid).toContain(`data-uuid="${e.uuid}"`);
     // The hostile value is shown as text: no element was created from it, the title is untouched.
     expect(dom).not.toContain('<script>document.title');

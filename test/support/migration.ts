@@ -10,6 +10,8 @@ import { resolveMapping } from '../../src/config/resolve-mapping.js';
 import { loadPrismaSchema } from '../../src/schema/prisma-schema.js';
 import { migrate, type MigrateOptions, type MigrateResult } from '../../src/use-cases/migrate/migrate.js';
 import type { MigrationMapping } from '../../src/core/mapping.js';
+import { writePlanFor } from '../../src/target/batch-writer.js';
+import { childRowsDigest, refreshRowHashes } from '../../src/state/ownership.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -36,4 +38,22 @@ export async function runMigrate(db: Db, pool: pg.Pool, opts: Partial<MigrateOpt
       signal: opts.signal ?? new AbortController().signal,
     },
   );
+}
+
+/**
+ * Records the rows of `collections` as they are now as what the migration wrote (row hashes
+ * and child-row evidence in id_map): a test that corrupts rows with SQL to stand for a
+ * migration defect calls it, or verify would rightly read the edits as the application's.
+ */
+export async function recordAsMigrationWrote(pool: pg.Pool, collections: readonly string[]): Promise<void> {
+  const mapping = await shippedMapping();
+  for (const name of collections) {
+    const plan = writePlanFor(mapping.collections.get(name) as NonNullable<ReturnType<typeof mapping.collections.get>>);
+    const r = await pool.query<{ uuid: string }>(`SELECT uuid::text FROM hybrid_migrate.id_map WHERE collection = $1`, [name]);
+    const uuids = r.rows.map((row) => row.uuid);
+    await refreshRowHashes(pool, plan.main.table, plan.main.idColumn, uuids);
+    if (plan.childRefs.length === 0) continue;
+    const digests = await childRowsDigest(pool, plan.childRefs, uuids);
+    for (const [uuid, digest] of digests) await pool.query(`UPDATE hybrid_migrate.id_map SET child_rows = $2 WHERE uuid = $1`, [uuid, digest]);
+  }
 }

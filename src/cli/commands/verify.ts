@@ -179,6 +179,8 @@ function renderSummary(r: VerifyResult, report: WrittenReport | undefined): stri
     if (shown.length > 0) out.push('', `${c.name}: ${formatInt(c.mismatched)} documents differ${c.mismatched > 0 && c.mismatches.length > 10 ? ' (first differences)' : ''}:`, ...shown);
     const missing = c.missingRows.slice(0, 5).map((m) => `  ${m.sourceId} ${m.uuid ?? ''} ${m.reason}`);
     if (missing.length > 0) out.push('', `${c.name}: ${formatInt(c.missing)} missing:`, ...missing);
+    const app = c.applicationChanges.slice(0, 5).map((a) => `  ${a.sourceId} ${a.kind === 'deleted-by-application' ? 'deleted' : 'changed'}: ${a.table} ${a.row}`);
+    if (app.length > 0) out.push('', `${c.name}: ${formatInt(c.changedByApplication)} changed and ${formatInt(c.deletedByApplication)} deleted by the application since migration (kept; not differences):`, ...app);
     const extra = c.extraRows.slice(0, 5).map((e) => `  ${e.uuid} ${e.sourceKey ?? ''} ${e.reason}`);
     if (extra.length > 0) out.push('', `${c.name}: ${formatInt(c.extra)} extra:`, ...extra);
   }

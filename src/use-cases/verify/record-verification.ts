@@ -16,6 +16,8 @@ export async function recordVerification(pool: pg.Pool, verifyId: string, result
     missing: c.missing,
     extra: c.extra,
     mismatched: c.mismatched,
+    changedByApplication: c.changedByApplication,
+    deletedByApplication: c.deletedByApplication,
     checked: c.checked,
     durationMs: c.durationMs,
   }));

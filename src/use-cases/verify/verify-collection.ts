@@ -96,7 +96,7 @@ async function compareDocuments(ctx: BatchContext, items: readonly { doc: Docume
   const rows = await readTargetRows(ctx.pool, mapped, items.map((it) => it.uuid));
   const converted = new Map(settled.docs.map((d) => [d.converted.sourceKey, d.converted]));
   const rejected = new Map(settled.rejects.map((r) => [r.sourceKey, r]));
-  const differing: string[] = [];
+  const differing = new Map<string, VerifyMismatch[]>();
   for (const it of items) {
     const target = rows.get(it.uuid);
     // A registered row that is gone is counted by the registry scan (verify.ts), in full and sample mode alike.
@@ -107,23 +107,24 @@ async function compareDocuments(ctx: BatchContext, items: readonly { doc: Docume
     if (!doc) {
       // The document converted when it was migrated; it does not any more (changed in MongoDB since).
       const r = rejected.get(it.key);
-      tally.addMismatches([{ ...base, field: r?.fieldPath || '(document)', column: mapped.model.table, source: `(rejected: ${r?.reason ?? 'not converted'})`, target: ROW_PRESENT }]);
-      differing.push(it.key);
+      differing.set(it.key, [{ ...base, field: r?.fieldPath || '(document)', column: mapped.model.table, source: `(rejected: ${r?.reason ?? 'not converted'})`, target: ROW_PRESENT }]);
       continue;
     }
     const diffs = diffDocument(mapped, doc, target);
     if (doc.uuid !== it.uuid) diffs.unshift({ field: '(id)', column: mapped.model.table, source: doc.uuid, target: it.uuid });
-    if (diffs.length > 0) {
-      tally.addMismatches(diffs.map((d) => ({ ...base, ...d })));
-      differing.push(it.key);
-    }
+    if (diffs.length > 0) differing.set(it.key, diffs.map((d) => ({ ...base, ...d })));
   }
-  await countApplicationChanges(ctx, differing);
+  const changed = await applicationChanges(ctx, [...differing.keys()]);
+  for (const [key, diffs] of differing) if (!changed.has(key)) tally.addMismatches(diffs);
 }
 
-/** Of the documents that differ, those whose rows the application changed since migration (registry hashes): counted apart, with samples. */
-async function countApplicationChanges(ctx: BatchContext, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
+/**
+ * Of the documents that differ, those whose rows the application changed since migration
+ * (registry hashes of the main row and the child rows): counted apart, with samples, and not
+ * as mismatches — the difference is the application's, not the migration's.
+ */
+async function applicationChanges(ctx: BatchContext, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
   const plan = writePlanFor(ctx.mapped);
   const target = { collection: ctx.mapped.name, table: plan.main.table, tableName: ctx.mapped.model.table, idColumn: plan.main.idColumn };
   const changed = await changedDocuments(ctx.pool, target, plan.childRefs, keys);
@@ -131,6 +132,7 @@ async function countApplicationChanges(ctx: BatchContext, keys: readonly string[
     ctx.tally.changedByApplication++;
     if (ctx.tally.applicationChanges.length < ctx.tally.maxSamples) ctx.tally.applicationChanges.push({ ...c, sourceId: displayId(c.sourceKey) });
   }
+  return new Set(changed.keys());
 }
 
 function safeUuid(collection: string, id: unknown): string | undefined {

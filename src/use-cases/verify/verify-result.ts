@@ -44,6 +44,7 @@ export interface VerifyMissingRow {
   sourceId: string;
   /** The uuid the row would have (registered, or derived from the `_id`). */
   uuid: string | undefined;
+  /** Always 'not-migrated' since rows the application deleted moved to applicationChanges; 'row-deleted' kept for readers of older reports. */
   reason: 'not-migrated' | 'row-deleted';
 }
 
@@ -61,18 +62,18 @@ export interface CollectionVerification {
   rejected: number;
   /** Source documents neither migrated nor rejected. */
   notMigrated: number;
-  /** Source documents without their row: not yet migrated, or registered but the row is gone. */
+  /** Source documents without their row that the migration has not written yet (rows the application deleted are deletedByApplication). */
   missing: number;
   /** Rows no current source document accounts for (deleted in MongoDB, copies, mis-registered). */
   extra: number;
-  /** Documents whose row(s) differ from the conversion of the source document. */
+  /** Documents whose row(s) differ from the conversion of the source document while the migration still owns them unchanged. */
   mismatched: number;
   /**
-   * Documents whose rows the application changed since they were migrated (main row or a child
-   * row, by the hashes recorded in id_map): their differences are also counted as mismatched.
+   * Documents whose rows differ because the application changed them since they were migrated
+   * (main row or a child row, by the hashes recorded in id_map): not mismatched, not an error.
    */
   changedByApplication: number;
-  /** Registered documents whose row the application deleted (also counted as missing, reason row-deleted). */
+  /** Registered documents whose row the application deleted (not counted as missing: not an error). */
   deletedByApplication: number;
   /** Samples of both: the document, the kind and the row (table, id) found changed or deleted. */
   applicationChanges: VerifyApplicationChange[];

@@ -93,7 +93,7 @@ async function verifyCollection(deps: VerifyDeps, opts: VerifyOptions, mapped: M
   const registry = await limit(() => scanRegistry(deps, opts, mapped, tally.maxSamples));
   const copies = await unregisteredRows(deps.pool, mapped, Math.max(1, opts.maxSamples));
   const extraRows: VerifyExtraRow[] = [...registry.extraRows, ...copies.uuids.map((uuid) => ({ uuid, sourceKey: null, reason: 'unregistered-copy' as const }))].slice(0, opts.maxSamples);
-  const missingRows = [...tally.missingRows, ...registry.missingRows].slice(0, opts.maxSamples);
+  const missingRows = tally.missingRows.slice(0, opts.maxSamples);
   const rejectSamples = await readRejectSamples(deps.pool, mapped.name, Math.min(20, opts.maxSamples));
   const result: CollectionVerification = {
     name: mapped.name,
@@ -104,16 +104,14 @@ async function verifyCollection(deps: VerifyDeps, opts: VerifyOptions, mapped: M
     migrated: tally.migrated,
     rejected: tally.rejected,
     notMigrated: tally.notMigrated,
-    missing: tally.notMigrated + registry.rowDeleted,
+    missing: tally.notMigrated,
     extra: registry.extra + copies.count,
     mismatched: tally.mismatched,
     changedByApplication: tally.changedByApplication,
     deletedByApplication: registry.rowDeleted,
     applicationChanges: [
       ...tally.applicationChanges,
-      ...registry.missingRows
-        .filter((m) => m.reason === 'row-deleted')
-        .map((m) => ({ sourceKey: m.sourceKey, sourceId: m.sourceId, uuid: m.uuid as string, kind: 'deleted-by-application' as const, table: mapped.model.table, row: m.uuid as string })),
+      ...registry.deletedRows.map((m) => ({ ...m, kind: 'deleted-by-application' as const, table: mapped.model.table, row: m.uuid })),
     ].slice(0, opts.maxSamples),
     checked: tally.checked,
     uncheckedRegistry: registry.unchecked,
@@ -169,19 +167,20 @@ async function scanSample(deps: VerifyDeps, opts: VerifyOptions, ctx: BatchConte
 
 interface RegistryScan {
   extra: number;
+  /** Registered documents still in MongoDB whose row is gone: only the application deletes a registered row without its entry. */
   rowDeleted: number;
   unchecked: number;
   extraRows: VerifyExtraRow[];
-  missingRows: CollectionVerification['missingRows'];
+  deletedRows: { sourceKey: string; sourceId: string; uuid: string }[];
 }
 
 /**
  * The registry, page by page in UUID order: a registered row whose document is gone from MongoDB is extra;
- * a registered document that still exists but whose row is gone is missing; an entry whose
+ * a registered document that still exists but whose row is gone was deleted by the application; an entry whose
  * uuid is not the one its `_id` gives is a row registered under another id (extra).
  */
 async function scanRegistry(deps: VerifyDeps, opts: VerifyOptions, mapped: MappedCollection, maxSamples: number): Promise<RegistryScan> {
-  const out: RegistryScan = { extra: 0, rowDeleted: 0, unchecked: 0, extraRows: [], missingRows: [] };
+  const out: RegistryScan = { extra: 0, rowDeleted: 0, unchecked: 0, extraRows: [], deletedRows: [] };
   const source = new OrderedObjectIds(deps.db, mapped.name);
   let after = '00000000-0000-0000-0000-000000000000';
   try {
@@ -238,7 +237,7 @@ function scanRegistryPage(
     if (expected !== e.uuid && e.present) addExtra(out, { uuid: e.uuid, sourceKey: e.sourceKey, reason: 'registered-under-other-id' }, maxSamples);
     else if (!e.present) {
       out.rowDeleted++;
-      if (out.missingRows.length < maxSamples) out.missingRows.push({ sourceKey: e.sourceKey, sourceId: displayId(e.sourceKey), uuid: e.uuid, reason: 'row-deleted' });
+      if (out.deletedRows.length < maxSamples) out.deletedRows.push({ sourceKey: e.sourceKey, sourceId: displayId(e.sourceKey), uuid: e.uuid });
     }
   }
 }
