@@ -12,6 +12,7 @@ import { resolveMapping } from '../config/resolve-mapping.js';
 import { loadPrismaSchema, type PrismaSchema } from '../schema/prisma-schema.js';
 import { connectMongo, type MongoSource } from '../source/mongo-source.js';
 import { connectPostgres, diagnoseTimeout, type PgTarget } from '../target/pg-target.js';
+import { registerPgSessions } from './interrupt.js';
 import { InvalidArgumentError } from 'commander';
 import { modelsOfCollections, preflightTarget } from '../target/preflight.js';
 
@@ -81,13 +82,18 @@ export function checkConnectionUrls(env: NodeJS.ProcessEnv, variables: readonly 
   if (issues.length > 0) throw new ConfigError(issues, { hint: ENV_HINT });
 }
 
+/** The application_name of a command's PostgreSQL sessions: operators see it in pg_stat_activity; unique per process. */
+export function applicationNameOf(command: string): string {
+  return `hybrid-migrate ${command} pid=${process.pid}`;
+}
+
 /** Opens both databases in parallel; a failure names the database and never shows a password (exit 4). */
 export async function connect(env: NodeJS.ProcessEnv, opts: GlobalOptions & { poolSize?: number; command: string; lockTimeoutMs?: number }): Promise<Connections> {
   const { mongoUri, databaseUrl } = requireEnv(env);
   const [mongo, pg] = await Promise.allSettled([
     connectMongo({ uri: mongoUri, dbName: opts.mongoDb, timeoutMs: 5000 }),
     // DATABASE_URL's own connect_timeout wins over the tool's default (MONGO_URI's timeouts: connectMongo).
-    connectPostgres({ url: databaseUrl, max: opts.poolSize ?? 8, timeoutMs: pgConnectTimeoutMs(databaseUrl, 5000), applicationName: `hybrid-migrate ${opts.command} pid=${process.pid}`, lockTimeoutMs: opts.lockTimeoutMs }),
+    connectPostgres({ url: databaseUrl, max: opts.poolSize ?? 8, timeoutMs: pgConnectTimeoutMs(databaseUrl, 5000), applicationName: applicationNameOf(opts.command), lockTimeoutMs: opts.lockTimeoutMs }),
   ]);
   if (mongo.status === 'rejected' || pg.status === 'rejected') {
     if (mongo.status === 'fulfilled') await mongo.value.close().catch(() => undefined);
@@ -100,6 +106,7 @@ export async function connect(env: NodeJS.ProcessEnv, opts: GlobalOptions & { po
       hint: 'Check MONGO_URI (the MongoDB source) and DATABASE_URL (the PostgreSQL target): host, port, credentials, and that both servers are running.',
     });
   }
+  registerPgSessions(applicationNameOf(opts.command), databaseUrl);
   return {
     mongo: mongo.value,
     pg: pg.value,

@@ -12,6 +12,7 @@ import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
+import { cancelLockWaitsOnAbort, isCanceledStatement } from './interrupt.js';
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -89,11 +90,15 @@ Exit codes:
 /** Runs the CLI and returns the exit code (the caller exits). */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const { program, runtime } = buildProgram(io);
+  // Ctrl-C / SIGTERM must not wait for a lock the application holds (src/cli/interrupt.ts).
+  const stopCanceling = cancelLockWaitsOnAbort(io.signal);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.Ok;
   } catch (e) {
     return exitCodeOf(e, runtime);
+  } finally {
+    stopCanceling();
   }
 }
 
@@ -102,6 +107,13 @@ function exitCodeOf(e: unknown, runtime: CommandRuntime): number {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
     return ExitCode.Usage;
+  }
+  if (runtime.signal.aborted && isCanceledStatement(e)) {
+    runtime.stderr(
+      `error: interrupted (${String((runtime.signal.reason as Error | undefined)?.message ?? 'signal')}) while a statement waited for a lock held by another session: that batch was rolled back; every batch committed before is kept.\n` +
+        'hint: rerun the same command when the blocking transaction has ended: it resumes after the last committed batch.\n',
+    );
+    return ExitCode.Interrupted;
   }
   const lost = mongoConnectionLost(e) ?? pgConnectionLost(e);
   if (lost) return exitCodeOf(lost, runtime);

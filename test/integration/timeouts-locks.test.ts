@@ -150,6 +150,45 @@ describe('statement_timeout set on the database: exit 7 naming the setting, the 
   });
 });
 
+/** Polls until one of the tool's sessions waits for a lock (the blocked batch is in flight). */
+async function untilToolWaitsOnLock(pool: pg.Pool): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const w = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'hybrid-migrate migrate%' AND wait_event_type = 'Lock'`);
+    if (w.rows.length > 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the tool never waited on the lock');
+}
+
+describe('SIGTERM while a batch waits for a lock: exit 130 within seconds, committed batches kept', () => {
+  it('migrate --lock-timeout 0 (waits without limit): the blocked batch is canceled and rolled back, the collections before it stay done', async () => {
+    await withOrders(300, async (db, env) => {
+      const blocker = await holdTableLock(db.databaseUrl, 'orders');
+      const run = startCli(['migrate', 'workspaces', 'orders', '--lock-timeout', '0', '--concurrency', '1'], env);
+      let r;
+      try {
+        await untilToolWaitsOnLock(db.pg);
+        const signaled = Date.now();
+        run.child.kill('SIGTERM');
+        r = await run.done;
+        // Before, it waited until the lock was released: forever here (the blocker is still holding it).
+        expect(Date.now() - signaled).toBeLessThan(15_000);
+      } finally {
+        await blocker.release();
+      }
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toMatch(/^error: interrupted \(SIGTERM\) while a statement waited for a lock/m);
+      expect(r.stderr).toMatch(/^hint: rerun the same command/m);
+      const state = await db.pg.query(`SELECT (SELECT count(*)::int FROM workspaces) AS workspaces, (SELECT count(*)::int FROM orders) AS orders,
+        (SELECT count(*)::int FROM hybrid_migrate.checkpoints WHERE collection = 'workspaces' AND status = 'done') AS ws_done`);
+      expect(state.rows[0]).toEqual({ workspaces: 1, orders: 0, ws_done: 1 });
+      const next = await runCli(['migrate', 'orders'], env);
+      expect(next.code, next.stderr).toBe(0);
+      expect((await db.pg.query('SELECT count(*)::int AS n FROM orders')).rows[0]).toEqual({ n: 300 });
+    });
+  });
+});
+
 describe('a PostgreSQL session killed mid-run: exit 4 naming PostgreSQL', () => {
   it('the batch waiting on a lock loses its session', async () => {
     await withOrders(300, async (db, env) => {

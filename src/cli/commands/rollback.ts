@@ -3,7 +3,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { rollback, type RollbackResult } from '../../use-cases/rollback/rollback.js';
 import { ConfigError, ExitCode } from '../../core/errors.js';
 import { connectPostgres } from '../../target/pg-target.js';
-import { checkConnectionUrls, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight } from '../context.js';
+import { applicationNameOf, checkConnectionUrls, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight } from '../context.js';
+import { registerPgSessions } from '../interrupt.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
 import { positiveInt } from './migrate.js';
@@ -58,7 +59,8 @@ application or still referenced; listed) · 5 locked by a running migrate · 130
       const setup = await loadSetup(global, collections);
       const url = rt.env.DATABASE_URL;
       if (!url) throw new ConfigError([{ path: 'DATABASE_URL', message: 'environment variable DATABASE_URL is not set' }], { hint: 'Set DATABASE_URL (the PostgreSQL target), as the application does.' });
-      const pg = await connectPostgres({ url, max: 4, timeoutMs: 5000, applicationName: `hybrid-migrate rollback pid=${process.pid}`, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
+      const pg = await connectPostgres({ url, max: 4, timeoutMs: 5000, applicationName: applicationNameOf('rollback'), lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
+      registerPgSessions(applicationNameOf('rollback'), url);
       let result: RollbackResult;
       try {
         // The tables must exist (their columns do not matter to a delete); nothing is written otherwise.
