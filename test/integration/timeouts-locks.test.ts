@@ -16,13 +16,13 @@ import { withOrders } from '../support/crash-checks.js';
 import { connect } from '../../src/cli/context.js';
 
 /** A session of "the application" that holds a lock on `table` until release(). */
-async function holdTableLock(databaseUrl: string, table: string): Promise<{ pid: number; release(): Promise<void> }> {
+async function holdTableLock(databaseUrl: string, table: string, mode = 'SHARE ROW EXCLUSIVE'): Promise<{ pid: number; release(): Promise<void> }> {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'shop-app-blocker' });
   client.on('error', () => undefined);
   await client.connect();
   const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
   await client.query('BEGIN');
-  await client.query(`LOCK TABLE ${table} IN SHARE ROW EXCLUSIVE MODE`);
+  await client.query(`LOCK TABLE ${table} IN ${mode} MODE`);
   return {
     pid,
     async release() {
@@ -126,6 +126,25 @@ describe('lock_timeout: a lock held by the application ends the run with exit 7,
       const next = await runCli(['rollback', 'orders'], env);
       expect(next.code, next.stderr).toBe(0);
       expect((await db.pg.query('SELECT count(*)::int AS n FROM orders')).rows[0]).toEqual({ n: 0 });
+    });
+  });
+});
+
+describe('verify --lock-timeout: a table locked by a migration of the schema (ALTER TABLE) ends verify with exit 7', () => {
+  it('names the blocker instead of waiting for it', async () => {
+    await withOrders(50, async (db, env) => {
+      expect((await runCli(['migrate'], env)).code).toBe(0);
+      const blocker = await holdTableLock(db.databaseUrl, 'orders', 'ACCESS EXCLUSIVE');
+      try {
+        const r = await runCli(['verify', 'orders', '--lock-timeout', '1s', '--no-report'], env);
+        expect(r.code, r.stderr).toBe(7);
+        expect(r.stderr).toMatch(/lock_timeout/);
+        expect(r.stderr).toContain(`pid ${blocker.pid}`);
+        expect(r.stderr).toMatch(/LOCK TABLE orders IN ACCESS EXCLUSIVE MODE/);
+      } finally {
+        await blocker.release();
+      }
+      expect((await runCli(['verify', 'orders', '--no-report'], env)).code).toBe(0);
     });
   });
 });

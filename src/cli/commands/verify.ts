@@ -8,7 +8,7 @@ import { collectionAgrees } from '../../use-cases/verify/verify-result.js';
 import { recordVerification } from '../../use-cases/verify/record-verification.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import { reportDirFor, writeDryRunReport, writeVerifyReport, type WrittenReport } from '../../report/write-report.js';
-import { connect, loadSetup, preflight } from '../context.js';
+import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight, type Connections, type Setup } from '../context.js';
 import { checkSourceCollections } from '../../source/mongo-source.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
@@ -25,6 +25,7 @@ interface VerifyFlags {
   failOnRejects?: boolean;
   dryRun?: boolean;
   partitionSize: number;
+  lockTimeout?: number;
 }
 
 export function registerVerify(program: Command, rt: CommandRuntime): void {
@@ -57,64 +58,88 @@ Examples:
   $ hybrid-migrate verify --json                {"ok", "collections": [{"name", "source", "target", "missing", "extra", "mismatched"}]}
   $ hybrid-migrate verify --dry-run             what a migration would write, reject and coerce`,
     )
-    .action(async (collections: string[], flags: VerifyFlags, cmd: Command) => {
-      if (flags.out !== undefined && !flags.report) throw new UsageError('--out names the report directory, and --no-report writes no report: give one of them.');
-      if (flags.dryRun) {
-        // A dry run converts every document and reports what would be written; these only shape a comparison.
-        if (flags.sample !== undefined) throw new UsageError('--sample works without --dry-run: a dry run converts every document.');
-        if (cmd.getOptionValueSource('maxSamples') === 'cli') throw new UsageError('--max-samples works without --dry-run: it limits the differences listed by a comparison.');
-        if (flags.failOnRejects) throw new UsageError('--fail-on-rejects works without --dry-run: a dry run already exits 1 when documents would be rejected.');
-      }
-      const global = rt.global();
-      const setup = await loadSetup(global, collections);
-      const concurrency = flags.concurrency ?? setup.mapping.concurrency;
-      const reportDir = reportDirFor(setup.loaded.dir, flags.out);
-      const conns = await connect(rt.env, { ...global, command: 'verify', poolSize: concurrency * 3 + 2 });
-      try {
-        // The MongoDB database named and existing (a misspelled one would make every row "extra").
-        await checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections });
-        // Columns that differ from the schema would be compared as differences of every row: say what differs instead.
-        await preflight(conns.pg, setup);
-        if (flags.dryRun) {
-          const result = await migrate(
-            { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
-            { collections: setup.collections, dryRun: true, restart: false, batchSize: flags.batchSize, concurrency, partitionSize: flags.partitionSize, signal: rt.signal },
-          );
-          const report = flags.report ? await writeDryRunReport(result, reportDir) : undefined;
-          rt.stdout(global.json ? `${JSON.stringify(dryRunJson(result, report), null, 2)}\n` : renderDryRunSummary(result, report));
-          if (result.interrupted) throw new ExitWith(ExitCode.Interrupted);
-          if (result.collections.some((c) => c.rejected > 0)) throw new ExitWith(ExitCode.DataIssues);
-          return;
-        }
-        const result = await verify(
-          {
-            db: conns.mongo.db,
-            pool: conns.pg.pool,
-            mapping: setup.mapping,
-            events: {
-              collectionFinished: (c) => rt.logger.info({ collection: c.name, source: c.source, missing: c.missing, extra: c.extra, mismatched: c.mismatched, ms: c.durationMs }, 'verified'),
-            },
-          },
-          {
-            collections: setup.collections,
-            sample: flags.sample,
-            concurrency,
-            batchSize: flags.batchSize,
-            maxSamples: flags.maxSamples,
-            failOnRejects: Boolean(flags.failOnRejects),
-            partitionSize: flags.partitionSize,
-            signal: rt.signal,
-          },
-        );
-        const report = flags.report ? await writeVerifyReport(result, reportDir) : undefined;
-        await recordVerification(conns.pg.pool, randomUUID(), result, report?.html ?? null);
-        rt.stdout(global.json ? `${JSON.stringify(toJson(result, report), null, 2)}\n` : renderSummary(result, report));
-        if (result.interrupted) throw new ExitWith(ExitCode.Interrupted);
-        if (!result.ok) throw new ExitWith(ExitCode.DataIssues);
-      } finally {
-        await conns.close();
-      }
-    });
+    .option('--lock-timeout <duration>', 'how long a statement waits for a lock another session holds before verify stops with exit 7, naming the blocker (default 30s; 0: no limit)', lockTimeoutArg)
+    .action((collections: string[], flags: VerifyFlags, cmd: Command) => verifyAction(rt, collections, flags, cmd));
+}
+
+/** Flags that only shape a comparison are refused with --dry-run, and --out with --no-report (exit 2). */
+function checkFlags(flags: VerifyFlags, cmd: Command): void {
+  if (flags.out !== undefined && !flags.report) throw new UsageError('--out names the report directory, and --no-report writes no report: give one of them.');
+  if (!flags.dryRun) return;
+  // A dry run converts every document and reports what would be written.
+  if (flags.sample !== undefined) throw new UsageError('--sample works without --dry-run: a dry run converts every document.');
+  if (cmd.getOptionValueSource('maxSamples') === 'cli') throw new UsageError('--max-samples works without --dry-run: it limits the differences listed by a comparison.');
+  if (flags.failOnRejects) throw new UsageError('--fail-on-rejects works without --dry-run: a dry run already exits 1 when documents would be rejected.');
+}
+
+async function verifyAction(rt: CommandRuntime, collections: string[], flags: VerifyFlags, cmd: Command): Promise<void> {
+  checkFlags(flags, cmd);
+  const global = rt.global();
+  const setup = await loadSetup(global, collections);
+  const concurrency = flags.concurrency ?? setup.mapping.concurrency;
+  const reportDir = reportDirFor(setup.loaded.dir, flags.out);
+  const conns = await connect(rt.env, { ...global, command: 'verify', poolSize: concurrency * 3 + 2, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
+  try {
+    // The MongoDB database named and existing (a misspelled one would make every row "extra").
+    await checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections });
+    // Columns that differ from the schema would be compared as differences of every row: say what differs instead.
+    await preflight(conns.pg, setup);
+    const run = { rt, conns, setup, flags, concurrency, reportDir, json: Boolean(global.json) };
+    await explainingTimeouts(conns.pg, setup, () => (flags.dryRun ? dryRun(run) : compare(run)));
+  } finally {
+    await conns.close();
+  }
+}
+
+interface VerifyRun {
+  rt: CommandRuntime;
+  conns: Connections;
+  setup: Setup;
+  flags: VerifyFlags;
+  concurrency: number;
+  reportDir: string;
+  json: boolean;
+}
+
+/** --dry-run: the migration's own pipeline, writing nothing; exit 1 when documents would be rejected. */
+async function dryRun({ rt, conns, setup, flags, concurrency, reportDir, json }: VerifyRun): Promise<void> {
+  const result = await migrate(
+    { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
+    { collections: setup.collections, dryRun: true, restart: false, batchSize: flags.batchSize, concurrency, partitionSize: flags.partitionSize, signal: rt.signal },
+  );
+  const report = flags.report ? await writeDryRunReport(result, reportDir) : undefined;
+  rt.stdout(json ? `${JSON.stringify(dryRunJson(result, report), null, 2)}\n` : renderDryRunSummary(result, report));
+  if (result.interrupted) throw new ExitWith(ExitCode.Interrupted);
+  if (result.collections.some((c) => c.rejected > 0)) throw new ExitWith(ExitCode.DataIssues);
+}
+
+/** The comparison: report, record for status, exit 1 on differences. */
+async function compare({ rt, conns, setup, flags, concurrency, reportDir, json }: VerifyRun): Promise<void> {
+  const result = await verify(
+    {
+      db: conns.mongo.db,
+      pool: conns.pg.pool,
+      mapping: setup.mapping,
+      events: {
+        collectionFinished: (c) => rt.logger.info({ collection: c.name, source: c.source, missing: c.missing, extra: c.extra, mismatched: c.mismatched, ms: c.durationMs }, 'verified'),
+      },
+    },
+    {
+      collections: setup.collections,
+      sample: flags.sample,
+      concurrency,
+      batchSize: flags.batchSize,
+      maxSamples: flags.maxSamples,
+      failOnRejects: Boolean(flags.failOnRejects),
+      partitionSize: flags.partitionSize,
+      signal: rt.signal,
+    },
+  );
+  const report = flags.report ? await writeVerifyReport(result, reportDir) : undefined;
+  await recordVerification(conns.pg.pool, randomUUID(), result, report?.html ?? null);
+  rt.stdout(json ? `${JSON.stringify(toJson(result, report), null, 2)}\n` : renderSummary(result, report));
+  if (result.interrupted) throw new ExitWith(ExitCode.Interrupted);
+  if (!result.ok) throw new ExitWith(ExitCode.DataIssues);
 }
 
 /** The --json contract: `{ok, collections: [{name, source, target, missing, extra, mismatched}]}` (extended, never renamed). */
