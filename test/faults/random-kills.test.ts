@@ -4,7 +4,9 @@
  * rollback, and each of the three is killed with SIGKILL at HM_FAULT_KILLS (default 20) random
  * points of its progress before a run is let finish. After each: exact row counts, no
  * duplicate, nothing missing, the registry one to one, `verify` clean; after the rollback the
- * application's own rows are byte-identical.
+ * application's own rows are byte-identical. Before the incremental sync, the application
+ * edits migrated orders (main rows, child rows) and deletes some, which MongoDB then changes
+ * too: every run must leave them as the application left them, with one conflict each.
  *
  * The kill points are random in the work done, not in wall-clock time: each kill waits until
  * the run has committed past a random share of the remaining work, then a further random
@@ -26,6 +28,9 @@ const random = prng(SEED);
 /** Small enough batches that KILLS kills, each after at least one committed batch, fit in the work. */
 const batchFor = (work: number) => String(Math.max(20, Math.floor(work / (KILLS * 8))));
 
+/** Migrated orders the application edits (main row), edits a child row of, and deletes: this many each. */
+const APP_EDITS = 10;
+let appEdits: AppEdits = { parents: [], children: [], deleted: [] };
 let db: TestDatabases & { drop(): Promise<void> };
 let env: CliEnv;
 /** Figures for the issue note: printed once at the end. */
@@ -53,9 +58,9 @@ interface KillRun {
 /**
  * Starts `args` again and again, killing each run with SIGKILL once `progress()` has passed a
  * random point of the remaining work (`total`), until KILLS kills or a run that finishes by
- * itself; then one run to completion, which must exit 0.
+ * itself; then one run to completion, which must exit with one of `okCodes` (0).
  */
-async function killAtRandomPoints(args: readonly string[], total: number, progress: () => Promise<number>): Promise<KillRun> {
+async function killAtRandomPoints(args: readonly string[], total: number, progress: () => Promise<number>, okCodes: readonly number[] = [0]): Promise<KillRun> {
   const killedAt: number[] = [];
   let runs = 0;
   let finished = false;
@@ -77,16 +82,42 @@ async function killAtRandomPoints(args: readonly string[], total: number, progre
     const r = await run.done;
     if (r.signal === 'SIGKILL') killedAt.push(await progress());
     else {
-      expect(r.code, r.stderr).toBe(0);
+      expect(okCodes, r.stderr).toContain(r.code);
       finished = true;
     }
   }
   if (!finished) {
     const last = await runCli(args, env);
     runs++;
-    expect(last.code, last.stderr).toBe(0);
+    expect(okCodes, last.stderr).toContain(last.code);
   }
   return { kills: killedAt.length, runs, killedAt };
+}
+
+/** The application's edits of migrated documents, made before the incremental runs: parents, child rows, deletions. */
+interface AppEdits {
+  parents: string[];
+  children: string[];
+  deleted: string[];
+}
+
+/** Rows of the edited documents as the application left them (order and its items). */
+async function editedRows(uuids: readonly string[]): Promise<string[]> {
+  const r = await db.pg.query<{ row: string }>(
+    `SELECT md5(row_to_json(o)::text) || ':' || coalesce((SELECT string_agg(md5(row_to_json(i)::text), ',' ORDER BY i.id) FROM order_items i WHERE i.order_id = o.id), '') AS row
+       FROM orders o WHERE id = ANY($1::uuid[]) ORDER BY id`,
+    [uuids],
+  );
+  return r.rows.map((row) => row.row);
+}
+
+/** The application edits migrated orders in PostgreSQL: `n` main rows, `n` child rows, and deletes `n` orders. */
+async function applicationEdits(uuids: readonly string[], n: number): Promise<AppEdits> {
+  const edits = { parents: uuids.slice(0, n), children: uuids.slice(n, 2 * n), deleted: uuids.slice(2 * n, 3 * n) };
+  await db.pg.query(`UPDATE orders SET notes = 'edited by the app' WHERE id = ANY($1::uuid[])`, [edits.parents]);
+  await db.pg.query(`UPDATE order_items SET quantity = 777, name = 'APP EDITED ITEM' WHERE order_id = ANY($1::uuid[])`, [edits.children]);
+  await db.pg.query(`DELETE FROM orders WHERE id = ANY($1::uuid[])`, [edits.deleted]);
+  return edits;
 }
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {
@@ -114,11 +145,17 @@ describe(`kill -9 at ${KILLS} random points of migrate, of an incremental sync a
     const updatedFilter = { createdAt: { $lt: new Date(base + Math.floor(DOCS / 20) * 1000) } };
     const deletedFilter = { createdAt: { $gte: new Date(base + Math.floor(DOCS / 40) * 1000), $lt: new Date(base + Math.floor(DOCS / 40 + DOCS / 40) * 1000) } };
     const deleted = (await orders.find(deletedFilter, { projection: { _id: 1 } }).toArray()).map((d) => d._id as ObjectId);
+    // The application edits documents that MongoDB then changes too (the first of the updated
+    // block, before the deleted half): every kill must leave them as the application left them.
+    const contested = (await orders.find({}, { projection: { _id: 1 }, sort: { _id: 1 }, limit: 3 * APP_EDITS }).toArray()).map((d) => objectIdToUuid(d._id as ObjectId));
+    appEdits = await applicationEdits(contested, APP_EDITS);
+    const appRows = await editedRows([...appEdits.parents, ...appEdits.children]);
     const stamp = new Date();
     const updated = (await orders.updateMany(updatedFilter, { $set: { clientName: 'changed', updatedAt: stamp } })).modifiedCount;
     await orders.deleteMany(deletedFilter);
     // The deleted block is the second half of the updated one: those documents are gone, not changed.
-    const updatedLeft = await orders.countDocuments({ clientName: 'changed' });
+    // The contested ones keep the application's rows (or stay deleted).
+    const updatedLeft = (await orders.countDocuments({ clientName: 'changed' })) - 3 * APP_EDITS;
     const inserted = Math.floor(DOCS / 10);
     const ws = (await db.db.collection('workspaces').findOne({}))?._id as ObjectId;
     const fresh = Array.from({ length: inserted }, (_, j) => ({ workspaceId: ws, clientName: 'inserted', status: 'pending', items: [{ name: 'New', quantity: 1, unitPrice: j }], createdAt: stamp }));
@@ -137,9 +174,15 @@ describe(`kill -9 at ${KILLS} random points of migrate, of an incremental sync a
     expect(await count(`SELECT count(*)::int AS n FROM orders WHERE client_name = 'changed'`)).toBe(updatedLeft);
     expect(await count(`SELECT count(*)::int AS n FROM orders WHERE client_name = 'inserted'`)).toBe(inserted);
     expect(await count(`SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[])`, [deletedUuids])).toBe(0);
-    const rows = await expectExact(db, env);
+    expect(await editedRows([...appEdits.parents, ...appEdits.children])).toEqual(appRows);
+    expect(await count(`SELECT count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[])`, [appEdits.deleted])).toBe(0);
+    const conflicts = await db.pg.query<{ kind: string; n: number }>(
+      `SELECT kind, count(*)::int AS n FROM hybrid_migrate.conflicts WHERE collection = 'orders' AND resolution = 'kept' GROUP BY kind ORDER BY kind`,
+    );
+    expect(conflicts.rows).toEqual([{ kind: 'deleted-by-application', n: APP_EDITS }, { kind: 'modified-by-application', n: 2 * APP_EDITS }]);
+    const rows = await expectExact(db, env, { changedByApplication: 2 * APP_EDITS, deletedByApplication: APP_EDITS });
     figures.push(
-      `incremental --detect-deletes (${updated} updated, ${inserted} inserted, ${deleted.length} deleted): ${done.kills} kills in ${done.runs} runs; ${rows} rows checked, verify clean`,
+      `incremental --detect-deletes (${updated} updated, ${inserted} inserted, ${deleted.length} deleted; ${3 * APP_EDITS} of the updated edited or deleted by the application first, kept): ${done.kills} kills in ${done.runs} runs; ${rows} rows checked, verify clean`,
     );
   }, 1_800_000);
 
@@ -151,19 +194,17 @@ describe(`kill -9 at ${KILLS} random points of migrate, of an incremental sync a
       [wsUuid],
     );
     await db.pg.query(`INSERT INTO order_items (id, order_id, position, name, quantity) SELECT gen_random_uuid(), id, 0, 'app item', 1 FROM orders WHERE notes = 'from the app'`);
-    const snapshot = async () =>
-      (
-        await db.pg.query<{ row: string }>(
-          `SELECT md5(row_to_json(o)::text) || ':' || coalesce((SELECT string_agg(md5(row_to_json(i)::text), ',' ORDER BY i.id) FROM order_items i WHERE i.order_id = o.id), '') AS row
-             FROM orders o WHERE notes = 'from the app' ORDER BY id`,
-        )
-      ).rows.map((r) => r.row);
+    const appOrders = (await db.pg.query<{ id: string }>(`SELECT id::text FROM orders WHERE notes = 'from the app'`)).rows.map((r) => r.id);
+    // The application's own rows and the migrated ones it edited: rollback must leave both byte-identical.
+    const snapshot = () => editedRows([...appOrders, ...appEdits.parents, ...appEdits.children]);
     const before = await snapshot();
-    expect(before).toHaveLength(500);
+    expect(before).toHaveLength(500 + 2 * APP_EDITS);
     const mapped = await count(`SELECT count(*)::int AS n FROM hybrid_migrate.id_map WHERE collection = 'orders'`);
 
-    const done = await killAtRandomPoints(['rollback', 'orders', '--batch-size', batchFor(mapped)], mapped, async () =>
+    // Exit 1: rows kept because the application changed them.
+    const done = await killAtRandomPoints(['rollback', 'orders', '--batch-size', batchFor(mapped)], mapped - 2 * APP_EDITS, async () =>
       mapped - (await count(`SELECT count(*)::int AS n FROM hybrid_migrate.id_map WHERE collection = 'orders'`)),
+      [1],
     );
     expect(done.kills).toBeGreaterThanOrEqual(Math.ceil(KILLS / 2));
     expect(await snapshot()).toEqual(before);
@@ -171,10 +212,12 @@ describe(`kill -9 at ${KILLS} random points of migrate, of an incremental sync a
       SELECT (SELECT count(*)::int FROM orders) AS orders,
              (SELECT count(*)::int FROM order_items) AS items,
              (SELECT count(*)::int FROM hybrid_migrate.id_map WHERE collection = 'orders') AS mapped`);
-    expect(left.rows[0]).toEqual({ orders: 500, items: 500, mapped: 0 });
+    expect(left.rows[0]).toEqual({ orders: 500 + 2 * APP_EDITS, items: 500 + 2 * APP_EDITS, mapped: 2 * APP_EDITS });
     const again = await runCli(['rollback', 'orders', '--json'], env);
-    expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout).collections[0]).toMatchObject({ deleted: 0 });
-    figures.push(`rollback: ${done.kills} kills in ${done.runs} runs; ${mapped} migrated rows removed, 500 application rows (and their items) byte-identical`);
+    expect(again.code, again.stderr).toBe(1);
+    expect(JSON.parse(again.stdout).collections[0]).toMatchObject({ deleted: 0, skippedModified: 2 * APP_EDITS });
+    figures.push(
+      `rollback: ${done.kills} kills in ${done.runs} runs; ${mapped - 2 * APP_EDITS} migrated rows removed, 500 application rows and ${2 * APP_EDITS} migrated orders the application edited (and their items) byte-identical`,
+    );
   }, 1_800_000);
 });
