@@ -159,10 +159,16 @@ describe('bad input', () => {
     for (const f of forms) expect(r.stdout + r.stderr).not.toContain(f);
   });
 
-  it('an unreachable MongoDB: exit 4 within 10 s, password masked', async () => {
-    const r = await runCli(['migrate'], { MONGO_URI: `mongodb://app:${secret}@127.0.0.1:1/shop?directConnection=true`, DATABASE_URL: env.DATABASE_URL });
+  it('an unreachable MongoDB: exit 4 after the 5 s server selection, not later, password masked', async () => {
+    // Against a run that loads the same configuration and schema and exits 3, launched with it:
+    // the 5 s server selection is measured, not how long starting Node takes on a loaded machine.
+    const [baseline, r] = await Promise.all([
+      runCli(['migrate', 'no_such_collection'], env),
+      runCli(['migrate'], { MONGO_URI: `mongodb://app:${secret}@127.0.0.1:1/shop?directConnection=true`, DATABASE_URL: env.DATABASE_URL }),
+    ]);
     expect(r.code).toBe(4);
-    expect(r.ms).toBeLessThan(10_000);
+    expect(baseline.code).toBe(3);
+    expect(r.ms - baseline.ms).toBeLessThan(8_000);
     expect(r.stderr).toMatch(/^error: MongoDB \(mongodb:\/\/app:\*\*\*@127\.0\.0\.1:1\/shop\)/);
     for (const f of forms) expect(r.stdout + r.stderr).not.toContain(f);
   });
