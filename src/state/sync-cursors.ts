@@ -109,7 +109,7 @@ export async function advanceChangePass(q: Queryable, collection: string, key: s
 /** The pass under way reached the end: what it vouches for is recorded, the next pass starts afresh. */
 export async function completeChangePass(q: Queryable, collection: string): Promise<Date | null> {
   const r = await q.query<{ checked: Date | null }>(
-    `UPDATE ${stateTable('sync_state')} SET changes_checked_at = GREATEST(changes_checked_at, change_pass_started_at),
+    `UPDATE ${stateTable('sync_state')} SET changes_checked_at = GREATEST(changes_checked_at, change_pass_started_at), changes_pass_completed_at = now(),
        change_pass_started_at = NULL, change_pass_key = NULL, updated_at = now()
      WHERE collection = $1 RETURNING changes_checked_at AS checked`,
     [collection],
@@ -117,13 +117,22 @@ export async function completeChangePass(q: Queryable, collection: string): Prom
   return r.rows[0]?.checked ?? null;
 }
 
-/** What status shows of the change-detecting passes of a collection (null: no state, or never run). */
-export async function changePassForStatus(q: Queryable, collection: string): Promise<{ checkedAt: Date | null; underWaySince: Date | null } | null> {
+/** What status shows of a collection's change-detecting passes (null: no state). Read as JSON: state written before these columns existed still reads. */
+export interface ChangePassStatus {
+  /** The start of the last completed pass: every change before it is synced. */
+  checkedUpTo: Date | null;
+  /** When that pass completed. */
+  completedAt: Date | null;
+  /** A pass interrupted (or running) since this instant. */
+  underWaySince: Date | null;
+}
+
+export async function changePassForStatus(q: Queryable, collection: string): Promise<ChangePassStatus | null> {
   return readStateOr(null, async () => {
     const r = await q.query<{ j: Record<string, unknown> }>(`SELECT to_jsonb(s) AS j FROM ${stateTable('sync_state')} s WHERE collection = $1`, [collection]);
     const j = r.rows[0]?.j;
     if (!j) return null;
     const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : null);
-    return { checkedAt: date(j.changes_checked_at), underWaySince: date(j.change_pass_started_at) };
+    return { checkedUpTo: date(j.changes_checked_at), completedAt: date(j.changes_pass_completed_at), underWaySince: date(j.change_pass_started_at) };
   });
 }
