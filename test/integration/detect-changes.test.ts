@@ -48,6 +48,9 @@ describe('migrate --incremental --detect-changes', () => {
     const r = await runCli(['migrate', '--detect-changes', 'orders'], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--detect-changes works with --incremental');
+    const dry = await runCli(['migrate', '--incremental', '--detect-changes', '--dry-run', 'orders'], env);
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain('--detect-changes cannot be combined with --dry-run');
   });
 
   it('syncs documents changed without updatedAt, which the plain incremental sync never sees', async () => {

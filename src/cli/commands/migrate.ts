@@ -113,6 +113,7 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
       const global = rt.global();
       if (flags.detectDeletes && !flags.incremental) throw new UsageError('--detect-deletes works with --incremental.');
       if (flags.detectChanges && !flags.incremental) throw new UsageError('--detect-changes works with --incremental: it is the incremental sync\'s pass for changes no updatedAt shows.');
+      if (flags.detectChanges && flags.dryRun) throw new UsageError('--detect-changes cannot be combined with --dry-run: the pass writes what changed (run "plan" to see which collections need it).');
       if (flags.overlap !== undefined && !flags.incremental) throw new UsageError('--overlap works with --incremental: it is how far back an incremental sync reads changed documents again.');
       if (flags.report && !flags.dryRun) throw new UsageError('--report works with --dry-run (after a migration, "verify" writes the report).');
       if (flags.incremental && flags.restart) throw new UsageError('--incremental and --restart cannot be combined: restart first, then sync.');

@@ -11,6 +11,7 @@
  * Same scale and seed: identical documents, ids included.
  */
 import { ObjectId, type Db } from 'mongodb';
+import { Rng } from '../../../dev/fixtures/prng.js';
 
 export interface RealWorldOptions {
   /** Movies; the other collections scale from it (default 50). */
@@ -26,18 +27,6 @@ export interface RealWorldCounts {
   accounts: number;
   customers: number;
   transactions: number;
-}
-
-/** mulberry32: small, fast, and the same sequence on every platform. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const GENRES = ['Drama', 'Comedy', 'Short', 'Western', 'Romance', 'Crime', 'Documentary', 'Animation'];
@@ -60,7 +49,8 @@ export function countsFor(scale: number): RealWorldCounts {
 /** Writes the seven collections (which must be empty or absent) and returns their sizes. */
 export async function loadRealWorldFixtures(db: Db, opts: RealWorldOptions = {}): Promise<RealWorldCounts> {
   const scale = opts.scale ?? 50;
-  const rand = prng(opts.seed ?? 42);
+  const rng = new Rng(opts.seed ?? 42, 18, 0);
+  const rand = () => rng.float();
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
   const n = countsFor(scale);
   const base = 0x5a000000;
