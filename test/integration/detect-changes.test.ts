@@ -77,6 +77,10 @@ describe('migrate --incremental --detect-changes', () => {
     expect(pass).toMatchObject({ status: 'checked', read: 30, written: 0, unchanged: 30 });
     expect((json?.changeDetection as { wrote: boolean }).wrote).toBe(false);
     expect((await checkedAt())?.getTime()).toBeGreaterThan(previous?.getTime() ?? Infinity);
+    const human = await runCli(['migrate', '--incremental', '--detect-changes', 'orders'], env);
+    expect(human.stdout).toContain('Change detection (one _id pass, fingerprints compared with those recorded at migration)');
+    expect(human.stdout).toMatch(/orders\s+checked\s+30\s+0\s+30\s+0\s+0/);
+    expect(human.stdout).toMatch(/orders: every change made in MongoDB before \d{4}-\d\d-\d\dT[\d:.]+Z is synced/);
   });
 
   it('keeps a row the application changed, and records the conflict', async () => {
