@@ -43,6 +43,13 @@ export interface FieldMapping {
    * batch. The field must be unique in the referenced collection (`plan` reports values that are not).
    */
   by?: string;
+  /**
+   * With `by`: what to do when the field is not unique in the whole referenced collection.
+   * Unset: `plan` reports it as a configuration error (exit 3), with samples. `'unresolved'`:
+   * accepted; a reference to a value several documents hold resolves to none of them and is
+   * handled as a dangling reference (onMissingReference).
+   */
+  duplicateKeys?: 'unresolved';
   /** Dangling references: default 'reject' for a required foreign key, 'keep' for an optional one. */
   onMissingReference?: MissingReferencePolicy;
   /** Values that cannot be converted: default 'reject'. */

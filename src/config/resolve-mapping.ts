@@ -248,6 +248,7 @@ function resolveColumns(
             deferred: false,
             ...(toField !== undefined ? { toField } : {}),
             ...(mapping.by !== undefined ? { by: mapping.by.split('.') } : {}),
+            ...(mapping.duplicateKeys !== undefined ? { duplicateKeys: mapping.duplicateKeys } : {}),
           };
           ctx.consumed.push(path);
         }

@@ -66,6 +66,7 @@ const fieldMappingShape: Shape = {
   transform: func,
   references: nonEmptyString,
   by: nonEmptyString,
+  duplicateKeys: oneOf(['unresolved']),
   onMissingReference: oneOf(['null', 'reject', 'keep']),
   onInvalid: oneOf(['reject', 'extra']),
   assumeTimeZone: oneOf(['UTC']),
@@ -79,6 +80,9 @@ function fieldSetting(v: unknown, path: string, issues: ConfigIssue[]) {
   checkShape(v, fieldMappingShape, path, issues);
   if (isObject(v) && v.by !== undefined && v.references === undefined) {
     issues.push({ path: `${path}.by`, message: 'needs "references": the collection whose documents hold that field' });
+  }
+  if (isObject(v) && v.duplicateKeys !== undefined && v.by === undefined) {
+    issues.push({ path: `${path}.duplicateKeys`, message: 'applies to "by" (a reference by a business key): add "by", or remove it' });
   }
 }
 

@@ -42,6 +42,8 @@ export type ColumnSource =
        * one of the target collection whose source field at this path holds it; its UUID is written.
        */
       by?: readonly string[];
+      /** With `by`: duplicates of the key in the referenced collection accepted (left unresolved) instead of a configuration error. */
+      duplicateKeys?: 'unresolved';
     }
   /** The JSON column that keeps every source field nothing else maps. */
   | { kind: 'extra' }

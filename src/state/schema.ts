@@ -100,6 +100,10 @@ CREATE TABLE IF NOT EXISTS ${S}.deferred_refs (
   run_id uuid NOT NULL,
   PRIMARY KEY (collection, row_uuid, field)
 );
+ALTER TABLE ${S}.sync_state ADD COLUMN IF NOT EXISTS change_pass_started_at timestamptz;
+ALTER TABLE ${S}.sync_state ADD COLUMN IF NOT EXISTS change_pass_key text;
+ALTER TABLE ${S}.sync_state ADD COLUMN IF NOT EXISTS changes_checked_at timestamptz;
+ALTER TABLE ${S}.sync_state ADD COLUMN IF NOT EXISTS changes_pass_completed_at timestamptz;
 `;
 
 /** Creates the state schema when missing. Concurrent callers serialise on a transaction lock. */

@@ -140,6 +140,9 @@ describe('status', () => {
   it('a collection migrated, verified clean after the run and unchanged since is ready for Phase 3; a later change makes it not ready', async () => {
     await t.pg.query(`CREATE TABLE IF NOT EXISTS hybrid_migrate.verifications (collection text NOT NULL, status text, differences integer, finished_at timestamptz)`);
     await t.pg.query(`INSERT INTO hybrid_migrate.verifications (collection, status, differences, finished_at) VALUES ('workspaces', 'clean', 0, now()), ('orders', 'differences', 2, now())`);
+    // The workspace has no updatedAt: "unchanged since" is known only once a change-detecting pass has checked it (it writes nothing here).
+    const pass = await runCli(['migrate', '--incremental', '--detect-changes', 'workspaces'], env);
+    expect(pass.code, pass.stderr).toBe(0);
     const { report } = await status(['workspaces', 'orders']);
     expect(byName(report, 'workspaces')).toMatchObject({ lastVerification: { outcome: 'clean' }, readyForPhase3: { ready: true, blockers: [], unknown: [] } });
     expect(byName(report, 'orders').readyForPhase3.blockers).toContain('last verification found differences (2)');

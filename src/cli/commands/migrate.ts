@@ -12,6 +12,7 @@ import { loadLatestPlan, planDirectory } from '../../pipeline/drift-check.js';
 import { recordRunMetrics } from '../../state/runs.js';
 import { checkSourceCollections } from '../../source/mongo-source.js';
 import { formatDuration, formatInt, rate, table } from '../render.js';
+import { runChangeDetection, type ChangeDetectionResult } from '../../use-cases/incremental/change-detection-run.js';
 
 export function positiveInt(name: string, max: number) {
   return (value: string): number => {
@@ -51,6 +52,7 @@ interface MigrateFlags {
   restart?: boolean;
   incremental?: boolean;
   detectDeletes?: boolean;
+  detectChanges?: boolean;
   overlap?: number;
   maxDuration?: number;
   report?: string | boolean;
@@ -80,6 +82,7 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--restart', 'start the named collections over: checkpoints reset, rows upserted (never deleted), rows changed by the application kept')
     .option('--incremental', 'then sync what changed in MongoDB since the last run: new documents by _id, changed ones by updatedAt (cron)')
     .option('--detect-deletes', 'with --incremental: compare id sets to remove (or mark) rows whose documents were deleted, and migrate documents no cursor could see')
+    .option('--detect-changes', 'with --incremental: one ordered _id pass comparing each document\'s fingerprint with the one recorded at migration, to sync changes no updatedAt shows (collections without a maintained updatedAt)')
     .option('--overlap <duration>', 'with --incremental: read changed documents again from this long before the last cursor (default 5m)', duration)
     .option('--plan <file>', 'the plan to compare the source with (default: migrations-state/plan-latest.json next to the configuration)')
     .option('--report [dir]', 'with --dry-run: also write a Markdown and HTML report (default: migrations-state/reports/ next to the configuration)')
@@ -103,11 +106,14 @@ Examples:
 
 Cron (a second run while one is still going exits 5 at once; a run with nothing new writes nothing):
   */10 * * * *  cd /srv/shop && hybrid-migrate migrate --incremental --max-duration 9m --json >> /var/log/hybrid-migrate.jsonl
-  17 3 * * *    cd /srv/shop && hybrid-migrate migrate --incremental --detect-deletes --json >> /var/log/hybrid-migrate.jsonl`,
+  17 3 * * *    cd /srv/shop && hybrid-migrate migrate --incremental --detect-deletes --json >> /var/log/hybrid-migrate.jsonl
+  47 3 * * *    cd /srv/shop && hybrid-migrate migrate --incremental --detect-changes --json >> /var/log/hybrid-migrate.jsonl`,
     )
     .action(async (collections: string[], flags: MigrateFlags) => {
       const global = rt.global();
       if (flags.detectDeletes && !flags.incremental) throw new UsageError('--detect-deletes works with --incremental.');
+      if (flags.detectChanges && !flags.incremental) throw new UsageError('--detect-changes works with --incremental: it is the incremental sync\'s pass for changes no updatedAt shows.');
+      if (flags.detectChanges && flags.dryRun) throw new UsageError('--detect-changes cannot be combined with --dry-run: the pass writes what changed (run "plan" to see which collections need it).');
       if (flags.overlap !== undefined && !flags.incremental) throw new UsageError('--overlap works with --incremental: it is how far back an incremental sync reads changed documents again.');
       if (flags.report && !flags.dryRun) throw new UsageError('--report works with --dry-run (after a migration, "verify" writes the report).');
       if (flags.incremental && flags.restart) throw new UsageError('--incremental and --restart cannot be combined: restart first, then sync.');
@@ -120,6 +126,8 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
       const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
       const progress = createProgress({ tty: rt.isTTY, logger: rt.logger, quiet: Boolean(global.json) });
       let result: MigrateResult;
+      let changes: ChangeDetectionResult | undefined;
+      const startedAt = Date.now();
       try {
         rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
         // The source database named and existing, and each collection in it: never "migrated 0" and checkpointed done.
@@ -165,6 +173,14 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
             signal: rt.signal,
           },
         ));
+        if (flags.detectChanges && canDetectChanges(result)) {
+          changes = await explainingTimeouts(conns.pg, setup, () =>
+            runChangeDetection(
+              { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
+              { collections: setup.collections, batchSize: flags.batchSize, signal: remainingSignal(rt.signal, flags.maxDuration, startedAt), onBatch: progress.batchDone },
+            ),
+          );
+        }
         if (!result.dryRun) {
           // The customer's watch list (requests, response time, errors per database), kept with the run for status.
           await recordRunMetrics(conns.pg.pool, result.runId, { mongodb: conns.mongo.metrics.snapshot(), postgresql: conns.pg.metrics.snapshot() }).catch((e: unknown) =>
@@ -181,13 +197,44 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
         const written = await writeDryRunReport(result, reportDirFor(setup.loaded.dir, typeof flags.report === 'string' ? flags.report : undefined));
         rt.stderr(`report: ${written.html}\n`);
       }
-      rt.stdout(global.json ? `${JSON.stringify(toJson(result), null, 2)}\n` : renderSummary(result));
+      rt.stdout(global.json ? `${JSON.stringify({ ...toJson(result), ...(changes ? { changeDetection: changes } : {}) }, null, 2)}\n` : renderSummary(result) + (changes ? renderChangeDetection(changes) : ''));
       if (result.maxRejectsExceeded) {
         rt.stderr(`error: more than ${flags.maxRejects ?? setup.mapping.maxRejects} documents rejected; stopped. See hybrid_migrate.rejects.\n`);
         throw new ExitWith(ExitCode.DataIssues);
       }
-      if (result.interrupted) throw new ExitWith(ExitCode.Interrupted);
+      if (result.interrupted || (changes?.interrupted && rt.signal.aborted)) throw new ExitWith(ExitCode.Interrupted);
     });
+}
+
+/** The change-detecting pass follows a sync that ran to its end (not a dry run, not stopped by a limit or the operator). */
+function canDetectChanges(r: MigrateResult): boolean {
+  return !r.dryRun && !r.interrupted && !r.stoppedByMaxDuration && !r.maxRejectsExceeded;
+}
+
+/** The operator's signal, also aborted once --max-duration (counted from the command's start) has passed. */
+function remainingSignal(signal: AbortSignal, maxDurationMs: number | undefined, startedAt: number): AbortSignal {
+  if (maxDurationMs === undefined) return signal;
+  return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, maxDurationMs - (Date.now() - startedAt)))]);
+}
+
+function renderChangeDetection(r: ChangeDetectionResult): string {
+  const rows = r.collections.map((c) => [
+    c.name,
+    c.status === 'checked' ? `checked${c.resumed ? ' (resumed)' : ''}` : 'interrupted',
+    formatInt(c.read),
+    formatInt(c.written),
+    formatInt(c.unchanged),
+    formatInt(c.skippedModified),
+    formatInt(c.rejected),
+    formatDuration(c.durationMs),
+    rate(c.read, c.durationMs),
+  ]);
+  const note = r.interrupted ? ' — interrupted: the next run with --detect-changes resumes the pass' : '';
+  const out = ['', `Change detection (one _id pass, fingerprints compared with those recorded at migration)${note}`, '', table(['collection', 'pass', 'read', 'written', 'unchanged', 'kept (changed by the application)', 'rejected', 'duration', 'docs/s'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'])];
+  const checked = r.collections.filter((c) => c.checkedUpTo !== null);
+  if (checked.length > 0) out.push('', ...checked.map((c) => `  ${c.name}: every change made in MongoDB before ${c.checkedUpTo} is synced`));
+  if (r.collections.some((c) => c.skippedModified > 0)) out.push('Rows kept for the application are listed in hybrid_migrate.conflicts.');
+  return `${out.join('\n')}\n`;
 }
 
 /** The --json contract: `{runId, collections: [{name, read, migrated, rejected, durationMs}]}` (extended, never renamed). */

@@ -75,6 +75,7 @@ Examples:
         rt.stdout(text);
         rt.logger.info({ planFile: files.path }, 'plan written');
       } else rt.stdout(rt.scrub(renderReport(report, files.path)));
+      if (report.summary.exitCode === 3) throw new ExitWith(ExitCode.Config);
       if (report.summary.exitCode !== 0) throw new ExitWith(ExitCode.DataIssues);
     });
 }
@@ -159,6 +160,7 @@ export function renderReport(r: PlanReport, planFile: string): string {
     ),
   );
   for (const c of r.collections) out.push('', ...renderCollection(c));
+  out.push(...renderBusinessKeys(r));
   out.push('', `Estimated migrate duration: ${formatDuration(r.estimate.totalMs)} (${r.estimate.assumption})`);
   out.push('', r.summary.exitCode === 0 ? 'Verdict: migrate would succeed without rejects and without losing a field.' : `Verdict: ${r.summary.problems.join('; ')}.`);
   out.push(`Plan file: ${planFile}`);
@@ -208,6 +210,31 @@ function renderCollection(c: CollectionPlan): string[] {
       out.push(`    ${u.path}: ${formatInt(u.count)} document(s), ${where}${ids(u.sampleIds)}`);
     }
   }
+  out.push(...renderUpdatedAt(c));
   out.push(`  Scan: ${formatInt(c.scanned)} documents in ${formatDuration(c.timing.totalMs)} (read ${formatDuration(c.timing.readMs)}, convert ${formatDuration(c.timing.convertMs)}, references ${formatDuration(c.timing.referenceMs)})`);
+  return out;
+}
+
+/** Whether the incremental sync can see every change by updatedAt; when not, what to run instead. */
+function renderUpdatedAt(c: CollectionPlan): string[] {
+  const u = c.updatedAt;
+  if (u.usable) return [];
+  const out = [`  ! No usable "${u.field}" for the incremental sync (it reads changes by this field):`];
+  if (u.missing.count > 0) out.push(`    missing in ${formatInt(u.missing.count)} document(s)${ids(u.missing.sampleIds)}`);
+  if (u.notDate.count > 0) out.push(`    not a date in ${formatInt(u.notDate.count)} document(s)${ids(u.notDate.sampleIds)}`);
+  if (u.notMaintained.count > 0) out.push(`    not maintained: ${formatInt(u.notMaintained.count)} document(s) changed since they were migrated with "${u.field}" no later than that${ids(u.notMaintained.sampleIds)}`);
+  out.push(`    Changes to them are found only by: hybrid-migrate migrate --incremental --detect-changes ${c.name}`);
+  return out;
+}
+
+/** `by` keys several documents of the referenced collection hold: a configuration error until a policy is chosen. */
+function renderBusinessKeys(r: PlanReport): string[] {
+  const out: string[] = [];
+  for (const k of r.businessKeys) {
+    const head = k.policy === 'error' ? 'Configuration error' : 'Accepted (duplicateKeys: \'unresolved\')';
+    out.push('', `${head}: "by: '${k.by}'" is not unique in ${k.target}: ${formatInt(k.duplicateValues)} value(s) held by ${formatInt(k.documents)} documents${k.complete ? '' : ' (at least: too many keys to remember)'}; used by ${k.fields.join(', ')}`);
+    for (const s of k.samples) out.push(`  ${s.value}: ${s.ids.join(', ')}`);
+    if (k.policy === 'error') out.push(`  Fix the data so each ${k.by} is held by one document, or accept it with duplicateKeys: 'unresolved' on the field (a reference to such a value is then left unresolved and handled by onMissingReference).`);
+  }
   return out;
 }

@@ -139,7 +139,29 @@ export function renderStatus(r: StatusReport): string {
   for (const c of r.collections) {
     const lines = [...c.readyForPhase3.blockers.map((b) => `  - ${b}`), ...c.readyForPhase3.unknown.map((u) => `  ? ${u}`), ...c.problems.map((p) => `  ! ${p}`)];
     if (c.deletedInSource) lines.push(`  - ${formatInt(c.deletedInSource)} migrated document(s) no longer in MongoDB`);
+    lines.push(...applicationDeletesLines(c), ...changeDetectionLines(c));
     if (lines.length > 0) out.push('', `${c.name}:`, ...lines);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Rows the application deleted since migration: kept deleted (never brought back), listed with the table and row. */
+function applicationDeletesLines(c: CollectionStatus): string[] {
+  const d = c.deletedByApplication;
+  if (!d || d.count === 0) return [];
+  return [
+    `  - ${formatInt(d.count)} row(s) the migration wrote were deleted by the application since (never brought back), e.g.:`,
+    ...d.samples.map((s) => `      ${s.table} ${s.row} (document ${s.sourceKey})`),
+  ];
+}
+
+/** The change-detecting passes, for collections with documents whose changes no updatedAt shows. */
+function changeDetectionLines(c: CollectionStatus): string[] {
+  const cd = c.changeDetection;
+  if (!cd || (!cd.withoutUpdatedAt && !cd.checkedUpTo && !cd.passUnderWaySince)) return [];
+  const out: string[] = [];
+  if (cd.withoutUpdatedAt) out.push(`  · ${formatInt(cd.withoutUpdatedAt)} document(s) without a date in "${cd.updatedAtField}": their changes are found only by migrate --incremental --detect-changes`);
+  if (cd.checkedUpTo) out.push(`  · last change-detecting pass: every change before ${cd.checkedUpTo} synced (completed ${cd.passCompletedAt ?? '?'})`);
+  if (cd.passUnderWaySince) out.push(`  · a change-detecting pass started ${cd.passUnderWaySince} is not finished: the next migrate --incremental --detect-changes resumes it`);
+  return out;
 }

@@ -22,6 +22,7 @@ import { UniqueKeyPrediction, type DuplicateFinding } from '../../pipeline/batch
 import { AMBIGUOUS, type ReferenceIndex } from '../../pipeline/reference-index.js';
 import { newTiming, type PipelineObserver } from '../../pipeline/settle-batch.js';
 import type { RejectRecord } from '../../target/batch-writer.js';
+import type { UpdatedAtCheck } from './plan-updated-at.js';
 
 export type { DuplicateFinding } from '../../pipeline/batch-sinks.js';
 
@@ -39,6 +40,8 @@ export interface ScanContext {
   batchSize: number;
   signal: AbortSignal;
   onBatch?: (read: number) => void;
+  /** Whether the collection's updatedAt is usable by the sync (see plan-updated-at.ts). */
+  updatedAt?: UpdatedAtCheck;
 }
 
 /** Where a model field's value comes from, and how often the source has it. */
@@ -87,7 +90,9 @@ export async function scanCollection(collection: MappedCollection, ctx: ScanCont
       t = performance.now();
       const docs = decodeBoth(next.value, histogram);
       timing.decodeMs += performance.now() - t;
-      const { outcome } = await runBatch(collection, docs, { references: ctx.references, sink: prediction, observer: analysis, timing: pipeline });
+      const { settled, outcome } = await runBatch(collection, docs, { references: ctx.references, sink: prediction, observer: analysis, timing: pipeline });
+      ctx.updatedAt?.observe(docs);
+      await ctx.updatedAt?.compare(docs, settled.docs.map((d) => d.converted));
       wouldWrite += outcome.written;
       scanned += docs.length;
       ctx.onBatch?.(docs.length);

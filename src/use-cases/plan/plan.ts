@@ -15,6 +15,8 @@ import { mappingFingerprint } from '../../pipeline/fingerprint.js';
 import { readEarlierRuns, type CollectionHistory, type EarlierRuns } from './plan-history.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { scanCollection, type CollectionScan, type DuplicateFinding, type ScanMode } from './plan-scan.js';
+import { UpdatedAtCheck, type UpdatedAtFinding } from './plan-updated-at.js';
+import { checkBusinessKeys, type BusinessKeyFinding } from './plan-business-keys.js';
 
 /** Bumped when the plan file changes shape (the drift check reads it). */
 export const PLAN_FORMAT_VERSION = 1;
@@ -86,6 +88,8 @@ export interface CollectionPlan {
   timing: CollectionScan['timing'];
   estimate: { readConvertMs: number; writeMs: number; totalMs: number };
   history: CollectionHistory | null;
+  /** Whether the incremental sync can see every change by the updatedAt field; when not, --detect-changes is recommended. */
+  updatedAt: UpdatedAtFinding;
 }
 
 export interface PlanReport {
@@ -100,7 +104,9 @@ export interface PlanReport {
   collections: CollectionPlan[];
   estimate: { totalMs: number; assumption: string };
   earlierRuns: EarlierRuns;
-  summary: { documents: number; scanned: number; wouldWrite: number; wouldReject: number; orphans: number; duplicates: number; lostFields: number; extraFields: number; exitCode: 0 | 1; problems: string[] };
+  /** `by` keys (references by a business key) that several documents of the referenced collection hold. */
+  businessKeys: BusinessKeyFinding[];
+  summary: { documents: number; scanned: number; wouldWrite: number; wouldReject: number; orphans: number; duplicates: number; lostFields: number; extraFields: number; exitCode: 0 | 1 | 3; problems: string[] };
 }
 
 /**
@@ -138,7 +144,12 @@ export async function buildPlan(deps: PlanDeps, opts: PlanOptions): Promise<Plan
     const stats = await collectionStats(db, name);
     deps.events?.collectionStarted?.(name, mode.kind === 'sample' ? Math.min(mode.size, stats.documents) : stats.documents);
     const batchSize = opts.batchSize ?? collection.batchSize;
+    const history = earlierRuns.collections[name] ?? null;
+    if (history) history.mappingChanged = history.fingerprints.length > 0 && history.fingerprints.some((f) => f !== mappingFingerprint(collection));
+    // Compared with what the migration recorded only while the mapping is the one it wrote with.
+    const updatedAt = new UpdatedAtCheck(collection, history && history.registered > 0 && !history.mappingChanged ? deps.pool : undefined);
     const scan = await scanCollection(collection, {
+      updatedAt,
       db,
       references,
       mode,
@@ -147,14 +158,13 @@ export async function buildPlan(deps: PlanDeps, opts: PlanOptions): Promise<Plan
       onBatch: (n) => deps.events?.batchDone?.(name, n),
     });
     deps.events?.collectionFinished?.(name, scan.scanned, scan.timing.totalMs);
-    const history = earlierRuns.collections[name] ?? null;
-    if (history) history.mappingChanged = history.fingerprints.length > 0 && history.fingerprints.some((f) => f !== mappingFingerprint(collection));
-    collections.push(collectionPlan(collection, stats, scan, history, batchSize));
+    collections.push({ ...collectionPlan(collection, stats, scan, history, batchSize), updatedAt: updatedAt.toJSON() });
   }
-  return assemble(deps, opts, mode, names, collections, earlierRuns, database);
+  const businessKeys = await checkBusinessKeys(db, mapping, names, opts.signal);
+  return assemble(deps, opts, mode, names, collections, earlierRuns, database, businessKeys);
 }
 
-function collectionPlan(collection: MappedCollection, stats: SourceStats, scan: CollectionScan, history: CollectionHistory | null, batchSize: number): CollectionPlan {
+function collectionPlan(collection: MappedCollection, stats: SourceStats, scan: CollectionScan, history: CollectionHistory | null, batchSize: number): Omit<CollectionPlan, 'updatedAt'> {
   const { fields, children } = describeFields(collection, scan.presence);
   // Scale the measured read+convert time from the scanned documents to the whole collection.
   const scale = scan.scanned > 0 ? Math.max(1, stats.documents / scan.scanned) : 1;
@@ -188,7 +198,16 @@ function collectionPlan(collection: MappedCollection, stats: SourceStats, scan: 
   };
 }
 
-function assemble(deps: PlanDeps, opts: PlanOptions, mode: ScanMode, names: string[], collections: CollectionPlan[], earlierRuns: EarlierRuns, database: DatabaseStats): PlanReport {
+function assemble(
+  deps: PlanDeps,
+  opts: PlanOptions,
+  mode: ScanMode,
+  names: string[],
+  collections: CollectionPlan[],
+  earlierRuns: EarlierRuns,
+  database: DatabaseStats,
+  businessKeys: BusinessKeyFinding[],
+): PlanReport {
   const sum = (f: (c: CollectionPlan) => number) => collections.reduce((n, c) => n + f(c), 0);
   const wouldReject = sum((c) => c.rejects.documents);
   const lostFields = sum((c) => c.lostFields.length);
@@ -196,6 +215,8 @@ function assemble(deps: PlanDeps, opts: PlanOptions, mode: ScanMode, names: stri
   const problems: string[] = [];
   if (wouldReject > 0) problems.push(`${wouldReject} document(s) would be rejected`);
   if (lostFields > 0) problems.push(`${lostFields} source field(s) would be lost (no extra JSON column keeps them)`);
+  const keyErrors = businessKeys.filter((k) => k.policy === 'error');
+  for (const k of keyErrors) problems.push(`configuration: "by: '${k.by}'" is not unique in ${k.target} (${k.duplicateValues} value(s) held by ${k.documents} documents), referenced by ${k.fields.join(', ')}`);
   if (opts.strict && extraFields > 0) problems.push(`--strict: ${extraFields} source field(s) are mapped to no column (kept only in the extra JSON column)`);
   const scan: PlanReport['scan'] =
     mode.kind === 'full'
@@ -222,6 +243,7 @@ function assemble(deps: PlanDeps, opts: PlanOptions, mode: ScanMode, names: stri
       assumption: `collections migrated one after the other; per collection the slower of read+convert (measured by this scan, scaled to the collection's size) and writing at ${ASSUMED_WRITE_ROWS_PER_SECOND.toLocaleString('en-US')} rows/s (COPY measured at 240,000 rows/s here, halved for the id_map and checkpoint writes) plus ${ASSUMED_BATCH_OVERHEAD_MS} ms per batch transaction; --concurrency runs independent collections in parallel and can shorten it`,
     },
     earlierRuns,
+    businessKeys,
     summary: {
       documents: sum((c) => c.documents),
       scanned: sum((c) => c.scanned),
@@ -231,7 +253,8 @@ function assemble(deps: PlanDeps, opts: PlanOptions, mode: ScanMode, names: stri
       duplicates: sum((c) => c.duplicates.reduce((n, d) => n + d.count, 0)),
       lostFields,
       extraFields,
-      exitCode: problems.length > 0 ? 1 : 0,
+      // A business key that is not unique is the configuration's problem (exit 3) until a policy is chosen.
+      exitCode: keyErrors.length > 0 ? 3 : problems.length > 0 ? 1 : 0,
       problems,
     },
   };

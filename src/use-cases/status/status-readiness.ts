@@ -8,6 +8,8 @@ import type { VerificationInfo } from './status-verification.js';
 
 /** The facts about one collection that readiness depends on; null = could not be read. */
 export interface ReadinessFacts {
+  /** The collection (named in the command an unknown recommends). */
+  name?: string;
   documents: number | null;
   pending: number | null;
   pendingExact: boolean;
@@ -18,6 +20,13 @@ export interface ReadinessFacts {
   /** Source documents whose updatedAt is after that start. */
   changedSinceLastRun: number | null;
   verification: VerificationInfo | null | undefined;
+  /** Changes no updatedAt shows (absent: not read). */
+  changeDetection?: {
+    updatedAtField: string;
+    withoutUpdatedAt: number | null;
+    passCompletedAt: string | null;
+    lastMigrationWrite: string | null;
+  } | null;
 }
 
 export interface Readiness {
@@ -50,6 +59,25 @@ export function assessReadiness(f: ReadinessFacts): Readiness {
     if (f.lastCompleteRunStart === null) blockers.push('no migrate run finished cleanly');
     else if (f.changedSinceLastRun === null) unknown.push('documents changed since the last run (MongoDB not reachable)');
     else if (f.changedSinceLastRun > 0) blockers.push(`${f.changedSinceLastRun} document${f.changedSinceLastRun === 1 ? '' : 's'} changed in MongoDB since the last run started (run migrate --incremental)`);
+    const changes = unseenChanges(f);
+    if (changes) unknown.push(changes);
   }
   return { ready: blockers.length > 0 ? false : unknown.length > 0 ? null : true, blockers, unknown };
+}
+
+/**
+ * Documents without a date in the updatedAt field: the sync cannot see their changes, so
+ * whether they changed is unknown until a change-detecting pass has completed after the
+ * migration last wrote the collection.
+ */
+function unseenChanges(f: ReadinessFacts): string | undefined {
+  const cd = f.changeDetection;
+  if (!cd) return undefined;
+  if (cd.withoutUpdatedAt === null) return `documents without a date in "${cd.updatedAtField}" (MongoDB not reachable)`;
+  if (cd.withoutUpdatedAt === 0) return undefined;
+  const passed = cd.passCompletedAt !== null && (cd.lastMigrationWrite === null || Date.parse(cd.passCompletedAt) >= Date.parse(cd.lastMigrationWrite));
+  if (passed) return undefined;
+  const n = `${cd.withoutUpdatedAt} document${cd.withoutUpdatedAt === 1 ? '' : 's'}`;
+  const since = cd.passCompletedAt === null ? 'no change-detecting pass has completed' : 'no change-detecting pass has completed since the migration last wrote this collection';
+  return `changes to ${n} without a date in "${cd.updatedAtField}" (the incremental sync cannot see them): ${since} (run: hybrid-migrate migrate --incremental --detect-changes${f.name ? ` ${f.name}` : ''})`;
 }

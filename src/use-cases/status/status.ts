@@ -6,6 +6,7 @@
  * is reported and the other one is still read.
  */
 import type pg from 'pg';
+import type { Db } from 'mongodb';
 import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
 import type { DatabaseMetrics } from '../../core/metrics.js';
 import type { ProbeResult, DatabaseProbe } from './status-probe.js';
@@ -16,7 +17,9 @@ import { stateTables, type StateTables } from '../../state/schema.js';
 import { latestRunMetrics, lastRuns, type LatestRunMetrics, type RunInfo } from '../../state/runs.js';
 import { checkpointSummary, type CheckpointSummary } from '../../state/checkpoints.js';
 import { targetCounts, type TargetCounts } from '../../state/registry.js';
-import { syncCursorForStatus } from '../../state/sync-cursors.js';
+import { changePassForStatus, syncCursorForStatus } from '../../state/sync-cursors.js';
+import { applicationDeletedRows, lastMigrationWrite, type ApplicationDeletes } from '../../state/registry-status.js';
+import { writePlanFor } from '../../target/batch-writer.js';
 import { lastVerification, type VerificationInfo } from './status-verification.js';
 
 /** The customer's extended health check, as their application returns it. */
@@ -61,9 +64,28 @@ export interface CollectionStatus {
   sync: { cursorUpdatedAt: string | null; lastSyncedAt: string | null } | null;
   /** Source documents whose updatedAt is after the start of the last complete migrate run. */
   changedSinceLastRun: number | null;
+  /** Changes no updatedAt shows: documents without a date in the updatedAt field, and the change-detecting passes (--detect-changes). */
+  changeDetection: ChangeDetectionStatus | null;
+  /** Rows the migration wrote that the application deleted since (main rows, and child rows under a main row still there). */
+  deletedByApplication: ApplicationDeletes | null;
   readyForPhase3: Readiness;
   /** What could not be read for this collection (no password in it). */
   problems: string[];
+}
+
+export interface ChangeDetectionStatus {
+  /** The field the incremental sync reads changes by. */
+  updatedAtField: string;
+  /** Documents without a date in it: changes to them are invisible to the updatedAt sync (null: MongoDB not reachable). */
+  withoutUpdatedAt: number | null;
+  /** The start of the last completed change-detecting pass: every change before it is synced (ISO). */
+  checkedUpTo: string | null;
+  /** When that pass completed (ISO). */
+  passCompletedAt: string | null;
+  /** A pass interrupted or running since (ISO): the next --detect-changes run resumes it. */
+  passUnderWaySince: string | null;
+  /** When the migration last wrote a row of this collection (ISO). */
+  lastMigrationWrite: string | null;
 }
 
 export interface StatusReport {
@@ -143,9 +165,15 @@ interface TargetFacts {
   verification: VerificationInfo | null | undefined;
   sync: CollectionStatus['sync'];
   pgBytes: number | null;
+  passes: Awaited<ReturnType<typeof changePassForStatus>>;
+  lastWrite: Date | null;
+  deleted: ApplicationDeletes | null;
 }
 
-const NO_TARGET_FACTS: TargetFacts = { counts: null, checkpoints: null, runs: null, verification: undefined, sync: null, pgBytes: null };
+const NO_TARGET_FACTS: TargetFacts = { counts: null, checkpoints: null, runs: null, verification: undefined, sync: null, pgBytes: null, passes: null, lastWrite: null, deleted: null };
+
+/** Sample rows listed per collection (rows deleted by the application). */
+const SAMPLES = 5;
 
 async function readTargetFacts(pool: pg.Pool, tables: StateTables, c: MappedCollection, attempt: Attempt): Promise<TargetFacts> {
   const counts = await attempt(`table ${c.model.table}`, () => targetCounts(pool, tables, c.name, c.model));
@@ -154,7 +182,30 @@ async function readTargetFacts(pool: pg.Pool, tables: StateTables, c: MappedColl
   const v = await attempt('verifications', async () => ({ v: tables.verifications ? await lastVerification(pool, c.name) : null }));
   const sync = await attempt('sync_state', async () => (tables.syncState ? syncCursorForStatus(pool, c.name) : null));
   const pgBytes = await attempt('table size', () => tableBytes(pool, [c.model, ...c.children.map((ch) => ch.model)]));
-  return { counts, checkpoints, runs, verification: v ? v.v : undefined, sync, pgBytes };
+  const passes = await attempt('change-detecting passes', async () => (tables.syncState ? changePassForStatus(pool, c.name) : null));
+  const lastWrite = await attempt('last migration write', async () => (tables.idMap ? lastMigrationWrite(pool, c.name) : null));
+  const deleted = await attempt('rows deleted by the application', async () => (tables.idMap && counts ? deletedRowsOf(pool, c) : { count: 0, samples: [] }));
+  return { counts, checkpoints, runs, verification: v ? v.v : undefined, sync, pgBytes, passes, lastWrite, deleted };
+}
+
+function deletedRowsOf(pool: pg.Pool, c: MappedCollection): Promise<ApplicationDeletes> {
+  const plan = writePlanFor(c);
+  return applicationDeletedRows(pool, { collection: c.name, table: plan.main.table, tableName: c.model.table, idColumn: plan.main.idColumn }, plan.childRefs, SAMPLES);
+}
+
+/** What status says about changes no updatedAt shows (null without PostgreSQL). */
+async function readChangeDetection(db: Db | undefined, c: MappedCollection, documents: number | null, target: TargetFacts, attempt: Attempt): Promise<ChangeDetectionStatus | null> {
+  if (!target.counts) return null;
+  const dated = db && documents !== null ? await attempt('documents with an updatedAt date', () => db.collection(c.name).countDocuments({ [c.updatedAtField]: { $type: 'date' } })) : null;
+  const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
+  return {
+    updatedAtField: c.updatedAtField,
+    withoutUpdatedAt: dated === null || documents === null ? null : Math.max(0, documents - dated),
+    checkedUpTo: iso(target.passes?.checkedUpTo),
+    passCompletedAt: iso(target.passes?.completedAt),
+    passUnderWaySince: iso(target.passes?.underWaySince),
+    lastMigrationWrite: iso(target.lastWrite),
+  };
 }
 
 interface PendingFacts {
@@ -193,7 +244,8 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
   const { pending, pendingExact, deletedInSource } = await readPending(probe, tables, c, documents, counts, opts, attempt);
   const lastCompleteRunStart = runs?.lastCompleteMigrate?.startedAt ?? null;
   const changed = db && lastCompleteRunStart ? await attempt('changed documents', () => changedSince(db, c.name, c.updatedAtField, new Date(lastCompleteRunStart))) : null;
-  const readyForPhase3 = assessReadiness({ documents, pending, pendingExact, rejected: counts?.rejected ?? null, checkpoints, lastCompleteRunStart, changedSinceLastRun: changed, verification });
+  const changeDetection = await readChangeDetection(db, c, documents, target, attempt);
+  const readyForPhase3 = assessReadiness({ name: c.name, documents, pending, pendingExact, rejected: counts?.rejected ?? null, checkpoints, lastCompleteRunStart, changedSinceLastRun: changed, verification, changeDetection });
   return {
     name: c.name,
     model: c.model.name,
@@ -211,6 +263,8 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
     lastVerification: verification ?? null,
     sync: target.sync,
     changedSinceLastRun: changed,
+    changeDetection,
+    deletedByApplication: target.deleted,
     readyForPhase3,
     problems,
   };
