@@ -16,7 +16,7 @@ describe('kill -9 at fixed points of migrate', () => {
   for (const fault of ['migrate:mid-copy:2', 'migrate:before-commit:3', 'migrate:after-commit:4']) {
     it(`${fault}: the rerun ends with exactly the source documents`, async () => {
       await withOrders(DOCS, async (db, env) => {
-        const killed = await runCli(['migrate', '--batch-size', '250'], { ...env, HYBRID_MIGRATE_FAULT: fault });
+        const killed = await runCli(['migrate', '--skip-missing-collections', '--batch-size', '250'], { ...env, HYBRID_MIGRATE_FAULT: fault });
         expect(killed.signal).toBe('SIGKILL');
         const partial = await db.pg.query<{ n: number; written: number }>(
           `SELECT (SELECT count(*)::int FROM orders) AS n, (SELECT coalesce(sum(docs_written), 0)::int FROM hybrid_migrate.checkpoints WHERE collection = 'orders') AS written`,
@@ -24,7 +24,7 @@ describe('kill -9 at fixed points of migrate', () => {
         // The checkpoint is never ahead of or behind the data.
         expect(partial.rows[0]?.n).toBe(partial.rows[0]?.written);
         expect(partial.rows[0]?.n).toBeLessThan(DOCS);
-        const rerun = await runCli(['migrate', '--batch-size', '250'], env);
+        const rerun = await runCli(['migrate', '--skip-missing-collections', '--batch-size', '250'], env);
         expect(rerun.code, rerun.stderr).toBe(0);
         await expectExact(db, env);
       });
@@ -35,7 +35,7 @@ describe('kill -9 at fixed points of migrate', () => {
 describe('kill -9 at fixed points of an incremental sync and of a rollback', () => {
   it('incremental, killed before a commit: the rerun brings every change', async () => {
     await withOrders(DOCS, async (db, env) => {
-      expect((await runCli(['migrate'], env)).code).toBe(0);
+      expect((await runCli(['migrate', '--skip-missing-collections'], env)).code).toBe(0);
       await db.db.collection('orders').updateMany({}, { $set: { clientName: 'changed', updatedAt: new Date() } });
       const killed = await runCli(['migrate', 'orders', '--incremental', '--batch-size', '500'], { ...env, HYBRID_MIGRATE_FAULT: 'migrate:before-commit:3' });
       expect(killed.signal).toBe('SIGKILL');
@@ -49,7 +49,7 @@ describe('kill -9 at fixed points of an incremental sync and of a rollback', () 
 
   it('rollback, killed mid-batch: the rerun reaches the same end state and a third deletes nothing', async () => {
     await withOrders(DOCS, async (db, env) => {
-      expect((await runCli(['migrate'], env)).code).toBe(0);
+      expect((await runCli(['migrate', '--skip-missing-collections'], env)).code).toBe(0);
       const killed = await runCli(['rollback', 'orders', '--batch-size', '400'], { ...env, HYBRID_MIGRATE_FAULT: 'rollback:mid-batch:3' });
       expect(killed.signal).toBe('SIGKILL');
       const mid = await db.pg.query<{ orders: number; items: number; mapped: number }>(

@@ -16,7 +16,7 @@ let env: { MONGO_URI: string; DATABASE_URL: string };
 beforeAll(async () => {
   env = { MONGO_URI: mongoUriFor(t.mongoUri, t.mongoDbName), DATABASE_URL: t.databaseUrl };
   await insertSimpleOrders(t.db, 2000);
-  const r = await runCli(['migrate'], env);
+  const r = await runCli(['migrate', '--skip-missing-collections'], env);
   expect(r.code, r.stderr).toBe(0);
 });
 
@@ -53,7 +53,7 @@ async function writesNothing(db: TestDatabases, run: () => Promise<void>): Promi
 describe('migrate --incremental', () => {
   it('writes nothing and exits 0 quickly when nothing changed; cron gets only the summary', async () => {
     await writesNothing(t, async () => {
-      const r = await runCli(['migrate', '--incremental', '--json'], env);
+      const r = await runCli(['migrate', 'workspaces', 'orders', '--incremental', '--json'], env);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toBe('');
       const out = JSON.parse(r.stdout);
@@ -145,7 +145,7 @@ describe('migrate --incremental after concurrent writers', () => {
     try {
       const ws = await insertSimpleOrders(db.db, 1500);
       const e = { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl };
-      const migration = startCli(['migrate', '--batch-size', '50', '--concurrency', '2'], e);
+      const migration = startCli(['migrate', '--skip-missing-collections', '--batch-size', '50', '--concurrency', '2'], e);
       // Writers: insert, update and delete while the initial load runs.
       let running = true;
       const done = migration.done.finally(() => (running = false));
@@ -163,7 +163,7 @@ describe('migrate --incremental after concurrent writers', () => {
       const r = await done;
       expect(r.code, r.stderr).toBe(0);
       expect(round).toBeGreaterThan(5); // the writers really overlapped the load
-      const sync = await runCli(['migrate', '--incremental', '--detect-deletes', '--json'], e);
+      const sync = await runCli(['migrate', '--skip-missing-collections', '--incremental', '--detect-deletes', '--json'], e);
       expect(sync.code, sync.stderr).toBe(0);
       await expectEqual(db);
       const items = await db.pg.query(`SELECT count(*)::int AS n FROM order_items`);
@@ -171,7 +171,7 @@ describe('migrate --incremental after concurrent writers', () => {
       for await (const d of db.db.collection('orders').find({}, { projection: { items: 1 } })) expected += (d.items as unknown[]).length;
       expect(items.rows[0]).toEqual({ n: expected });
       await writesNothing(db, async () => {
-        const again = await runCli(['migrate', '--incremental', '--detect-deletes', '--json'], e);
+        const again = await runCli(['migrate', '--skip-missing-collections', '--incremental', '--detect-deletes', '--json'], e);
         expect(again.code, again.stderr).toBe(0);
       });
     } finally {
@@ -191,7 +191,7 @@ describe('migrate --incremental --detect-deletes, id by id', () => {
       // Date _ids sort after ObjectIds: a full page of the ordered pass ends with them, then a last page.
       const dated = Array.from({ length: 3000 }, (_, k) => other(new Date(Date.UTC(2022, 0, 1) + k * 1000), 'dated'));
       await db.db.collection('orders').insertMany(dated as Document[]);
-      expect((await runCli(['migrate'], e)).code).toBe(0);
+      expect((await runCli(['migrate', '--skip-missing-collections'], e)).code).toBe(0);
       const ids = (await db.db.collection('orders').find({ _id: { $type: 'objectId' } }, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray()).map((d) => d._id as ObjectId);
       // The first and last ObjectIds, both sides of the 5,000-id page boundaries, a string and an integer;
       // every dated document stays.

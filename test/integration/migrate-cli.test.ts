@@ -108,7 +108,7 @@ describe('interruption', () => {
     try {
       await insertSimpleOrders(db.db, 4000);
       const e = { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl };
-      const run = startCli(['migrate', '--batch-size', '100', '--concurrency', '1'], e);
+      const run = startCli(['migrate', '--skip-missing-collections', '--batch-size', '100', '--concurrency', '1'], e);
       await new Promise<void>((resolve) => run.child.stderr?.on('data', (d: Buffer) => d.toString().includes('"collection":"orders"') && resolve()));
       await new Promise((r) => setTimeout(r, 300));
       run.child.kill('SIGINT');
@@ -118,7 +118,7 @@ describe('interruption', () => {
       const partial = await db.pg.query<{ n: number; written: number }>(`SELECT (SELECT count(*)::int FROM orders) AS n, (SELECT sum(docs_written)::int FROM hybrid_migrate.checkpoints WHERE collection = 'orders') AS written`);
       expect(partial.rows[0]?.n).toBeLessThan(4000);
       expect(partial.rows[0]?.n).toBe(partial.rows[0]?.written); // checkpoint and data agree
-      const again = await runCli(['migrate'], e);
+      const again = await runCli(['migrate', '--skip-missing-collections'], e);
       expect(again.code, again.stderr).toBe(0);
       const n = await db.pg.query(`SELECT count(*)::int AS n FROM orders`);
       expect(n.rows[0]).toEqual({ n: 4000 });
@@ -134,7 +134,7 @@ describe('rejects limit', () => {
     try {
       await insertSimpleOrders(db.db, 500, { badEvery: 10 });
       const e = { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl };
-      const r = await runCli(['migrate', '--max-rejects', '5', '--batch-size', '100', '--json'], e);
+      const r = await runCli(['migrate', '--skip-missing-collections', '--max-rejects', '5', '--batch-size', '100', '--json'], e);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/more than 5 documents rejected/);
       expect(JSON.parse(r.stdout)).toMatchObject({ maxRejectsExceeded: true });

@@ -2,9 +2,9 @@
  * The source checked before anything is written (issue 17): MONGO_URI must name a database
  * that exists (a database without any collection is one MongoDB does not have, e.g. a
  * misspelled name) — before, every collection was "migrated 0" and checkpointed done, exit 0.
- * A collection named on the command line that the source does not have is exit 3, or skipped
- * with a warning under --skip-missing-collections; a configured collection the source lacks is
- * skipped with a warning. A collection never seen is never checkpointed.
+ * A collection, named on the command line or configured, that the source does not have is
+ * exit 3 before anything is written, or skipped with a warning under --skip-missing-collections.
+ * A collection never seen is never checkpointed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
@@ -68,8 +68,15 @@ describe('collections the source does not have', () => {
     expect(checkpointed.rows.map((r) => r.collection)).toEqual(['orders', 'workspaces']);
   });
 
-  it('configured but absent from the source: skipped with a warning, never checkpointed done', async () => {
-    const r = await runCli(['migrate', '--json'], env);
+  it('configured but absent from the source: exit 3 listing each, nothing written; skipped with a warning under --skip-missing-collections, never checkpointed done', async () => {
+    await t.pg.query('DROP SCHEMA IF EXISTS hybrid_migrate CASCADE');
+    const refused = await runCli(['migrate', '--json'], env);
+    expect(refused.code, refused.stderr).toBe(3);
+    for (const c of ['users', 'clients', 'products', 'transactions']) expect(refused.stderr).toContain(`collections.${c}: collection "${c}" does not exist`);
+    expect(refused.stderr).toMatch(/--skip-missing-collections/);
+    expect(await stateSchemaExists()).toBe(false);
+
+    const r = await runCli(['migrate', '--json', '--skip-missing-collections'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/collection \\?"users\\?" does not exist in MongoDB database .*skipped/);
     const names = JSON.parse(r.stdout).collections.map((c: { name: string }) => c.name);

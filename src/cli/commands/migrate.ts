@@ -4,7 +4,7 @@ import { migrate, type MigrateResult } from '../../use-cases/migrate/migrate.js'
 import { readFile } from 'node:fs/promises';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { DEFAULT_MEMORY_BUDGET_MB } from '../../runtime/memory-budget.js';
-import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight } from '../context.js';
+import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight, type Connections, type Setup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
 import { reportDirFor, writeDryRunReport } from '../../report/write-report.js';
@@ -91,7 +91,7 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--concurrency <n>', 'collections and _id ranges worked on in parallel (default 4)', positiveInt('--concurrency', 64))
     .option('--max-rejects <n>', 'stop with exit code 1 once more than n documents are rejected', nonNegativeInt)
     .option('--memory-budget <mb>', `between batches, give garbage back to the system once the resident memory is over this many MB (0: leave it to Node)`, nonNegativeInt, DEFAULT_MEMORY_BUDGET_MB)
-    .option('--skip-missing-collections', 'a collection named on the command line that the MongoDB database does not have is skipped with a warning (default: exit 3 before anything is written; configured collections the source lacks are always skipped, with a log line)')
+    .option('--skip-missing-collections', 'a collection (configured or named) that the MongoDB database does not have is skipped with a warning (default: exit 3 before anything is written; MongoDB creates a collection only with its first document)')
     .option('--lock-timeout <duration>', 'how long a write waits for a lock an application transaction holds before the run stops with exit 7, naming the blocker (default 30s; 0: no limit)', lockTimeoutArg)
     .addOption(new Option('--partition-size <n>', 'documents per parallel _id range').argParser(positiveInt('--partition-size', 100_000_000)).default(500_000).hideHelp())
     .addHelpText(
@@ -109,101 +109,136 @@ Cron (a second run while one is still going exits 5 at once; a run with nothing 
   17 3 * * *    cd /srv/shop && hybrid-migrate migrate --incremental --detect-deletes --json >> /var/log/hybrid-migrate.jsonl
   47 3 * * *    cd /srv/shop && hybrid-migrate migrate --incremental --detect-changes --json >> /var/log/hybrid-migrate.jsonl`,
     )
-    .action(async (collections: string[], flags: MigrateFlags) => {
-      const global = rt.global();
-      if (flags.detectDeletes && !flags.incremental) throw new UsageError('--detect-deletes works with --incremental.');
-      if (flags.detectChanges && !flags.incremental) throw new UsageError('--detect-changes works with --incremental: it is the incremental sync\'s pass for changes no updatedAt shows.');
-      if (flags.detectChanges && flags.dryRun) throw new UsageError('--detect-changes cannot be combined with --dry-run: the pass writes what changed (run "plan" to see which collections need it).');
-      if (flags.overlap !== undefined && !flags.incremental) throw new UsageError('--overlap works with --incremental: it is how far back an incremental sync reads changed documents again.');
-      if (flags.report && !flags.dryRun) throw new UsageError('--report works with --dry-run (after a migration, "verify" writes the report).');
-      if (flags.incremental && flags.restart) throw new UsageError('--incremental and --restart cannot be combined: restart first, then sync.');
-      // Cron: without a terminal, only the summary (stdout) and warnings (stderr) unless --verbose.
-      if (flags.incremental && !rt.isTTY && !global.verbose) rt.logger.level = 'warn';
-      const setup = await loadSetup(global, collections);
-      const concurrency = flags.concurrency ?? setup.mapping.concurrency;
-      const plan = flags.plan ? await readPlanFile(flags.plan) : await loadLatestPlan(planDirectory(setup.loaded.dir));
-      if (plan === undefined) rt.logger.debug('no plan file (run "hybrid-migrate plan"): source drift is not checked');
-      const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
-      const progress = createProgress({ tty: rt.isTTY, logger: rt.logger, quiet: Boolean(global.json) });
-      let result: MigrateResult;
-      let changes: ChangeDetectionResult | undefined;
-      const startedAt = Date.now();
-      try {
-        rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
-        // The source database named and existing, and each collection in it: never "migrated 0" and checkpointed done.
-        // Both checks are read-only and independent: run them side by side (a locked collection is reported sooner).
-        const [sourceChecked, targetChecked] = await Promise.allSettled([
-          checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections }),
-          preflight(conns.pg, setup),
-        ]);
-        if (sourceChecked.status === 'rejected') throw sourceChecked.reason;
-        const source = sourceChecked.value;
-        if (source.missing.length > 0) {
-          const where = `MongoDB database "${conns.mongo.db.databaseName}"`;
-          // Named on the command line: the operator meant them (exit 3 unless told to skip). All configured: the
-          // configuration may list collections this source never had; each is skipped with a warning, never checkpointed.
-          if ((collections.length > 0 && !flags.skipMissingCollections) || source.present.length === 0) {
-            throw new ConfigError(
-              source.missing.map((c) => ({ path: `collections.${c}`, message: `collection "${c}" does not exist in ${where}` })),
-              { hint: source.present.length === 0 ? `None of the collections exist in ${where}: check MONGO_URI's database name (or --mongo-db). Nothing was written.` : 'Fix the name (or remove the entry from hybrid-migrate.config.ts), or pass --skip-missing-collections to migrate the others; nothing was written.' },
-            );
-          }
-          // Skipping a collection the operator named is a warning; a configured one this source never had is information
-          // (a cron run with nothing new stays silent).
-          for (const c of source.missing) rt.logger[collections.length > 0 ? 'warn' : 'info']({ collection: c }, `collection "${c}" does not exist in ${where}: skipped${collections.length > 0 ? ' (--skip-missing-collections)' : ''}, nothing recorded for it`);
-          setup.collections = source.present;
-        }
-        // The target's tables as the schema says, before anything is written (read-only: the dry run too).
-        if (targetChecked.status === 'rejected') throw targetChecked.reason;
-        result = await explainingTimeouts(conns.pg, setup, () => migrate(
-          { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, plan, events: progress },
-          {
-            collections: setup.collections,
-            dryRun: Boolean(flags.dryRun),
-            restart: Boolean(flags.restart),
-            incremental: Boolean(flags.incremental),
-            detectDeletes: Boolean(flags.detectDeletes),
-            overlapMs: flags.overlap,
-            maxDurationMs: flags.maxDuration,
-            batchSize: flags.batchSize,
-            concurrency,
-            maxRejects: flags.maxRejects,
-            memoryBudgetBytes: flags.memoryBudget * 1024 * 1024,
-            partitionSize: flags.partitionSize,
-            signal: rt.signal,
-          },
-        ));
-        if (flags.detectChanges && canDetectChanges(result)) {
-          changes = await explainingTimeouts(conns.pg, setup, () =>
-            runChangeDetection(
-              { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
-              { collections: setup.collections, batchSize: flags.batchSize, signal: remainingSignal(rt.signal, flags.maxDuration, startedAt), onBatch: progress.batchDone },
-            ),
-          );
-        }
-        if (!result.dryRun) {
-          // The customer's watch list (requests, response time, errors per database), kept with the run for status.
-          await recordRunMetrics(conns.pg.pool, result.runId, { mongodb: conns.mongo.metrics.snapshot(), postgresql: conns.pg.metrics.snapshot() }).catch((e: unknown) =>
-            rt.logger.warn({ err: rt.scrub(String(e)) }, 'could not store the run metrics'),
-          );
-        }
-      } finally {
-        progress.stop();
-        await conns.close();
-      }
-      for (const c of result.collections) for (const w of c.driftWarnings) rt.logger.warn({ collection: c.name }, `source drifted since the plan: ${w}`);
-      for (const c of result.collections) if (c.futureUpdatedAt.count > 0) rt.logger.warn({ collection: c.name, ...c.futureUpdatedAt }, futureLine(c));
-      if (flags.report && result.dryRun) {
-        const written = await writeDryRunReport(result, reportDirFor(setup.loaded.dir, typeof flags.report === 'string' ? flags.report : undefined));
-        rt.stderr(`report: ${written.html}\n`);
-      }
-      rt.stdout(global.json ? `${JSON.stringify({ ...toJson(result), ...(changes ? { changeDetection: changes } : {}) }, null, 2)}\n` : renderSummary(result) + (changes ? renderChangeDetection(changes) : ''));
-      if (result.maxRejectsExceeded) {
-        rt.stderr(`error: more than ${flags.maxRejects ?? setup.mapping.maxRejects} documents rejected; stopped. See hybrid_migrate.rejects.\n`);
-        throw new ExitWith(ExitCode.DataIssues);
-      }
-      if (result.interrupted || (changes?.interrupted && rt.signal.aborted)) throw new ExitWith(ExitCode.Interrupted);
-    });
+    .action((collections: string[], flags: MigrateFlags) => migrateAction(rt, collections, flags));
+}
+
+/** Flags that would do nothing, or contradict each other, are refused before anything is read (exit 2). */
+function checkMigrateFlags(flags: MigrateFlags): void {
+  if (flags.detectDeletes && !flags.incremental) throw new UsageError('--detect-deletes works with --incremental.');
+  if (flags.detectChanges && !flags.incremental) throw new UsageError('--detect-changes works with --incremental: it is the incremental sync\'s pass for changes no updatedAt shows.');
+  if (flags.detectChanges && flags.dryRun) throw new UsageError('--detect-changes cannot be combined with --dry-run: the pass writes what changed (run "plan" to see which collections need it).');
+  if (flags.overlap !== undefined && !flags.incremental) throw new UsageError('--overlap works with --incremental: it is how far back an incremental sync reads changed documents again.');
+  if (flags.report && !flags.dryRun) throw new UsageError('--report works with --dry-run (after a migration, "verify" writes the report).');
+  if (flags.incremental && flags.restart) throw new UsageError('--incremental and --restart cannot be combined: restart first, then sync.');
+}
+
+/** What one migrate command did: the run, and the change-detecting pass when asked for. */
+interface MigrateOutcome {
+  result: MigrateResult;
+  changes?: ChangeDetectionResult;
+}
+
+async function migrateAction(rt: CommandRuntime, collections: string[], flags: MigrateFlags): Promise<void> {
+  checkMigrateFlags(flags);
+  const global = rt.global();
+  // Cron: without a terminal, only the summary (stdout) and warnings (stderr) unless --verbose.
+  if (flags.incremental && !rt.isTTY && !global.verbose) rt.logger.level = 'warn';
+  const setup = await loadSetup(global, collections);
+  const concurrency = flags.concurrency ?? setup.mapping.concurrency;
+  const plan = flags.plan ? await readPlanFile(flags.plan) : await loadLatestPlan(planDirectory(setup.loaded.dir));
+  if (plan === undefined) rt.logger.debug('no plan file (run "hybrid-migrate plan"): source drift is not checked');
+  const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
+  const progress = createProgress({ tty: rt.isTTY, logger: rt.logger, quiet: Boolean(global.json) });
+  let outcome: MigrateOutcome;
+  try {
+    rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
+    // The source database named and existing, and each collection in it; the target's tables as the schema says.
+    // Both checks are read-only and independent: run side by side (a locked collection is reported sooner).
+    const [sourceChecked, targetChecked] = await Promise.allSettled([presentCollections(rt, conns, setup, flags), preflight(conns.pg, setup)]);
+    if (sourceChecked.status === 'rejected') throw sourceChecked.reason;
+    if (targetChecked.status === 'rejected') throw targetChecked.reason;
+    setup.collections = sourceChecked.value;
+    outcome = await runMigration(rt, conns, setup, flags, { plan, progress, concurrency });
+  } finally {
+    progress.stop();
+    await conns.close();
+  }
+  await reportMigration(rt, setup, flags, outcome);
+}
+
+/**
+ * The collections to migrate that MongoDB has: never "migrated 0" and checkpointed done. One
+ * the database lacks (configured or named) is exit 3 before anything is written, unless
+ * --skip-missing-collections (a warning each); none at all is always exit 3 (a wrong database).
+ */
+async function presentCollections(rt: CommandRuntime, conns: Connections, setup: Setup, flags: MigrateFlags): Promise<string[]> {
+  const source = await checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: rt.global().mongoDb, collections: setup.collections });
+  if (source.missing.length === 0) return source.present;
+  const where = `MongoDB database "${conns.mongo.db.databaseName}"`;
+  if (!flags.skipMissingCollections || source.present.length === 0) {
+    throw new ConfigError(
+      source.missing.map((c) => ({ path: `collections.${c}`, message: `collection "${c}" does not exist in ${where}` })),
+      {
+        hint: source.present.length === 0
+          ? `None of the collections exist in ${where}: check MONGO_URI's database name (or --mongo-db). Nothing was written.`
+          : 'Fix the name (or remove the entry from hybrid-migrate.config.ts), or pass --skip-missing-collections to migrate the others (MongoDB creates a collection only with its first document); nothing was written.',
+      },
+    );
+  }
+  for (const c of source.missing) rt.logger.warn({ collection: c }, `collection "${c}" does not exist in ${where}: skipped (--skip-missing-collections), nothing recorded for it`);
+  return source.present;
+}
+
+async function runMigration(
+  rt: CommandRuntime,
+  conns: Connections,
+  setup: Setup,
+  flags: MigrateFlags,
+  ctx: { plan: Awaited<ReturnType<typeof loadLatestPlan>>; progress: ReturnType<typeof createProgress>; concurrency: number },
+): Promise<MigrateOutcome> {
+  const startedAt = Date.now();
+  const result = await explainingTimeouts(conns.pg, setup, () =>
+    migrate(
+      { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, plan: ctx.plan, events: ctx.progress },
+      {
+        collections: setup.collections,
+        dryRun: Boolean(flags.dryRun),
+        restart: Boolean(flags.restart),
+        incremental: Boolean(flags.incremental),
+        detectDeletes: Boolean(flags.detectDeletes),
+        overlapMs: flags.overlap,
+        maxDurationMs: flags.maxDuration,
+        batchSize: flags.batchSize,
+        concurrency: ctx.concurrency,
+        maxRejects: flags.maxRejects,
+        memoryBudgetBytes: flags.memoryBudget * 1024 * 1024,
+        partitionSize: flags.partitionSize,
+        signal: rt.signal,
+      },
+    ),
+  );
+  let changes: ChangeDetectionResult | undefined;
+  if (flags.detectChanges && canDetectChanges(result)) {
+    changes = await explainingTimeouts(conns.pg, setup, () =>
+      runChangeDetection(
+        { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
+        { collections: setup.collections, batchSize: flags.batchSize, signal: remainingSignal(rt.signal, flags.maxDuration, startedAt), onBatch: ctx.progress.batchDone },
+      ),
+    );
+  }
+  if (!result.dryRun) {
+    // The customer's watch list (requests, response time, errors per database), kept with the run for status.
+    await recordRunMetrics(conns.pg.pool, result.runId, { mongodb: conns.mongo.metrics.snapshot(), postgresql: conns.pg.metrics.snapshot() }).catch((e: unknown) =>
+      rt.logger.warn({ err: rt.scrub(String(e)) }, 'could not store the run metrics'),
+    );
+  }
+  return { result, changes };
+}
+
+/** Warnings, the dry run's report, the summary (or --json), and the exit code. */
+async function reportMigration(rt: CommandRuntime, setup: Setup, flags: MigrateFlags, { result, changes }: MigrateOutcome): Promise<void> {
+  for (const c of result.collections) for (const w of c.driftWarnings) rt.logger.warn({ collection: c.name }, `source drifted since the plan: ${w}`);
+  for (const c of result.collections) if (c.futureUpdatedAt.count > 0) rt.logger.warn({ collection: c.name, ...c.futureUpdatedAt }, futureLine(c));
+  if (flags.report && result.dryRun) {
+    const written = await writeDryRunReport(result, reportDirFor(setup.loaded.dir, typeof flags.report === 'string' ? flags.report : undefined));
+    rt.stderr(`report: ${written.html}\n`);
+  }
+  rt.stdout(rt.global().json ? `${JSON.stringify({ ...toJson(result), ...(changes ? { changeDetection: changes } : {}) }, null, 2)}\n` : renderSummary(result) + (changes ? renderChangeDetection(changes) : ''));
+  if (result.maxRejectsExceeded) {
+    rt.stderr(`error: more than ${flags.maxRejects ?? setup.mapping.maxRejects} documents rejected; stopped. See hybrid_migrate.rejects.\n`);
+    throw new ExitWith(ExitCode.DataIssues);
+  }
+  if (result.interrupted || (changes?.interrupted && rt.signal.aborted)) throw new ExitWith(ExitCode.Interrupted);
 }
 
 /** The change-detecting pass follows a sync that ran to its end (not a dry run, not stopped by a limit or the operator). */
