@@ -1,0 +1,77 @@
+/**
+ * Issue 20 acceptance on a model from other domains (movies/comments/users, bank
+ * customers/accounts/transactions, sales): `init` → apply its SQL to an empty database →
+ * `plan` → `migrate` → `verify` all exit 0 with no hand edit, and the draft has the
+ * relations the data supports (by ObjectId, by e-mail, by numeric account number).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabases } from '../support/databases.js';
+import { mongoUriFor, runCli } from '../support/cli.js';
+import { loadOtherDomains } from '../support/init-datasets.js';
+import { explain, runInitPipeline, type PipelineRun } from '../support/init-pipeline.js';
+
+const t = useTestDatabases();
+let run: PipelineRun;
+
+beforeAll(async () => {
+  await loadOtherDomains(t.db);
+  run = await runInitPipeline(t.mongoUri, t.mongoDbName);
+}, 240_000);
+
+afterAll(async () => {
+  await run?.drop();
+});
+
+describe('init on movies, bank and sales data', () => {
+  it('init → apply → plan → migrate → verify all exit 0, with no hand edit', () => {
+    const why = explain(run);
+    expect(run.init.code, why).toBe(0);
+    expect(run.plan.code, why).toBe(0);
+    expect(run.migrate.code, why).toBe(0);
+    expect(run.verify.code, why).toBe(0);
+  });
+
+  it('drafts relations by ObjectId, by e-mail and by account number, child models and scalar lists', () => {
+    const s = run.schema;
+    expect(s).toMatch(/movieId\s+String @map\("movie_id"\) @db\.Uuid/);
+    expect(s).toMatch(/@relation\("Comment_movieId", fields: \[movieId\], references: \[id\]\)/);
+    // 59 of 60 e-mails are users' e-mails: a relation to the unique users.email, optional (one orphan).
+    expect(s).toMatch(/email\s+String\?/);
+    expect(s).toMatch(/@relation\("Comment_email", fields: \[email\], references: \[email\]\)/);
+    expect(s).toMatch(/98\.3% of 60 found in users\.email/);
+    // accounts: [371138, …] → a child model of references to the unique accounts.account_id.
+    expect(s).toMatch(/model CustomerAccount \{/);
+    expect(s).toMatch(/references: \[accountId\]/);
+    expect(s).toMatch(/model SaleItem \{/);
+    expect(s).toMatch(/genres\s+String\[\]/);
+    expect(s).toMatch(/tierAndDetails\s+Json\?/);
+    expect(run.config).toMatch(/valueField: "accountAccountId"|valueField: "/);
+  });
+
+  it('wrote every row: documents, child rows, foreign keys', async () => {
+    const count = async (table: string) => Number((await run.pg.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n);
+    expect(await count('comments')).toBe(60);
+    expect(await count('sale_items')).toBe(120);
+    expect(await count('customer_accounts')).toBe(20);
+    const linked = await run.pg.query(`SELECT count(*)::int AS n FROM comments c JOIN users u ON u.email = c.email`);
+    expect(linked.rows[0].n).toBe(59);
+    const rejects = await run.pg.query(`SELECT count(*)::int AS n FROM hybrid_migrate.rejects`);
+    expect(rejects.rows[0].n).toBe(0);
+  });
+
+  it('refuses to overwrite the draft without --force, and replaces it with --force', async () => {
+    const env = { MONGO_URI: mongoUriFor(t.mongoUri, t.mongoDbName), DATABASE_URL: 'postgresql://unused@127.0.0.1:1/none' };
+    const before = readFileSync(join(run.dir, 'prisma', 'schema.prisma'), 'utf8');
+    const again = await runCli(['init'], env, { cwd: run.dir });
+    expect(again.code, again.stderr).toBe(3);
+    expect(again.stderr).toMatch(/prisma\/schema\.prisma: already exists/);
+    expect(again.stderr).toMatch(/--force/);
+    expect(readFileSync(join(run.dir, 'prisma', 'schema.prisma'), 'utf8')).toBe(before);
+    const forced = await runCli(['init', '--force', '--out', 'second'], env, { cwd: run.dir });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(existsSync(join(run.dir, 'second', 'hybrid-migrate.config.ts'))).toBe(true);
+    expect(forced.stdout).toMatch(/Next:/);
+  });
+});

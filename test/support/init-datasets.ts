@@ -1,0 +1,67 @@
+/**
+ * A small data set from other domains than the customer's, shaped like MongoDB's public
+ * samples: movies with comments referencing users by e-mail, bank customers holding arrays of
+ * numeric account numbers, transactions by account number, sales with line items, nested
+ * objects and free-form ones, documents without updatedAt. Deterministic.
+ */
+import { ObjectId, type Db } from 'mongodb';
+
+const pick = <T>(xs: readonly T[], i: number): T => xs[i % xs.length] as T;
+const oid = (n: number) => new ObjectId((0x5a000000 + n).toString(16).padStart(8, '0') + 'a1b2c3d4e5f6'.slice(0, 16).padEnd(16, '0'));
+
+export async function loadOtherDomains(db: Db): Promise<void> {
+  const users = Array.from({ length: 12 }, (_, i) => ({ _id: oid(i), name: `User ${i}`, email: `user${i}@example.org`, password: `$2b$12$hash${i}` }));
+  const movies = Array.from({ length: 20 }, (_, i) => ({
+    _id: oid(100 + i),
+    title: `Movie ${i}`,
+    year: 1990 + i,
+    genres: [pick(['Drama', 'Comedy', 'Short'], i), ...(i % 2 ? ['Action'] : [])],
+    imdb: { rating: 5 + (i % 40) / 10 + 0.05, votes: 1000 + i * 37, id: 10000 + i },
+    released: new Date(Date.UTC(1990 + i, i % 12, 1)),
+    ...(i % 3 ? { runtime: 80 + i } : {}),
+    cast: [`Actor ${i}`, `Actor ${i + 1}`],
+  }));
+  const comments = Array.from({ length: 60 }, (_, i) => ({
+    _id: oid(200 + i),
+    name: `User ${i % 12}`,
+    // One comment by an e-mail no user has: an orphan, kept (not a reject).
+    email: i === 59 ? 'ghost@example.org' : `user${i % 12}@example.org`,
+    movie_id: oid(100 + (i % 20)),
+    text: `Comment ${i}`,
+    date: new Date(Date.UTC(2010, 0, 1 + i)),
+  }));
+  const accounts = Array.from({ length: 15 }, (_, i) => ({ _id: oid(300 + i), account_id: 371138 + i * 1111, limit: 10000, products: ['Brokerage', pick(['InvestmentStock', 'Commodity', 'CurrencyService'], i)] }));
+  const customers = Array.from({ length: 10 }, (_, i) => ({
+    _id: oid(400 + i),
+    username: `cust${i}`,
+    name: `Customer ${i}`,
+    email: `cust${i}@example.com`,
+    birthdate: new Date(Date.UTC(1970 + i, 3, 2)),
+    accounts: [371138 + i * 1111, 371138 + ((i + 3) % 15) * 1111],
+    // Keys are ids: a free-form object, kept as JSON.
+    tier_and_details: { [`k${i}a`]: { tier: 'Gold', benefits: ['sports tickets'], active: true }, [`k${i}b`]: { tier: 'Bronze', benefits: [], active: i % 2 === 0 } },
+  }));
+  const transactions = Array.from({ length: 15 }, (_, i) => ({
+    _id: oid(500 + i),
+    account_id: 371138 + i * 1111,
+    transaction_count: 2,
+    bucket_start_date: new Date(Date.UTC(1969, 1, 4)),
+    transactions: [0, 1].map((k) => ({ date: new Date(Date.UTC(2003, k, 1 + i)), amount: 1000 + k * i, transaction_code: k ? 'sell' : 'buy', symbol: pick(['amzn', 'msft', 'nvda'], i + k), price: `${12 + i}.${k}4567`, total: `${1234 + i}.${k}5` })),
+  }));
+  const sales = Array.from({ length: 60 }, (_, i) => ({
+    _id: oid(600 + i),
+    saleDate: new Date(Date.UTC(2015, i % 12, 1 + (i % 27), 10, 30)),
+    items: Array.from({ length: 1 + (i % 3) }, (_, k) => ({ name: pick(['printer paper', 'notepad', 'pens', 'envelopes'], i + k), tags: ['office', pick(['school', 'general'], k)], price: 10 + ((i * 7 + k) % 90) + 0.25 * (k % 4), quantity: 1 + ((i + k) % 9) })),
+    storeLocation: pick(['Denver', 'Seattle', 'London', 'Austin'], i),
+    customer: { gender: pick(['M', 'F'], i), age: 20 + (i % 50), email: `buyer${i}@example.net`, satisfaction: 1 + (i % 5) },
+    couponUsed: i % 3 === 0,
+    purchaseMethod: pick(['Online', 'Phone', 'InStore'], i),
+  }));
+  await db.collection('users').insertMany(users);
+  await db.collection('movies').insertMany(movies);
+  await db.collection('comments').insertMany(comments);
+  await db.collection('accounts').insertMany(accounts);
+  await db.collection('customers').insertMany(customers);
+  await db.collection('transactions').insertMany(transactions);
+  await db.collection('sales').insertMany(sales);
+}
