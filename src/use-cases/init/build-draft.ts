@@ -32,11 +32,10 @@ export function buildDraft(profiles: readonly CollectionProfile[]): Draft {
 /** Renders and checks the draft; a foreign-key cycle through required references is broken by making them optional (written in a second pass). */
 export async function renderDraft(draft: Draft, header: readonly string[], schemaPath = 'prisma/schema.prisma'): Promise<DraftTexts> {
   let rendered = renderChecked(draft, header, schemaPath);
-  if (rendered.issues.some((i) => /reference each other through required foreign keys/.test(i.message))) {
-    for (const m of draft.models) for (const f of m.fields) if (f.relation && f.required) {
-      f.required = false;
-      f.why.push('optional so that the foreign-key cycle it is part of can be written in a second pass');
-    }
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const cycle = rendered.issues.map((i) => /^collections (.+) reference each other through required foreign keys/.exec(i.message)?.[1]).find((c) => c !== undefined);
+    if (cycle === undefined) break;
+    breakCycle(draft, new Set(cycle.split(', ')));
     rendered = renderChecked(draft, header, schemaPath);
   }
   if (rendered.issues.length > 0) {
@@ -44,6 +43,18 @@ export async function renderDraft(draft: Draft, header: readonly string[], schem
   }
   const sql = await renderMigrationSql(rendered.schema, schemaPath);
   return { draft, schema: rendered.schema, config: rendered.config, sql };
+}
+
+/** The required references between the collections of a cycle become optional: migrate writes them in a second pass. */
+function breakCycle(draft: Draft, collections: ReadonlySet<string>): void {
+  for (const m of draft.models) {
+    if (!collections.has(m.collection)) continue;
+    for (const f of m.fields) {
+      if (!f.relation || !f.required || !collections.has(f.relation.targetCollection)) continue;
+      f.required = false;
+      f.why.push('optional so that the foreign-key cycle it is part of can be written in a second pass');
+    }
+  }
 }
 
 function renderChecked(draft: Draft, header: readonly string[], schemaPath: string) {

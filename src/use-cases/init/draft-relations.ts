@@ -104,10 +104,14 @@ function namesRelate(field: DraftField, target: Target): boolean {
   return refersToCollection || sameName || (KEYISH.test(field.source) && target.field !== undefined);
 }
 
-function relationFields(owner: DraftModel, fkName: string, target: DraftModel): { field: string; name: string; backField: string } {
+/** A unique foreign key is one-to-one: its back side is one row (`transactionByAccountId`), else a list (`commentsByMovieId`). */
+function relationFields(owner: DraftModel, fkName: string, target: DraftModel, oneToOne: boolean): { field: string; name: string; backField: string } {
   const base = fkName.replace(/(Id|_id|ID)$/, '') || lowerFirst(target.name);
   const field = base === fkName ? `${base}${target.name}` : base;
-  return { field, name: `${owner.name}_${fkName}`, backField: `${lowerFirst(plural(owner.name))}By${pascalName(fkName)}` };
+  // A scalar already named like the relation (old orders' product name beside productId) keeps it: the relation is `productRef`.
+  const scalarNames = new Set(owner.fields.map((f) => f.name));
+  const rows = oneToOne ? lowerFirst(owner.name) : lowerFirst(plural(owner.name));
+  return { field: scalarNames.has(field) ? `${field}Ref` : field, name: `${owner.name}_${fkName}`, backField: `${rows}By${pascalName(fkName)}` };
 }
 
 function makeForeignKey(owner: DraftModel, field: DraftField, best: Match, objectIds: boolean, scalars: number): void {
@@ -122,8 +126,14 @@ function makeForeignKey(owner: DraftModel, field: DraftField, best: Match, objec
   // A reference written in a second pass (a cycle, or to its own collection) must be optional; so must one with dangling values.
   field.required = field.required && rate === 1 && target.model !== owner;
   field.invalid = 0;
-  field.relation = { targetModel: target.model.name, targetCollection: target.model.collection, rate, ...relationFields(owner, field.name, target.model), ...(target.field ? { toField: target.field.name } : {}) };
+  field.relation = { targetModel: target.model.name, targetCollection: target.model.collection, rate, ...relationFields(owner, field.name, target.model, field.unique), ...(target.field ? { toField: target.field.name } : {}) };
   field.why.push(`${objectIds ? 'ObjectIds' : 'values'}: ${pct(rate)} of ${scalars} found in ${target.label}: a relation${rate < 1 ? ' (the others are orphans, kept in legacyExtra.$orphans)' : ''}`);
+}
+
+/** accounts + accountId → accountId; users + email → userEmail. */
+function businessKeyName(collection: string, field: string): string {
+  const owner = camelName(singular(collection));
+  return field.toLowerCase().startsWith(owner.toLowerCase()) ? field : camelName(`${owner} ${field}`);
 }
 
 /** An array of references (`accounts: [371138, …]`, `tags: [ObjectId, …]`) becomes a child model holding one reference per element. */
@@ -134,7 +144,7 @@ function listToChild(model: DraftModel, owner: DraftModel, field: DraftField, be
   const child: DraftModel = { name, table: snakeName(plural(name)), collection: `${model.collection}.${field.source}`, documents: 0, fields: [], children: [], leftInExtra: [], comment: [`the elements of "${model.collection}.${field.source}": one row per reference, with the parent's id and the position`], uniques: [], isChild: true };
   const parentFk = `${camelName(model.name)}Id`;
   child.fields.push(baseField('id', { kind: 'uuid' }, 'id', ['derived from the parent id and the position']), baseField(parentFk, { kind: 'uuid' }, 'parent'), baseField('position', { kind: 'int' }, 'position', ['index in the source array']));
-  const valueName = best.target.field ? camelName(`${singular(best.target.model.collection)} ${best.target.field.name}`) : `${camelName(singular(field.source.split('.').pop() ?? 'ref'))}Id`;
+  const valueName = best.target.field ? businessKeyName(best.target.model.collection, best.target.field.name) : `${camelName(singular(field.source.split('.').pop() ?? 'ref'))}Id`;
   const value: DraftField = { ...field, name: valueName, column: snakeName(valueName), source: '', list: false, required: true, why: [...field.why] };
   child.fields.push(value, baseField('legacyExtra', { kind: 'json' }, 'extra'));
   child.uniques.push([parentFk, 'position']);

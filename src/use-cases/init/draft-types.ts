@@ -34,7 +34,8 @@ export interface TypeDecision {
 export const MAX_INVALID_SHARE = 0.05;
 /** Decimal scale beyond which doubles are taken as measurements (Float), not amounts. */
 const MAX_AMOUNT_SCALE = 8;
-const MONEY = /(price|amount|total|cost|fee|balance|revenue|budget|spend|salary|tax|discount|profit|paid|payment|subtotal|charge|cash|credit|debit|income|expense|margin|refund|rate$)/i;
+/** Names whose last word says money: unitPrice, deliveryFee, total, adSpend (not totalOrders). */
+const MONEY = /(price|amount|total|cost|fee|fees|balance|revenue|budget|spend|salary|tax|discount|profit|paid|payment|subtotal|charge|cash|credit|debit|income|expense|margin|refund|prix|montant)$/i;
 const DATE_NAME = /(At|_at|date|Date|time|Time|_on|On)$/;
 
 const pct = (n: number, of: number) => `${of === 0 ? 0 : Math.round((n / of) * 1000) / 10}%`;
@@ -44,7 +45,9 @@ export function decideScalarType(p: ValueProfile, name: string): TypeDecision {
   const n = p.scalars;
   if (p.ok.uuid === n) return { type: { kind: 'uuid' }, invalid: 0, why: `100% ObjectId` };
   if ((p.types.bool ?? 0) === n) return { type: { kind: 'boolean' }, invalid: 0, why: `100% booleans` };
-  if ((p.types.date ?? 0) + p.dateStrings >= 0.9 * n) return dateType(p, n);
+  const dates = (p.types.date ?? 0) + p.dateStrings;
+  // Epoch numbers among dates (a date-named field) count as dates: the converter reads them.
+  if (dates > 0 && dates + (DATE_NAME.test(name) ? p.numbers : 0) >= 0.9 * n) return dateType(p, n);
   if (p.numbers > 0 && DATE_NAME.test(name) && p.numbers >= 0.9 * n && !MONEY.test(name)) return epochType(p, n);
   if (p.numbers + p.numericStrings >= 0.9 * n && (p.numbers >= 0.5 * n || MONEY.test(name))) return numericType(p, n, name);
   return textType(p, n);
@@ -59,7 +62,12 @@ function accept(p: ValueProfile, c: Candidate, type: DraftType, why: string, ext
 function dateType(p: ValueProfile, n: number): TypeDecision {
   const dates = p.types.date ?? 0;
   const why = p.dateStrings > 0 ? `date-times: ${pct(dates, n)} Date, ${pct(p.dateStrings, n)} ISO strings` : `100% Date`;
-  if (p.ok.timestamp === n) return { type: { kind: 'timestamp' }, invalid: 0, why };
+  const epoch = p.numbers > 0 ? ` and ${pct(p.numbers, n)} epoch numbers` : '';
+  if (p.numbers > 0 && p.intDigits >= 9 && p.intDigits <= 10) {
+    const seconds = accept(p, 'epochSeconds', { kind: 'timestamp' }, `${why}${epoch} in seconds (${p.intDigits} digits)`, { epoch: 'seconds' });
+    if (seconds) return seconds;
+  }
+  if (p.ok.timestamp === n) return { type: { kind: 'timestamp' }, invalid: 0, why: `${why}${epoch}` };
   const utc = p.ok.timestampUtc > p.ok.timestamp ? accept(p, 'timestampUtc', { kind: 'timestamp' }, `${why}, ${p.ok.timestampUtc - p.ok.timestamp} without a time zone (read as UTC)`, { assumeTimeZone: 'UTC' }) : undefined;
   return utc ?? accept(p, 'timestamp', { kind: 'timestamp' }, why) ?? textType(p, n);
 }

@@ -38,7 +38,12 @@ export function snakeName(name: string): string {
 }
 
 /** orders → order, categories → category, addresses → address, status → status. */
+/** Words ending in -ie whose plural is not -y: movies → movie. */
+const IE_WORDS = /(movie|cookie|zombie|rookie|selfie|calorie|pie|tie|lie|freebie|hippie|newbie|genie|prairie|eerie|auntie|sortie)s$/i;
+
 export function singular(word: string): string {
+  if (/(series|species|news)$/i.test(word)) return word;
+  if (IE_WORDS.test(word)) return word.slice(0, -1);
   if (/ies$/i.test(word)) return word.slice(0, -3) + 'y';
   if (/(ss|us|is)$/i.test(word)) return word;
   if (/(sses|shes|ches|xes|zes)$/i.test(word)) return word.slice(0, -2);

@@ -52,7 +52,8 @@ function relationLines(draft: Draft): RelationLine[] {
     for (const child of parent.children) {
       const fk = child.model.fields.find((f) => f.role === 'parent') as DraftField;
       const field = unique(lowerFirst(parent.name), taken.get(child.model.name) as Set<string>);
-      const back = unique(camelName(plural(child.from.split('.').pop() ?? child.model.name)), taken.get(parent.name) as Set<string>);
+      // The array's own name (already plural: items, accounts) is the natural name of its rows.
+      const back = unique(camelName(child.from.split('.').pop() ?? plural(child.model.name)), taken.get(parent.name) as Set<string>);
       out.push({ owner: child.model.name, line: `${field} ${parent.name} @relation("${child.model.name}_parent", fields: [${fk.name}], references: [id], onDelete: Cascade)` });
       out.push({ owner: parent.name, line: `${back} ${child.model.name}[] @relation("${child.model.name}_parent")` });
     }

@@ -106,7 +106,7 @@ function triedCandidates(value: unknown, type: BsonTypeName, p: ValueProfile): C
     const out: Candidate[] = ['text'];
     if (DATE_LIKE.test(s)) {
       p.dateStrings++;
-      out.push('timestamp', 'timestampUtc');
+      out.push('timestamp', 'timestampUtc', 'epochSeconds');
     } else if (NUMBER_LIKE.test(s)) {
       p.numericStrings++;
       out.push('int', 'bigint', 'decimal', 'float');
