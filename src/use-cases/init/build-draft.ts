@@ -31,13 +31,8 @@ export function buildDraft(profiles: readonly CollectionProfile[]): Draft {
 
 /** Renders and checks the draft; a foreign-key cycle through required references is broken by making them optional (written in a second pass). */
 export async function renderDraft(draft: Draft, header: readonly string[], schemaPath = 'prisma/schema.prisma'): Promise<DraftTexts> {
-  let rendered = renderChecked(draft, header, schemaPath);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const cycle = rendered.issues.map((i) => /^collections (.+) reference each other through required foreign keys/.exec(i.message)?.[1]).find((c) => c !== undefined);
-    if (cycle === undefined) break;
-    breakCycle(draft, new Set(cycle.split(', ')));
-    rendered = renderChecked(draft, header, schemaPath);
-  }
+  relaxCycles(draft);
+  const rendered = renderChecked(draft, header, schemaPath);
   if (rendered.issues.length > 0) {
     throw new ConfigError(rendered.issues, { hint: 'init drafted a configuration the migration cannot use: please report it with the collection shapes (this is a bug in init).' });
   }
@@ -45,15 +40,28 @@ export async function renderDraft(draft: Draft, header: readonly string[], schem
   return { draft, schema: rendered.schema, config: rendered.config, sql };
 }
 
-/** The required references between the collections of a cycle become optional: migrate writes them in a second pass. */
-function breakCycle(draft: Draft, collections: ReadonlySet<string>): void {
-  for (const m of draft.models) {
-    if (!collections.has(m.collection)) continue;
-    for (const f of m.fields) {
-      if (!f.relation || !f.required || !collections.has(f.relation.targetCollection)) continue;
-      f.required = false;
-      f.why.push('optional so that the foreign-key cycle it is part of can be written in a second pass');
-    }
+/**
+ * A required reference that is part of a cycle of required references (workspace.owner →
+ * users, user.workspaceId → workspaces) becomes optional: migrate writes it in a second pass.
+ */
+function relaxCycles(draft: Draft): void {
+  const edges = new Map<string, Set<string>>();
+  const required = draft.models.flatMap((m) => m.fields.filter((f) => f.relation && f.required).map((f) => ({ m, f })));
+  for (const { m, f } of required) {
+    const to = edges.get(m.collection) ?? new Set<string>();
+    to.add(f.relation!.targetCollection);
+    edges.set(m.collection, to);
+  }
+  const reaches = (from: string, goal: string, seen = new Set<string>()): boolean => {
+    if (from === goal) return true;
+    if (seen.has(from)) return false;
+    seen.add(from);
+    return [...(edges.get(from) ?? [])].some((next) => reaches(next, goal, seen));
+  };
+  for (const { m, f } of required) {
+    if (!reaches(f.relation!.targetCollection, m.collection)) continue;
+    f.required = false;
+    f.why.push('optional so that the foreign-key cycle it is part of can be written in a second pass');
   }
 }
 
