@@ -13,6 +13,7 @@ import { draftRelations } from './draft-relations.js';
 import type { CollectionProfile } from './init-scan.js';
 import { renderConfig, type RenderedConfig } from './render-config.js';
 import { renderSchema } from './render-schema.js';
+import { unique } from './naming.js';
 
 export interface DraftTexts {
   draft: Draft;
@@ -26,7 +27,25 @@ export function buildDraft(profiles: readonly CollectionProfile[]): Draft {
   const enums = new Map<string, string[]>();
   const draft: Draft = { models: profiles.map((p) => draftCollection(p, modelNames, enums)), enums, notRelations: [] };
   draftRelations(draft, new Map(profiles.map((p) => [p.name, p])));
+  uniqueIdentifiers(draft);
   return draft;
+}
+
+/** PostgreSQL's limit: longer identifiers are truncated (and could then collide). */
+const MAX_IDENTIFIER = 63;
+
+/**
+ * Table names unique in the database (collections' tables first: a child table named like a
+ * collection gets the suffix) and column names unique in each table, within PostgreSQL's length.
+ */
+function uniqueIdentifiers(draft: Draft): void {
+  const tables = new Set<string>();
+  const children = draft.models.flatMap((m) => m.children.map((c) => c.model));
+  for (const m of [...draft.models, ...children]) {
+    m.table = unique(m.table.slice(0, MAX_IDENTIFIER - 3), tables);
+    const columns = new Set<string>();
+    for (const f of m.fields) f.column = unique(f.column.slice(0, MAX_IDENTIFIER - 3), columns);
+  }
 }
 
 /** Renders and checks the draft; a foreign-key cycle through required references is broken by making them optional (written in a second pass). */

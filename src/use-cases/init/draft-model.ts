@@ -65,6 +65,11 @@ function draftFields(scope: Scope): void {
   for (const path of directPaths(paths, scope.pathPrefix)) {
     const key = path.slice(scope.pathPrefix.length);
     if (scope.depth === 0 && (key === '_id' || key === '__v')) continue;
+    // A key with no letter or digit cannot name a column: it stays in legacyExtra.
+    if (!/[A-Za-z0-9]/.test(key)) {
+      scope.model.leftInExtra.push(`${scope.sourcePrefix}${key} (no usable name)`);
+      continue;
+    }
     const h = paths[path] as PathHistogram;
     const present = h.count - (h.types.null ?? 0);
     if (h.count < MIN_PRESENCE * scope.containers) {

@@ -56,7 +56,8 @@ function collectTargets(draft: Draft, profiles: ReadonlyMap<string, CollectionPr
 }
 
 function relateField(draft: Draft, model: DraftModel, owner: DraftModel, field: DraftField, profile: CollectionProfile, targets: readonly Target[]): void {
-  if (field.role !== undefined || field.relation || !['uuid', 'text', 'int', 'bigint'].includes(field.type.kind)) return;
+  // A field with values its type cannot take would have them rejected as a foreign key (they cannot go to legacyExtra).
+  if (field.role !== undefined || field.relation || field.invalid > 0 || !['uuid', 'text', 'int', 'bigint'].includes(field.type.kind)) return;
   const values = profile.values.get(field.profilePath);
   if (!values?.distinct || values.scalars === 0) return;
   const allObjectIds = field.type.kind === 'uuid' || [...values.distinct.keys()].every((k) => k.startsWith('oid:'));

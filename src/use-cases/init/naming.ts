@@ -70,8 +70,9 @@ const RESERVED_MODELS = new Set(['Prisma', 'PrismaClient', 'Model', 'Enum', 'Str
 
 /** A name not yet in `taken` (adds it): `name`, else `name2`, `name3`… */
 export function unique(name: string, taken: Set<string>): string {
-  let candidate = RESERVED_MODELS.has(name) ? `${name}Record` : name;
-  for (let i = 2; taken.has(candidate); i++) candidate = `${name}${i}`;
+  const base = RESERVED_MODELS.has(name) ? `${name}Record` : name;
+  let candidate = base;
+  for (let i = 2; taken.has(candidate); i++) candidate = `${base}${i}`;
   taken.add(candidate);
   return candidate;
 }
