@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
-import { loadOtherDomains } from '../support/init-datasets.js';
+import { loadAwkwardShapes, loadOtherDomains } from '../support/init-datasets.js';
 import { explain, runInitPipeline, type PipelineRun } from '../support/init-pipeline.js';
 
 const t = useTestDatabases();
@@ -73,5 +73,44 @@ describe('init on movies, bank and sales data', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(existsSync(join(run.dir, 'second', 'hybrid-migrate.config.ts'))).toBe(true);
     expect(forced.stdout).toMatch(/Next:/);
+  });
+});
+
+describe('init on awkward shapes', () => {
+  const db = () => `${t.mongoDbName}_awkward`;
+  let awkward: PipelineRun;
+
+  beforeAll(async () => {
+    await loadAwkwardShapes(t.mongo.db(db()));
+    awkward = await runInitPipeline(t.mongoUri, db());
+  }, 240_000);
+
+  afterAll(async () => {
+    await awkward?.drop();
+    await t.mongo.db(db()).dropDatabase().catch(() => {});
+  });
+
+  it('string and numeric _ids, a self-reference, arrays of references, clashing names: the pipeline still exits 0', () => {
+    const why = explain(awkward);
+    expect(awkward.init.code, why).toBe(0);
+    expect(awkward.plan.code, why).toBe(0);
+    expect(awkward.migrate.code, why).toBe(0);
+    expect(awkward.verify.code, why).toBe(0);
+  });
+
+  it('drafts what the data says', async () => {
+    const s = awkward.schema;
+    expect(s).toMatch(/@relation\("Order_shopId", fields: \[shopId\], references: \[id\]\)/);
+    expect(s).toMatch(/@relation\("Category_parentId", fields: \[parentId\], references: \[id\]\)/);
+    expect(s).toMatch(/model OrderTag \{/);
+    expect(s).toMatch(/sourceId String @map\("source_id"\)/);
+    expect(s).toMatch(/sourcePosition Int @map\("source_position"\)/);
+    expect(s).toMatch(/quantity Int\?/);
+    expect(s).toMatch(/meta Json\?/);
+    // The orders' items table and the order_items collection's table cannot share a name.
+    expect(s).toMatch(/@@map\("order_items"\)/);
+    expect(s).toMatch(/@@map\("order_items2"\)/);
+    const kept = await awkward.pg.query(`SELECT legacy_extra FROM orders WHERE quantity IS NULL`);
+    expect(kept.rows).toEqual([{ legacy_extra: { $invalid: { quantity: 'a few' } } }]);
   });
 });

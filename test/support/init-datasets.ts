@@ -65,3 +65,34 @@ export async function loadOtherDomains(db: Db): Promise<void> {
   await db.collection('transactions').insertMany(transactions);
   await db.collection('sales').insertMany(sales);
 }
+
+/**
+ * Shapes that trip naive drafting: string and numeric `_id`s referenced by other collections,
+ * a self-reference, arrays of ObjectId references, a collection named like another's child
+ * table, source keys named `id` and `position`, a field whose type varies, a value no type
+ * takes, a collection with no documents.
+ */
+export async function loadAwkwardShapes(db: Db): Promise<void> {
+  const categories = Array.from({ length: 6 }, (_, i) => ({ _id: `cat-${i}`, label: `Category ${i}`, ...(i > 0 ? { parent: `cat-${i - 1}` } : {}) }));
+  const tags = Array.from({ length: 8 }, (_, i) => ({ _id: oid(700 + i), word: `tag${i}` }));
+  const shops = Array.from({ length: 5 }, (_, i) => ({ _id: 1000 + i, city: pick(['Lyon', 'Dakar'], i) }));
+  const orders = Array.from({ length: 30 }, (_, i) => ({
+    _id: oid(800 + i),
+    id: `legacy-${i}`,
+    shop_id: 1000 + (i % 5),
+    category: `cat-${i % 6}`,
+    tagIds: [oid(700 + (i % 8)), oid(700 + ((i + 1) % 8))],
+    // A number in most documents, a word in one: stays Int, the word goes to legacyExtra.
+    quantity: i === 4 ? 'a few' : 1 + (i % 4),
+    // Varies between a number, a string and an object: JSON.
+    meta: i % 3 === 0 ? 5 : i % 3 === 1 ? 'x' : { k: i },
+    items: Array.from({ length: 1 + (i % 2) }, (_, k) => ({ position: k + 1, sku: `S${k}`, options: [{ size: 'M' }] })),
+  }));
+  const orderItems = Array.from({ length: 5 }, (_, i) => ({ _id: oid(900 + i), note: `separate collection ${i}` }));
+  await db.collection<{ _id: string }>('categories').insertMany(categories);
+  await db.collection('tags').insertMany(tags);
+  await db.collection<{ _id: number }>('shops').insertMany(shops);
+  await db.collection('orders').insertMany(orders);
+  await db.collection('order_items').insertMany(orderItems);
+  await db.createCollection('empty_things');
+}

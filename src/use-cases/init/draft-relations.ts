@@ -81,7 +81,7 @@ function bestMatch(field: DraftField, owner: DraftModel, distinct: ReadonlyMap<s
     if (target.field && (target.model === owner && target.field === field)) continue;
     if (target.field && !sameKind(field, target.field)) continue;
     // Plain values (numbers, strings) are only compared with a key whose name or collection the field's name points to.
-    if (!objectIds && !namesRelate(field, target)) continue;
+    if (!objectIds && !namesRelate(field, owner, target)) continue;
     let found = 0;
     for (const [key, n] of distinct) if (target.keys.has(key)) found += n;
     const rate = found / total;
@@ -95,10 +95,12 @@ function sameKind(field: DraftField, target: DraftField): boolean {
   return k(field) === k(target);
 }
 
-function namesRelate(field: DraftField, target: Target): boolean {
+function namesRelate(field: DraftField, owner: DraftModel, target: Target): boolean {
   const key = (field.source.split('.').pop() ?? '').toLowerCase();
   const collection = target.model.collection.toLowerCase();
   const refersToCollection = [collection, singular(collection)].some((c) => key.replace(/_/g, '').startsWith(c.replace(/_/g, '')));
+  // parent, parentId, parent_category in a collection: a tree of its own documents.
+  if (target.model === owner && /^parent/i.test(key) && !target.field) return true;
   // A key of its own collection (unique there) refers to another one only when its name says so: accounts.account_id is not a reference to transactions.account_id.
   if (field.unique) return refersToCollection;
   const sameName = target.field !== undefined && key === (target.field.source.split('.').pop() ?? '').toLowerCase();
@@ -141,11 +143,12 @@ function businessKeyName(collection: string, field: string): string {
 function listToChild(model: DraftModel, owner: DraftModel, field: DraftField, best: Match, objectIds: boolean): void {
   if (owner !== model) return; // arrays of references inside array elements stay scalar lists
   const taken = new Set(model.children.map((c) => c.model.name));
-  const name = unique(`${model.name}${pascalName(singular(field.source.split('.').pop() ?? field.name))}`, taken);
+  const element = singular(field.source.split('.').pop() ?? field.name).replace(/(?<=[a-z])(Id|_id|ID)$/, '');
+  const name = unique(`${model.name}${pascalName(element)}`, taken);
   const child: DraftModel = { name, table: snakeName(plural(name)), collection: `${model.collection}.${field.source}`, documents: 0, fields: [], children: [], leftInExtra: [], comment: [`the elements of "${model.collection}.${field.source}": one row per reference, with the parent's id and the position`], uniques: [], isChild: true };
   const parentFk = `${camelName(model.name)}Id`;
   child.fields.push(baseField('id', { kind: 'uuid' }, 'id', ['derived from the parent id and the position']), baseField(parentFk, { kind: 'uuid' }, 'parent'), baseField('position', { kind: 'int' }, 'position', ['index in the source array']));
-  const valueName = best.target.field ? businessKeyName(best.target.model.collection, best.target.field.name) : `${camelName(singular(field.source.split('.').pop() ?? 'ref'))}Id`;
+  const valueName = best.target.field ? businessKeyName(best.target.model.collection, best.target.field.name) : `${camelName(element)}Id`;
   const value: DraftField = { ...field, name: valueName, column: snakeName(valueName), source: '', list: false, required: true, why: [...field.why] };
   child.fields.push(value, baseField('legacyExtra', { kind: 'json' }, 'extra'));
   child.uniques.push([parentFk, 'position']);

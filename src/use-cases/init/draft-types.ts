@@ -105,7 +105,7 @@ function textType(p: ValueProfile, n: number): TypeDecision {
 }
 
 const ENUM_VALUE = /^[A-Za-z][A-Za-z0-9_]{0,40}$/;
-const NOT_ENUM_NAME = /(id|Id|ID|key|Key|name|Name|email|Email|code|Code|title|Title|phone|Phone|url|Url|note|Note|description|text|Text)s?$/;
+const NOT_ENUM_NAME = /(id|Id|ID|key|Key|name|Name|email|Email|code|Code|title|Title|phone|Phone|url|Url|note|Note|description|text|Text|sku|SKU|Sku|slug|Slug|ref|Ref|hash|Hash|token|Token|password|Password|label|Label)s?$/;
 
 /** An enum for a small closed set of strings: at most 8 values, each seen several times, valid identifiers, in a field not named like free text or a key. */
 export function enumValues(p: ValueProfile, name: string, decision: TypeDecision): string[] | undefined {
