@@ -103,7 +103,7 @@ describe('init on awkward shapes', () => {
     expect(s).toMatch(/@relation\("Order_shopId", fields: \[shopId\], references: \[id\]\)/);
     expect(s).toMatch(/@relation\("Category_parentId", fields: \[parentId\], references: \[id\]\)/);
     expect(s).toMatch(/model OrderTag \{/);
-    expect(s).toMatch(/sourceId String @map\("source_id"\)/);
+    expect(s).toMatch(/sourceId String @unique @map\("source_id"\)/);
     expect(s).toMatch(/sourcePosition Int @map\("source_position"\)/);
     expect(s).toMatch(/quantity Int\?/);
     expect(s).toMatch(/meta Json\?/);

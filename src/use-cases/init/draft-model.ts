@@ -173,7 +173,8 @@ function draftArray(scope: Scope, path: string, key: string, h: PathHistogram): 
 
 function draftChild(scope: Scope, path: string, key: string, elements: number): void {
   const name = unique(`${scope.model.name}${pascalName(singular(key))}`, scope.modelNames);
-  const child = newModel(name, snakeName(plural(name)), `${scope.profile.name}.${key}`, elements, true);
+  // Named after the parent's table and the array: orders.items → order_items.
+  const child = newModel(name, snakeName(`${singular(scope.model.table)} ${key}`), `${scope.profile.name}.${key}`, elements, true);
   child.comment.push(`the elements of "${scope.profile.name}.${key}" (${elements} records in ${scope.containers} documents): one row each, with the parent's id and the position`);
   const parentFk = `${camelName(scope.model.name)}Id`;
   child.fields.push(baseField('id', { kind: 'uuid' }, 'id', ['derived from the parent id and the position']));

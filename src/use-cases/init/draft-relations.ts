@@ -145,7 +145,7 @@ function listToChild(model: DraftModel, owner: DraftModel, field: DraftField, be
   const taken = new Set(model.children.map((c) => c.model.name));
   const element = singular(field.source.split('.').pop() ?? field.name).replace(/(?<=[a-z])(Id|_id|ID)$/, '');
   const name = unique(`${model.name}${pascalName(element)}`, taken);
-  const child: DraftModel = { name, table: snakeName(plural(name)), collection: `${model.collection}.${field.source}`, documents: 0, fields: [], children: [], leftInExtra: [], comment: [`the elements of "${model.collection}.${field.source}": one row per reference, with the parent's id and the position`], uniques: [], isChild: true };
+  const child: DraftModel = { name, table: snakeName(`${singular(model.table)} ${field.source}`), collection: `${model.collection}.${field.source}`, documents: 0, fields: [], children: [], leftInExtra: [], comment: [`the elements of "${model.collection}.${field.source}": one row per reference, with the parent's id and the position`], uniques: [], isChild: true };
   const parentFk = `${camelName(model.name)}Id`;
   child.fields.push(baseField('id', { kind: 'uuid' }, 'id', ['derived from the parent id and the position']), baseField(parentFk, { kind: 'uuid' }, 'parent'), baseField('position', { kind: 'int' }, 'position', ['index in the source array']));
   const valueName = best.target.field ? businessKeyName(best.target.model.collection, best.target.field.name) : `${camelName(element)}Id`;
