@@ -4,12 +4,13 @@
  * `plan` → `migrate` → `verify` all exit 0 with no hand edit, and the draft has the
  * relations the data supports (by ObjectId, by e-mail, by numeric account number).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
-import { loadAwkwardShapes, loadOtherDomains } from '../support/init-datasets.js';
+import { OTHER_DOMAIN_MODELS, loadAwkwardShapes, loadOtherDomains } from '../support/init-datasets.js';
 import { explain, runInitPipeline, type PipelineRun } from '../support/init-pipeline.js';
 
 const t = useTestDatabases();
@@ -112,5 +113,46 @@ describe('init on awkward shapes', () => {
     expect(s).toMatch(/@@map\("order_items2"\)/);
     const kept = await awkward.pg.query(`SELECT legacy_extra FROM orders WHERE quantity IS NULL`);
     expect(kept.rows).toEqual([{ legacy_extra: { $invalid: { quantity: 'a few' } } }]);
+  });
+});
+
+describe('init --models: the application\'s Mongoose models checked against the data', () => {
+  let withModels: PipelineRun;
+  let models: string;
+
+  beforeAll(async () => {
+    models = join(mkdtempSync(join(tmpdir(), 'hm-models-')), 'models');
+    mkdirSync(models);
+    for (const [file, text] of Object.entries(OTHER_DOMAIN_MODELS)) writeFileSync(join(models, file), text);
+    // The critics the comments' reviewer refers to: a collection with no documents yet.
+    await t.db.createCollection('critics');
+    withModels = await runInitPipeline(t.mongoUri, t.mongoDbName, ['--models', models]);
+  }, 240_000);
+
+  afterAll(async () => {
+    await withModels?.drop();
+  });
+
+  it('loads the models without connecting (one connects at import), and the pipeline still exits 0', () => {
+    const why = explain(withModels);
+    expect(withModels.init.code, why).toBe(0);
+    expect(existsSync(join(models, 'CONNECTED'))).toBe(false);
+    expect(withModels.plan.code, why).toBe(0);
+    expect(withModels.migrate.code, why).toBe(0);
+    expect(withModels.verify.code, why).toBe(0);
+  });
+
+  it('reports declarations the data confirms and contradicts; the draft follows the data', () => {
+    const out = withModels.init.stdout;
+    expect(out).toMatch(/Comment\.movie_id: ref Movie \(confirmed: 100% found\)/);
+    expect(out).toMatch(/Sale\.purchaseMethod: declared enum \[Online, Phone\], but the data also holds "InStore"/);
+    expect(out).toMatch(/Sale\.couponUsed: declared Number, but the data holds other values: drafted as boolean/);
+    expect(out).toMatch(/Comment\.rating: declared Number, in no document: optional column Comment\.rating/);
+    const s = withModels.schema;
+    expect(s).toMatch(/couponUsed Boolean/);
+    expect(s).toMatch(/rating Float\?/);
+    // A ref to a collection with no documents: the declaration decides.
+    expect(s).toMatch(/reviewerId String\? @map\("reviewer_id"\) @db\.Uuid/);
+    expect(s).toMatch(/declared by the Mongoose model Comment/);
   });
 });

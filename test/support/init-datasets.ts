@@ -96,3 +96,42 @@ export async function loadAwkwardShapes(db: Db): Promise<void> {
   await db.collection('order_items').insertMany(orderItems);
   await db.createCollection('empty_things');
 }
+
+/** Mongoose model files for the other-domain data set, as an application would have them (CommonJS), some declarations right and some wrong. */
+export const OTHER_DOMAIN_MODELS: Record<string, string> = {
+  'Comment.js': `const mongoose = require('mongoose');
+const commentSchema = new mongoose.Schema({
+  name: { type: String, required: true },
+  email: { type: String, required: true },
+  movie_id: { type: mongoose.Schema.Types.ObjectId, ref: 'Movie' },
+  text: String,
+  date: Date,
+  // Declared, but no document has it yet.
+  rating: Number,
+  reviewer: { type: mongoose.Schema.Types.ObjectId, ref: 'Critic' },
+});
+module.exports = mongoose.model('Comment', commentSchema);
+`,
+  'Sale.js': `const mongoose = require('mongoose');
+const saleSchema = new mongoose.Schema({
+  saleDate: Date,
+  storeLocation: String,
+  // The data also holds 'InStore': contradicted.
+  purchaseMethod: { type: String, enum: ['Online', 'Phone'] },
+  // The data holds booleans: contradicted.
+  couponUsed: Number,
+  items: [{ name: String, price: Number, quantity: Number, tags: [String] }],
+}, { timestamps: true });
+module.exports = mongoose.model('Sale', saleSchema);
+`,
+  'Movie.js': `const mongoose = require('mongoose');
+// The application connects when this file is loaded (init has MONGO_URI set): init must not.
+mongoose.connect(process.env.MONGO_URI).then((m) => {
+  if (m.connection.readyState === 1) require('fs').writeFileSync(require('path').join(__dirname, 'CONNECTED'), 'the model file connected');
+});
+module.exports = mongoose.model('Movie', new mongoose.Schema({ title: { type: String, required: true }, year: Number, genres: [String] }));
+`,
+  'Critic.js': `const mongoose = require('mongoose');
+module.exports = mongoose.model('Critic', new mongoose.Schema({ name: String }));
+`,
+};

@@ -15,6 +15,7 @@ import { positiveInt } from './migrate.js';
 
 interface InitFlags {
   sample?: number;
+  models?: string;
   out: string;
   force?: boolean;
 }
@@ -32,6 +33,7 @@ export function registerInit(program: Command, rt: CommandRuntime): void {
     )
     .argument('[collections...]', 'collections to draft (default: every collection of the database)')
     .option('--sample <n>', 'read only the first n documents of each collection (faster, less certain; _ids are still read in full for references)', positiveInt('--sample', 100_000_000))
+    .option('--models <dir|glob>', "the application's Mongoose model files (loaded without connecting): their declarations are checked against the data and reported; the draft follows the data where they disagree")
     .option('--out <dir>', 'directory to write into', '.')
     .option('--force', 'replace existing schema.prisma / hybrid-migrate.config.ts / migrations')
     .action(async (collections: string[], flags: InitFlags) => {
@@ -46,6 +48,7 @@ export function registerInit(program: Command, rt: CommandRuntime): void {
           outDir: resolve(flags.out),
           force: Boolean(flags.force),
           ...(flags.sample ? { sample: flags.sample } : {}),
+          ...(flags.models ? { models: flags.models } : {}),
           signal: rt.signal,
           onCollection: (name, n) => rt.logger.info(`init: read ${name} (${n} documents)`),
         });
@@ -66,6 +69,7 @@ function renderInit(r: InitResult, out: string): string {
     '',
     ...r.collections.flatMap((x) => x.relations.map((rel) => `  relation ${rel}`)),
     ...r.notRelations.map((n) => `  not a relation: ${n}`),
+    ...(r.declarations.length > 0 ? ['', 'Mongoose models, checked against the data:', ...r.declarations.map((d) => `  ${d}`)] : []),
     '',
     'Wrote:',
     ...r.files.map((f) => `  ${f}`),

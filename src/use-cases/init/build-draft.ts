@@ -14,6 +14,8 @@ import type { CollectionProfile } from './init-scan.js';
 import { renderConfig, type RenderedConfig } from './render-config.js';
 import { renderSchema } from './render-schema.js';
 import { unique } from './naming.js';
+import { applyDeclarations } from './apply-declarations.js';
+import type { ModelDeclaration } from './model-declarations.js';
 
 export interface DraftTexts {
   draft: Draft;
@@ -22,11 +24,13 @@ export interface DraftTexts {
   sql: string;
 }
 
-export function buildDraft(profiles: readonly CollectionProfile[]): Draft {
+export function buildDraft(profiles: readonly CollectionProfile[], declarations: readonly ModelDeclaration[] = []): Draft {
   const modelNames = new Set<string>();
   const enums = new Map<string, string[]>();
-  const draft: Draft = { models: profiles.map((p) => draftCollection(p, modelNames, enums)), enums, notRelations: [] };
-  draftRelations(draft, new Map(profiles.map((p) => [p.name, p])));
+  const draft: Draft = { models: profiles.map((p) => draftCollection(p, modelNames, enums)), enums, notRelations: [], declarations: [] };
+  const byName = new Map(profiles.map((p) => [p.name, p]));
+  draftRelations(draft, byName);
+  applyDeclarations(draft, byName, declarations);
   uniqueIdentifiers(draft);
   return draft;
 }

@@ -15,14 +15,14 @@ export const RELATION_THRESHOLD = 0.9;
 const REPORT_THRESHOLD = 0.3;
 const KEYISH = /(id|Id|ID|key|Key|code|Code|email|Email|number|Number|no|ref|Ref|sku|username)s?$/;
 
-interface Target {
+export interface Target {
   model: DraftModel;
   field?: DraftField;
   keys: ReadonlySet<string> | ReadonlyMap<string, number>;
   label: string;
 }
 
-interface Match {
+export interface Match {
   target: Target;
   rate: number;
 }
@@ -117,7 +117,7 @@ function relationFields(owner: DraftModel, fkName: string, target: DraftModel, o
   return { field: scalarNames.has(field) ? `${field}Ref` : field, name: `${owner.name}_${fkName}`, backField: `${rows}By${pascalName(fkName)}` };
 }
 
-function makeForeignKey(owner: DraftModel, field: DraftField, best: Match, objectIds: boolean, scalars: number): void {
+export function makeForeignKey(owner: DraftModel, field: DraftField, best: Match, objectIds: boolean, scalars: number): void {
   const { target, rate } = best;
   if (!target.field) {
     field.type = { kind: 'uuid' };

@@ -72,6 +72,8 @@ export interface Draft {
   enums: Map<string, string[]>;
   /** Relations not drafted (match rate below the threshold), for the summary. */
   notRelations: string[];
+  /** What the Mongoose models declared, confirmed or contradicted by the data (`--models`). */
+  declarations: string[];
 }
 
 /** Every model, top-level ones first, then their children. */

@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import type { Db } from 'mongodb';
 import { ConfigError } from '../../core/errors.js';
 import { buildDraft, draftCounts, renderDraft } from './build-draft.js';
+import { loadModelDeclarations, modelFiles } from './model-declarations.js';
 import { listSourceCollections, scanForInit, type CollectionProfile } from './init-scan.js';
 
 export interface InitOptions {
@@ -16,6 +17,8 @@ export interface InitOptions {
   outDir: string;
   force: boolean;
   sample?: number;
+  /** `--models`: the application's Mongoose model files (a directory or a `dir/*.js` pattern). */
+  models?: string;
   signal: AbortSignal;
   /** Fixed migration name (tests); default `<UTC timestamp>_init`. */
   migrationName?: string;
@@ -27,6 +30,8 @@ export interface InitResult {
   collections: { name: string; documents: number; model: string; columns: number; childModels: string[]; relations: string[] }[];
   counts: ReturnType<typeof draftCounts>;
   notRelations: string[];
+  /** What the Mongoose models declared, confirmed or contradicted by the data. */
+  declarations: string[];
   files: string[];
   scanMs: number;
   totalMs: number;
@@ -43,13 +48,14 @@ export async function init(db: Db, opts: InitOptions): Promise<InitResult> {
   if (names.length === 0) throw new ConfigError([{ path: 'collections', message: `MongoDB database "${db.databaseName}" has no collection to draft from` }], { hint: 'Check the database name in MONGO_URI (or --mongo-db).' });
   const files = outputFiles(opts.outDir, opts.migrationName ?? `${migrationTimestamp()}_init`);
   refuseOverwrite(opts.outDir, files, opts.force);
+  const declarations = opts.models ? await loadModelDeclarations(modelFiles(opts.models)) : [];
   const profiles: CollectionProfile[] = [];
   for (const name of names) {
     profiles.push(await scanForInit(db, name, { signal: opts.signal, ...(opts.sample ? { sample: opts.sample } : {}) }));
     opts.onCollection?.(name, profiles[profiles.length - 1]!.documents);
   }
   const scanMs = performance.now() - started;
-  const draft = buildDraft(profiles);
+  const draft = buildDraft(profiles, declarations);
   const header = [`Drafted by "hybrid-migrate init" from MongoDB database "${db.databaseName}" (${profiles.reduce((n, p) => n + p.documents, 0)} documents${opts.sample ? `, first ${opts.sample} of each collection` : ''}).`, 'Review it: comments say why each choice was made.'];
   const texts = await renderDraft(draft, header);
   await writeOut(files, { schema: texts.schema, config: texts.config.text, sql: texts.sql });
@@ -58,6 +64,7 @@ export async function init(db: Db, opts: InitOptions): Promise<InitResult> {
     collections: draft.models.map((m) => ({ name: m.collection, documents: m.documents, model: m.name, columns: m.fields.length, childModels: m.children.map((c) => c.model.name), relations: [m, ...m.children.map((c) => c.model)].flatMap((o) => o.fields.filter((f) => f.relation).map((f) => `${o.name}.${f.name} → ${f.relation?.targetModel}.${f.relation?.toField ?? 'id'} (${Math.round((f.relation?.rate ?? 0) * 1000) / 10}%)`)) })),
     counts: draftCounts(draft),
     notRelations: draft.notRelations,
+    declarations: draft.declarations,
     files: Object.values(files).map((f) => relative(opts.outDir, f) || f),
     scanMs: Math.round(scanMs),
     totalMs: Math.round(performance.now() - started),
