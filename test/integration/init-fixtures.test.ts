@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
-import { explain, runInitPipeline, type PipelineRun } from '../support/init-pipeline.js';
+import { expectPipelineOk, runInitPipeline, type PipelineRun } from '../support/init-pipeline.js';
 import { generateFixtures } from '../../dev/fixtures/generate.js';
 
 const t = useTestDatabases();
@@ -23,11 +23,7 @@ afterAll(async () => {
 
 describe('init on the customer fixtures', () => {
   it('init → apply → plan → migrate → verify all exit 0, with no hand edit', () => {
-    const why = explain(run);
-    expect(run.init.code, why).toBe(0);
-    expect(run.plan.code, why).toBe(0);
-    expect(run.migrate.code, why).toBe(0);
-    expect(run.verify.code, why).toBe(0);
+    expectPipelineOk(run);
   });
 
   it('drafts the references the customer schema has: orders → clients, order items → products, the workspace/user cycle', () => {

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { expect } from 'vitest';
 import { createEmptyPostgresDatabase } from './databases.js';
 import { mongoUriFor, runCli, type CliResult } from './cli.js';
 
@@ -65,4 +66,10 @@ export function explain(run: PipelineRun): string {
     const r = run[s as 'init'];
     return `--- ${s} (exit ${r.code})\n${r.stderr.slice(-3000)}\n${r.stdout.slice(0, 6000)}`;
   }).join('\n') + `\n--- schema\n${run.schema}\n--- config\n${run.config}`;
+}
+
+/** Every step of the pipeline exited 0 (the message shows each step's output, the schema and the configuration). */
+export function expectPipelineOk(run: PipelineRun): void {
+  const why = explain(run);
+  for (const step of ['init', 'plan', 'migrate', 'verify'] as const) expect(run[step].code, `${step}\n${why}`).toBe(0);
 }

@@ -60,6 +60,8 @@ describe('init: column types from what the converters accept', () => {
     expect(schema).toMatch(/qty Int\?/);
     expect(config.config.collections?.things?.fields?.qty).toEqual({ onInvalid: 'extra' });
     expect(config.text).toMatch(/1 value\(s\) it cannot take go to legacyExtra/);
+    // The comment shows the value that motivated it.
+    expect(config.text).toMatch(/e\.g\. "lots": is a string/);
   });
 });
 

@@ -8,7 +8,7 @@ import type { PathHistogram } from '../../core/type-histogram.js';
 import type { CollectionProfile } from './init-scan.js';
 import type { DraftField, DraftModel } from './draft.js';
 import { decideScalarType, enumValues, type DraftType, type TypeDecision } from './draft-types.js';
-import { camelName, modelNameFor, pascalName, plural, singular, snakeName, unique } from './naming.js';
+import { camelName, modelNameFor, pascalName, singular, snakeName, unique } from './naming.js';
 
 /** A field present in fewer documents than this share is left to legacyExtra. */
 export const MIN_PRESENCE = 0.25;

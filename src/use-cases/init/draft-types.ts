@@ -84,14 +84,14 @@ function numericType(p: ValueProfile, n: number, name: string): TypeDecision {
   const mix = [p.numbers > 0 ? `${pct(p.numbers, n)} numbers` : '', p.numericStrings > 0 ? `${pct(p.numericStrings, n)} numeric strings` : '', p.decimal128 > 0 ? `${p.decimal128} Decimal128` : ''].filter(Boolean).join(', ');
   const money = MONEY.test(name);
   if (p.scale === 0 && !money) {
-    return accept(p, 'int', { kind: 'int' }, `integers within 32 bits (${mix})`) ?? accept(p, 'bigint', { kind: 'bigint' }, `integers beyond 32 bits (${mix})`) ?? decimalType(p, n, mix, false) ?? textType(p, n);
+    return accept(p, 'int', { kind: 'int' }, `integers within 32 bits (${mix})`) ?? accept(p, 'bigint', { kind: 'bigint' }, `integers beyond 32 bits (${mix})`) ?? decimalType(p, mix, false) ?? textType(p, n);
   }
   const exact = money || p.decimal128 > 0 || p.numericStrings > 0;
-  if (exact && p.scale <= MAX_AMOUNT_SCALE) return decimalType(p, n, mix, money) ?? textType(p, n);
-  return accept(p, 'float', { kind: 'float' }, `doubles (${mix}, up to ${p.scale} decimals: a measurement, not an amount)`) ?? decimalType(p, n, mix, money) ?? textType(p, n);
+  if (exact && p.scale <= MAX_AMOUNT_SCALE) return decimalType(p, mix, money) ?? textType(p, n);
+  return accept(p, 'float', { kind: 'float' }, `doubles (${mix}, up to ${p.scale} decimals: a measurement, not an amount)`) ?? decimalType(p, mix, money) ?? textType(p, n);
 }
 
-function decimalType(p: ValueProfile, n: number, mix: string, money: boolean): TypeDecision | undefined {
+function decimalType(p: ValueProfile, mix: string, money: boolean): TypeDecision | undefined {
   const scale = Math.max(p.scale, money ? 2 : 0);
   // Two more integer digits than the largest value seen leaves room for growth without changing the type.
   const precision = Math.min(1000, Math.max(p.intDigits + 2, 1) + scale);

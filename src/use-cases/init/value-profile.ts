@@ -78,13 +78,16 @@ function addValue(p: ValueProfile, value: unknown, type: BsonTypeName): void {
   p.scalars++;
   p.types[type] = (p.types[type] ?? 0) + 1;
   if (type === 'decimal') p.decimal128++;
-  for (const c of triedCandidates(value, type, p)) {
+  const tried = triedCandidates(value, type, p);
+  for (const c of tried) {
     const r = convert(c, value);
     if (r.ok) {
       p.ok[c]++;
       if (c === 'decimal') digitsOf(p, r.value);
     } else p.refused[c] ??= describe(value, r.reason);
   }
+  // The first value a candidate was not even tried on is its example too (a word where numbers are).
+  for (const c of CANDIDATES) if (p.refused[c] === undefined && !tried.includes(c)) p.refused[c] = describe(value, `is a ${type}`);
   trackDistinct(p, value, type);
   if (p.strings !== undefined) {
     if (typeof value !== 'string') p.strings = undefined;
