@@ -6,7 +6,7 @@
  */
 import { sourceIdKey, parseReference } from '../../core/ids.js';
 import { isDate, isObjectIdLike, toBigInt, toBoolean, toDecimal, toFloat8, toInt32, toText, toTimestamp } from '../../core/values/index.js';
-import { bsonTypeName, walkDocument, type BsonTypeName } from '../../core/type-histogram.js';
+import { DEFAULT_PATH_CAP, bsonTypeName, walkDocument, type BsonTypeName } from '../../core/type-histogram.js';
 
 /** The column types a scalar value is tried against. */
 export const CANDIDATES = ['text', 'int', 'bigint', 'decimal', 'float', 'boolean', 'timestamp', 'timestampUtc', 'epochSeconds', 'uuid'] as const;
@@ -66,6 +66,8 @@ export class ValueProfiler {
       if (type === 'null' || type === 'object' || type === 'array' || type === 'undefined') return;
       let p = this.paths.get(path);
       if (!p) {
+        // Objects keyed by data (ids as keys) would make a profile per key: past the histogram's cap they are JSON anyway.
+        if (this.paths.size >= DEFAULT_PATH_CAP) return;
         p = newProfile(path);
         this.paths.set(path, p);
       }
