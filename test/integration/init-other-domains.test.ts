@@ -77,6 +77,18 @@ describe('init on movies, bank and sales data', () => {
   });
 });
 
+describe('init refuses what it cannot use', () => {
+  it('a MONGO_URI naming no database (exit 3, before connecting), an unknown collection (exit 3, naming those that exist)', async () => {
+    const noDb = await runCli(['init'], { MONGO_URI: t.mongoUri, DATABASE_URL: '' });
+    expect(noDb.code, noDb.stderr).toBe(3);
+    expect(noDb.stderr).toMatch(/MONGO_URI: names no database/);
+    const unknown = await runCli(['init', 'nope', '--out', mkdtempSync(join(tmpdir(), 'hm-init-none-'))], { MONGO_URI: mongoUriFor(t.mongoUri, t.mongoDbName), DATABASE_URL: '' });
+    expect(unknown.code, unknown.stderr).toBe(3);
+    expect(unknown.stderr).toMatch(/collection "nope" does not exist/);
+    expect(unknown.stderr).toMatch(/Collections there: accounts, comments/);
+  });
+});
+
 describe('init on awkward shapes', () => {
   const db = () => `${t.mongoDbName}_awkward`;
   let awkward: PipelineRun;

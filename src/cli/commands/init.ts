@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { connectMongo } from '../../source/mongo-source.js';
+import { connectMongo, databaseInUri } from '../../source/mongo-source.js';
 import { init, type InitResult } from '../../use-cases/init/init.js';
 import { checkConnectionUrls } from '../context.js';
 import type { CommandRuntime } from '../program.js';
@@ -40,6 +40,9 @@ export function registerInit(program: Command, rt: CommandRuntime): void {
       const global = rt.global();
       if (!rt.env.MONGO_URI) throw new ConfigError([{ path: 'MONGO_URI', message: 'environment variable MONGO_URI is not set' }], { hint: 'Set MONGO_URI to the MongoDB database to draft from.' });
       checkConnectionUrls(rt.env, ['MONGO_URI']);
+      if (!global.mongoDb && !databaseInUri(rt.env.MONGO_URI)) {
+        throw new ConfigError([{ path: 'MONGO_URI', message: 'names no database, so init would draft from an arbitrary one' }], { hint: 'Put the database in MONGO_URI (mongodb://host:27017/shop) or pass --mongo-db shop.' });
+      }
       const mongo = await connectMongo({ uri: rt.env.MONGO_URI, dbName: global.mongoDb, timeoutMs: 5000 });
       let result: InitResult;
       try {
