@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import { ExitCode, HybridMigrateError, TimeoutError, mongoConnectionLost, pgConnectionLost, pgTimeoutKind } from '../core/errors.js';
 import { passwordsOf, redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
+import { registerInit } from './commands/init.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
@@ -79,6 +80,7 @@ Exit codes:
   program.hook('preAction', (_cmd, action) => {
     if (action.optsWithGlobals<GlobalOptions>().verbose) runtime.logger.level = 'debug';
   });
+  registerInit(program, runtime);
   registerPlan(program, runtime);
   registerMigrate(program, runtime);
   registerVerify(program, runtime);
