@@ -231,6 +231,31 @@ function convertRow(
   return { child, values, extra, extraIndex };
 }
 
+/**
+ * A value set aside under `$invalid` as jsonb can hold it, without loss: a double that is NaN
+ * or ±Infinity (or such a Decimal128), which jsonb has no literal for, as its canonical
+ * Extended JSON (`{"$numberDouble": "NaN"}`, `{"$numberDecimal": "-Infinity"}`). Before, the
+ * value that made the column refuse it also made the extra column refuse it, so the document
+ * the operator chose to keep was rejected after all. Anything else is kept as it is.
+ */
+export function keepableInJson(value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) return { $numberDouble: nonFiniteText(value) };
+  const t = typeof value === 'object' && value !== null ? (value as { _bsontype?: unknown })._bsontype : undefined;
+  if (t === 'Double') {
+    const n = Number((value as { value: number }).value);
+    if (!Number.isFinite(n)) return { $numberDouble: nonFiniteText(n) };
+  }
+  if (t === 'Decimal128') {
+    const text = String(value);
+    if (/^-?(Infinity|NaN)$/i.test(text)) return { $numberDecimal: text };
+  }
+  return value;
+}
+
+function nonFiniteText(n: number): string {
+  return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
+}
+
 function convertPresent(
   mapped: MappedColumn,
   value: unknown,
@@ -253,7 +278,7 @@ function convertPresent(
   }
   if (mapped.options.onInvalid === 'extra' && !column.isRequired && invalid) {
     // The operator chose to keep the document: NULL in the column, the original value kept in the extra JSON.
-    invalid[path] = value;
+    invalid[path] = keepableInJson(value);
     out.coercions.push(`${mapped.label}:invalid-kept-in-extra`);
     return null;
   }

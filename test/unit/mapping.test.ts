@@ -3,7 +3,7 @@
  * pure, no database. What needs PostgreSQL (constraints, the rows as stored) is in
  * test/integration/migrate-values.test.ts.
  */
-import { Decimal128, Long, ObjectId } from 'bson';
+import { Decimal128, Double, Long, ObjectId } from 'bson';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parsePrismaSchema } from '../../src/schema/prisma-schema.js';
@@ -88,6 +88,24 @@ describe('converting a document', () => {
     const extraIndex = row?.extraIndex ?? -1;
     expect(row?.values[feeIndex]).toBeNull();
     expect(JSON.parse(row?.values[extraIndex] ?? 'null')).toEqual({ $invalid: { 'delivery.fee': 'gratuit' } });
+  });
+
+  it("with onInvalid: 'extra', a NaN or ±Infinity the column refuses is kept as canonical Extended JSON, not rejected by the extra column too", () => {
+    const config: HybridMigrateConfig = { ...shipped, collections: { ...shipped.collections, orders: { ...shipped.collections?.orders, fields: { ...shipped.collections?.orders?.fields, deliveryFee: { from: 'delivery.fee', onInvalid: 'extra' } } } } };
+    const c = mapped(config, 'orders');
+    for (const [fee, kept] of [
+      [Number.NaN, { $numberDouble: 'NaN' }],
+      [Number.NEGATIVE_INFINITY, { $numberDouble: '-Infinity' }],
+      [new Double(Number.POSITIVE_INFINITY), { $numberDouble: 'Infinity' }],
+      [Decimal128.fromString('NaN'), { $numberDecimal: 'NaN' }],
+    ] as const) {
+      const r = convertDocument(c, { _id: new ObjectId(), workspaceId: ws, status: 'pending', delivery: { fee } });
+      expect(r.ok, String(fee)).toBe(true);
+      if (!r.ok) return;
+      expect(settleReferences(r.doc, () => true, () => false, () => undefined), String(fee)).toEqual({ ok: true });
+      const row = r.doc.rows[0];
+      expect(JSON.parse(row?.values[row?.extraIndex ?? -1] ?? 'null'), String(fee)).toEqual({ $invalid: { 'delivery.fee': kept } });
+    }
   });
 
   it('applies missing-reference policies: reject for a required key, keep for an optional one', () => {
