@@ -234,12 +234,15 @@ function convertRow(
 /**
  * A value set aside under `$invalid` as jsonb can hold it, without loss: a double that is NaN
  * or ±Infinity (or such a Decimal128), which jsonb has no literal for, as its canonical
- * Extended JSON (`{"$numberDouble": "NaN"}`, `{"$numberDecimal": "-Infinity"}`). Before, the
+ * Extended JSON (`{"$numberDouble": "NaN"}`, `{"$numberDecimal": "-Infinity"}`); a string
+ * holding NUL characters as `{"$splitAtNul": [...]}`, its parts between the NULs. Before, the
  * value that made the column refuse it also made the extra column refuse it, so the document
  * the operator chose to keep was rejected after all. Anything else is kept as it is.
  */
 export function keepableInJson(value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) return { $numberDouble: nonFiniteText(value) };
+  // jsonb cannot hold U+0000 at all: the text split at each NUL, readable and exact (join with "\u0000").
+  if (typeof value === 'string' && value.includes('\u0000')) return { $splitAtNul: value.split('\u0000') };
   const t = typeof value === 'object' && value !== null ? (value as { _bsontype?: unknown })._bsontype : undefined;
   if (t === 'Double') {
     const n = Number((value as { value: number }).value);

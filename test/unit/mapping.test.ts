@@ -90,7 +90,7 @@ describe('converting a document', () => {
     expect(JSON.parse(row?.values[extraIndex] ?? 'null')).toEqual({ $invalid: { 'delivery.fee': 'gratuit' } });
   });
 
-  it("with onInvalid: 'extra', a NaN or ±Infinity the column refuses is kept as canonical Extended JSON, not rejected by the extra column too", () => {
+  it("with onInvalid: 'extra', a NaN or ±Infinity the column refuses is kept as canonical Extended JSON, a text with NUL split at each NUL, not rejected by the extra column too", () => {
     const config: HybridMigrateConfig = { ...shipped, collections: { ...shipped.collections, orders: { ...shipped.collections?.orders, fields: { ...shipped.collections?.orders?.fields, deliveryFee: { from: 'delivery.fee', onInvalid: 'extra' } } } } };
     const c = mapped(config, 'orders');
     for (const [fee, kept] of [
@@ -98,6 +98,7 @@ describe('converting a document', () => {
       [Number.NEGATIVE_INFINITY, { $numberDouble: '-Infinity' }],
       [new Double(Number.POSITIVE_INFINITY), { $numberDouble: 'Infinity' }],
       [Decimal128.fromString('NaN'), { $numberDecimal: 'NaN' }],
+      ['12\u000050', { $splitAtNul: ['12', '50'] }],
     ] as const) {
       const r = convertDocument(c, { _id: new ObjectId(), workspaceId: ws, status: 'pending', delivery: { fee } });
       expect(r.ok, String(fee)).toBe(true);
