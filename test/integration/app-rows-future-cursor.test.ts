@@ -39,6 +39,13 @@ describe('a document whose updatedAt lies in the future', () => {
     expect((cursor.rows[0]?.c as Date).getTime()).toBeLessThanOrEqual(Date.now());
     expect((cursor.rows[0]?.c as Date).getTime()).toBeGreaterThanOrEqual(startedBefore.getTime() - 60_000);
 
+    // Status reports it too, as a warning, and does not count it as a change the sync missed.
+    const status = await runCli(['status', 'orders', '--json'], env);
+    const orders = JSON.parse(status.stdout).collections[0];
+    expect(orders.futureUpdatedAt).toEqual({ count: 1, sampleIds: [`oid:${future.toHexString()}`] });
+    expect(orders.changedSinceLastRun ?? 0).toBe(0);
+    expect((await runCli(['status', 'orders'], env)).stdout).toMatch(/1 document\(s\) with "updatedAt" in the future .*oid:[0-9a-f]{24}/);
+
     // A change made after that run, with an ordinary timestamp, is seen.
     await t.db.collection('orders').updateOne({ _id: later }, { $set: { notes: 'changed now', updatedAt: new Date() } });
     expect(await incremental()).toMatchObject({ migrated: 1 });

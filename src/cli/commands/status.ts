@@ -140,6 +140,8 @@ export function renderStatus(r: StatusReport): string {
     const lines = [...c.readyForPhase3.blockers.map((b) => `  - ${b}`), ...c.readyForPhase3.unknown.map((u) => `  ? ${u}`), ...c.problems.map((p) => `  ! ${p}`)];
     if (c.deletedInSource) lines.push(`  - ${formatInt(c.deletedInSource)} migrated document(s) no longer in MongoDB`);
     lines.push(...applicationDeletesLines(c), ...changeDetectionLines(c));
+    const f = c.futureUpdatedAt;
+    if (f && f.count > 0) lines.push(`  ! ${formatInt(f.count)} document(s) with "${c.changeDetection?.updatedAtField ?? 'updatedAt'}" in the future (a wrong clock or bad data), e.g. ${f.sampleIds.join(', ')}: every incremental run reads them again; the cursor never moves past a run's start`);
     if (lines.length > 0) out.push('', `${c.name}:`, ...lines);
   }
   return `${out.join('\n')}\n`;

@@ -53,9 +53,26 @@ export async function exactProgress(db: Db, pool: pg.Pool, tables: StateTables, 
   return out;
 }
 
-/** Documents whose `updatedAt` field is after `since`: changes an incremental sync has not picked up. */
-export async function changedSince(db: Db, collection: string, updatedAtField: string, since: Date): Promise<number> {
-  return db.collection(collection).countDocuments({ [updatedAtField]: { $gt: since } });
+/**
+ * Documents whose `updatedAt` field is after `since` and not after `now`: changes an
+ * incremental sync has not picked up. Those stamped in the future are not counted here (every
+ * sync reads them again and writes them when they changed): futureUpdatedAt reports them.
+ */
+export async function changedSince(db: Db, collection: string, updatedAtField: string, since: Date, now: Date): Promise<number> {
+  return db.collection(collection).countDocuments({ [updatedAtField]: { $gt: since, $lte: now } });
+}
+
+/** Sample `_id`s listed for documents stamped in the future. */
+const FUTURE_SAMPLES = 5;
+
+/** Documents whose `updatedAt` lies after `now` (a wrong clock, bad data): their count and the first `_id`s. */
+export async function futureUpdatedAt(db: Db, collection: string, updatedAtField: string, now: Date): Promise<{ count: number; sampleIds: string[] }> {
+  const filter = { [updatedAtField]: { $gt: now } };
+  const count = await db.collection(collection).countDocuments(filter);
+  if (count === 0) return { count, sampleIds: [] };
+  const docs = await db.collection(collection).find(filter, { projection: { _id: 1 }, sort: { _id: 1 }, limit: FUTURE_SAMPLES }).toArray();
+  // The registry's key form (`oid:<hex>`), as migrate's summary lists them.
+  return { count, sampleIds: docs.map((d) => sourceIdKey(d._id)) };
 }
 
 /** Size of a collection as the server reports it (collStats); null when the server refuses (not permitted, not supported, no such collection). A lost connection is thrown. */

@@ -11,7 +11,7 @@ import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
 import type { DatabaseMetrics } from '../../core/metrics.js';
 import type { ProbeResult, DatabaseProbe } from './status-probe.js';
 import { assessReadiness, type Readiness } from './status-readiness.js';
-import { changedSince, collectionSize, exactProgress } from './status-source.js';
+import { changedSince, collectionSize, exactProgress, futureUpdatedAt } from './status-source.js';
 import { mongoVolume, postgresVolume, tableBytes } from './status-metrics.js';
 import { stateTables, type StateTables } from '../../state/schema.js';
 import { latestRunMetrics, lastRuns, type LatestRunMetrics, type RunInfo } from '../../state/runs.js';
@@ -62,8 +62,10 @@ export interface CollectionStatus {
   lastVerification: VerificationInfo | null;
   /** Incremental sync cursor, when the collection has one. */
   sync: { cursorUpdatedAt: string | null; lastSyncedAt: string | null } | null;
-  /** Source documents whose updatedAt is after the start of the last complete migrate run. */
+  /** Source documents whose updatedAt is after the start of the last complete migrate run (and not in the future). */
   changedSinceLastRun: number | null;
+  /** Documents whose updatedAt lies in the future: synced by every run when they change, reported as a warning (null: MongoDB not reachable). */
+  futureUpdatedAt: { count: number; sampleIds: string[] } | null;
   /** Changes no updatedAt shows: documents without a date in the updatedAt field, and the change-detecting passes (--detect-changes). */
   changeDetection: ChangeDetectionStatus | null;
   /** Rows the migration wrote that the application deleted since (main rows, and child rows under a main row still there). */
@@ -243,7 +245,9 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
   const { counts, checkpoints, runs, verification } = target;
   const { pending, pendingExact, deletedInSource } = await readPending(probe, tables, c, documents, counts, opts, attempt);
   const lastCompleteRunStart = runs?.lastCompleteMigrate?.startedAt ?? null;
-  const changed = db && lastCompleteRunStart ? await attempt('changed documents', () => changedSince(db, c.name, c.updatedAtField, new Date(lastCompleteRunStart))) : null;
+  const now = opts.now?.() ?? new Date();
+  const changed = db && lastCompleteRunStart ? await attempt('changed documents', () => changedSince(db, c.name, c.updatedAtField, new Date(lastCompleteRunStart), now)) : null;
+  const future = db ? await attempt('documents stamped in the future', () => futureUpdatedAt(db, c.name, c.updatedAtField, now)) : null;
   const changeDetection = await readChangeDetection(db, c, documents, target, attempt);
   const readyForPhase3 = assessReadiness({ name: c.name, documents, pending, pendingExact, rejected: counts?.rejected ?? null, checkpoints, lastCompleteRunStart, changedSinceLastRun: changed, verification, changeDetection });
   return {
@@ -263,6 +267,7 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
     lastVerification: verification ?? null,
     sync: target.sync,
     changedSinceLastRun: changed,
+    futureUpdatedAt: future,
     changeDetection,
     deletedByApplication: target.deleted,
     readyForPhase3,
