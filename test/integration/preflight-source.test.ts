@@ -6,6 +6,9 @@
  * exit 3 before anything is written, or skipped with a warning under --skip-missing-collections.
  * A collection never seen is never checkpointed.
  */
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli, type CliEnv } from '../support/cli.js';
@@ -38,8 +41,9 @@ describe('the MongoDB database must be named and exist', () => {
   });
 
   it('a misspelled database (no collection in it): exit 3 naming it, nothing written; --mongo-db with the right name works', async () => {
+    const planDir = mkdtempSync(join(tmpdir(), 'hm-plan-typo-'));
     const wrong = mongoUriFor(t.mongoUri, `${t.mongoDbName}_typo`);
-    for (const args of [['migrate'], ['migrate', 'orders'], ['migrate', '--incremental'], ['verify', '--no-report']]) {
+    for (const args of [['migrate'], ['migrate', 'orders'], ['migrate', '--incremental'], ['verify', '--no-report'], ['plan', '--out', planDir]]) {
       const r = await runCli(args, { ...env, MONGO_URI: wrong });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3);
       expect(r.stderr).toContain(`MongoDB database "${t.mongoDbName}_typo" does not exist`);
@@ -49,6 +53,8 @@ describe('the MongoDB database must be named and exist', () => {
     expect(flag.code, flag.stderr).toBe(3);
     expect(flag.stderr).toMatch(/--mongo-db: MongoDB database/);
     expect(await stateSchemaExists()).toBe(false);
+    // plan too (it planned every collection as empty, exit 0): no plan file written.
+    expect(readdirSync(planDir)).toEqual([]);
   });
 });
 

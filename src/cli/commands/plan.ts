@@ -10,6 +10,7 @@ import { buildPlan, type CollectionPlan, type PlanEvents, type PlanReport } from
 import { planDirectory, writePlanFiles } from '../../use-cases/plan/plan-file.js';
 import { ExitCode } from '../../core/errors.js';
 import type { FieldPlan } from '../../core/plan-fields.js';
+import { checkSourceCollections } from '../../source/mongo-source.js';
 import { connect, loadSetup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
@@ -55,6 +56,9 @@ Examples:
       const progress = planProgress(rt, Boolean(global.json));
       let report: PlanReport;
       try {
+        // The database named and existing (exit 3): a misspelled one would be planned as empty collections.
+        const source = await checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections });
+        for (const c of source.missing) rt.logger.warn({ collection: c }, `collection "${c}" does not exist in MongoDB database "${conns.mongo.db.databaseName}": migrate will refuse it (exit 3) unless --skip-missing-collections`);
         report = await buildPlan(
           {
             db: conns.mongo.db,
