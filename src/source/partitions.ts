@@ -20,34 +20,11 @@ export interface IdRange {
 export const ejson = (value: unknown): string => EJSON.stringify({ v: value }, { relaxed: false });
 export const unejson = (text: string): unknown => (EJSON.parse(text, { relaxed: false }) as { v: unknown }).v;
 
-/** The fewest documents worth a range of their own: below it, splitting costs more queries than it overlaps. */
-export const MIN_RANGE_DOCUMENTS = 25_000;
-
-export interface RangeSizing {
-  /** Documents per range. */
-  partitionSize: number;
-  maxPartitions: number;
-  /**
-   * Ranges a collection of at least minPartitions × MIN_RANGE_DOCUMENTS documents gets even
-   * below partitionSize (migrate: its workers, at most one per core), so that one range's
-   * conversion overlaps another's write. Only on a server that serves `_id` ranges from its index.
-   */
-  minPartitions?: number;
-}
-
-/** How many ranges a collection of `count` documents is read in (before the server's own limits). */
-export function rangeCount(count: number, opts: RangeSizing): number {
-  const bySize = Math.ceil(count / opts.partitionSize);
-  const min = Math.max(1, Math.floor(opts.minPartitions ?? 1));
-  const parts = count >= min * MIN_RANGE_DOCUMENTS ? Math.max(bySize, min) : bySize;
-  return Math.min(opts.maxPartitions, parts);
-}
-
 /** Ranges covering the whole collection; one range when it is small or its ids are not all ObjectIds. */
-export async function computeRanges(db: Db, collection: string, opts: RangeSizing): Promise<IdRange[]> {
+export async function computeRanges(db: Db, collection: string, opts: { partitionSize: number; maxPartitions: number }): Promise<IdRange[]> {
   const coll = db.collection(collection);
   const count = await approximateCount(db, collection);
-  const parts = rangeCount(count, opts);
+  const parts = Math.min(opts.maxPartitions, Math.ceil(count / opts.partitionSize));
   if (parts <= 1) return [{ start: null, end: null }];
   // FerretDB v1 does not push _id range filters down: every range would scan and sort the
   // whole collection (measured: a 1M-document collection in 2 ranges read nothing in 10

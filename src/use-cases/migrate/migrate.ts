@@ -4,7 +4,6 @@
  * deferred to break cycles. Takes the collections' locks first and gives them back last.
  */
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import type { Db } from 'mongodb';
 import type pg from 'pg';
 import pLimit from 'p-limit';
@@ -406,10 +405,7 @@ async function planTasks(deps: MigrateDeps, collection: MappedCollection, opts: 
     );
   }
   if (rows.length === 0 || opts.restart) {
-    // Below --partition-size, as many ranges as workers can run at once on this machine's cores
-    // (where the server serves ranges from its index): one range converts while another writes.
-    const minPartitions = Math.min(opts.concurrency ?? deps.mapping.concurrency, availableParallelism());
-    const ranges = await computeRanges(db, collection.name, { partitionSize: opts.partitionSize, maxPartitions: 64, minPartitions });
+    const ranges = await computeRanges(db, collection.name, { partitionSize: opts.partitionSize, maxPartitions: 64 });
     const mode = opts.restart || (await hasRegisteredRows(pool, collection.name)) ? 'upsert' : 'fresh';
     rows = ranges.map((range, i) => ({
       collection: collection.name,
