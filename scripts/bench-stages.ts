@@ -68,13 +68,14 @@ function instrument(client: pg.PoolClient, backend: number, costs: Map<string, S
       return stream;
     }
     const key = statementKey(first);
-    if (explain.on && (key.startsWith('INSERT INTO "hybrid_migrate"') || key.startsWith('SELECT x.parent'))) {
+    if (explain.on && (key.startsWith('INSERT INTO "hybrid_migrate"."id_map"') || key.startsWith('WITH c AS') || key.startsWith('SELECT x.parent'))) {
       explain.on = false;
       return (async () => {
         const plan = (await original(`EXPLAIN (ANALYZE, BUFFERS) ${first}`, args[1])) as { rows: { 'QUERY PLAN': string }[] };
-        explain.plans.push(`${key}\n${plan.rows.map((r) => r['QUERY PLAN']).join('\n')}`);
+        // The batch's id arrays, shortened: the plan is what matters.
+        explain.plans.push(`${key}\n${plan.rows.map((r) => r['QUERY PLAN'].replace(/'\{[^}]{200,}\}'/g, "'{…}'")).join('\n')}`);
         explain.on = true;
-        if (key.startsWith('INSERT')) return { rows: [], rowCount: 0 };
+        if (!key.startsWith('SELECT')) return { rows: [], rowCount: 0 };
         return original(...args);
       })();
     }

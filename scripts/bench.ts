@@ -124,6 +124,8 @@ async function main(): Promise<void> {
       'source-analyze': { type: 'string' },
       // Another build of the tool (its bin/hybrid-migrate), measured as T0 in the same run: before/after figures side by side.
       'compare-bin': { type: 'string' },
+      // Extra flags for migrate, each measured as T1, T2… with this build (e.g. --variant "--concurrency 1").
+      variant: { type: 'string', multiple: true },
     },
   });
   const scale = Number(values.scale);
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
   const cpu: Record<string, Cpu> = {};
   try {
     // ---- data ------------------------------------------------------------------------------
-    log(`generating ${fmt(scale)} orders (+ clients, products, users…) in FerretDB`);
+    log(`generating ${fmt(scale)} orders (+ clients, products, users…) in the source`);
     await db.dropDatabase();
     const gen = await generateFixtures({ db, scale, seed, realMongo: false });
     const orders = gen.counts.orders ?? scale;
@@ -213,21 +215,30 @@ async function main(): Promise<void> {
     const T: Timed = { docs: tOut.collections[0]?.read ?? 0, ms: t.ms };
     measured('T', T);
 
-    // ---- T0: the same with another build (before/after in one run) ------------------------
-    let T0: (Timed & { cpu: Cpu; peakRssMb: number }) | undefined;
-    if (values['compare-bin']) {
-      log(`T0: ${values['compare-bin']} migrate orders`);
-      const t0Url = await clone(`bench_t0_${process.pid}`);
-      const t0Pg = new BackendCpu(admin, `bench_t0_${process.pid}`);
-      await t0Pg.start();
+    // ---- T0, T1…: other builds or flags, measured in the same run (before/after side by side) --
+    const extraRuns: { name: string; label: string; program: string; args: string[] }[] = [
+      ...(values['compare-bin'] ? [{ name: 'T0', label: `the same with ${values['compare-bin']}`, program: values['compare-bin'], args: [] }] : []),
+      ...(values.variant ?? []).map((v, i) => ({ name: `T${i + 1}`, label: `the same with \`${v}\``, program: bin, args: v.split(/\s+/).filter(Boolean) })),
+    ];
+    const extra: (Timed & { name: string; label: string; peakRssMb: number })[] = [];
+    for (const run of extraRuns) {
+      log(`${run.name}: ${run.label}`);
+      const db = `bench_${run.name.toLowerCase()}_${process.pid}`;
+      const url = await clone(db);
+      const backends = new BackendCpu(admin, db);
+      await backends.start();
       const src0 = sourceCpu.read();
       const node0 = reapedChildrenCpu();
-      const r = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: t0Url }, undefined, [0], values['compare-bin']);
-      const cpuT0 = { node: reapedChildrenCpu() - node0, pg: await t0Pg.stop(), source: sourceCpu.read() - src0 };
-      const out = JSON.parse(r.stdout) as { collections: { read: number }[] };
-      T0 = { docs: out.collections[0]?.read ?? 0, ms: r.ms, cpu: cpuT0, peakRssMb: r.peakRssMb };
-      cpu.T0 = cpuT0;
-      measured('T0', T0);
+      try {
+        const r = await cli(['migrate', 'orders', '--json', ...run.args], { ...env, DATABASE_URL: url }, undefined, [0], run.program);
+        cpu[run.name] = { node: reapedChildrenCpu() - node0, pg: await backends.stop(), source: sourceCpu.read() - src0 };
+        const out = JSON.parse(r.stdout) as { collections: { read: number }[] };
+        extra.push({ name: run.name, label: run.label, docs: out.collections[0]?.read ?? 0, ms: r.ms, peakRssMb: r.peakRssMb });
+        measured(run.name, extra[extra.length - 1] as Timed);
+      } catch (e) {
+        await backends.stop();
+        log(`${run.name} failed, left out of the report: ${e instanceof Error ? e.message.slice(0, 500) : String(e)}`);
+      }
     }
 
     // ---- V: verify what T wrote ------------------------------------------------------------
@@ -399,7 +410,7 @@ async function main(): Promise<void> {
       `| B: baseline peer, driver + COPY of one jsonb column per document | ${fmt(B.docs)} | ${(B.ms / 1000).toFixed(1)} | ${fmt(br)} |`,
       `| P: raw COPY of the pre-encoded rows (orders + items + history) | ${fmt(P.docs)} | ${(P.ms / 1000).toFixed(1)} | ${fmt(p)} |`,
       `| T: \`hybrid-migrate migrate orders\` end to end, checkpoints on | ${fmt(T.docs)} | ${(T.ms / 1000).toFixed(1)} | ${fmt(tr)} |`,
-      ...(T0 ? [`| T0: the same with ${values['compare-bin']} (peak RSS ${T0.peakRssMb.toFixed(0)} MB) | ${fmt(T0.docs)} | ${(T0.ms / 1000).toFixed(1)} | ${fmt(rate(T0.docs, T0.ms))} |`] : []),
+      ...extra.map((x) => `| ${x.name}: ${x.label} (peak RSS ${x.peakRssMb.toFixed(0)} MB) | ${fmt(x.docs)} | ${(x.ms / 1000).toFixed(1)} | ${fmt(rate(x.docs, x.ms))} |`),
       `| Ts: migrate's convert + write path, synthetic in-process source | ${fmt(Ts.docs)} | ${(Ts.ms / 1000).toFixed(1)} | ${fmt(tsr)} |`,
       verified
         ? `| V: \`hybrid-migrate verify orders\` on T's result (${verified.ok ? 'clean' : `differences: ${JSON.stringify(verified.differences)}`}) | ${fmt(verified.V.docs)} | ${(verified.V.ms / 1000).toFixed(1)} | ${fmt(rate(verified.V.docs, verified.V.ms))} |`
@@ -411,7 +422,7 @@ async function main(): Promise<void> {
       '|---|---:|---:|',
       `| T / S | ${(tr / s).toFixed(2)} | |`,
       `| T / B (the simplest jsonb copy) | ${(tr / br).toFixed(2)} | ≥ 0.8 |`,
-      ...(T0 ? [`| T / T0 (this build against --compare-bin) | ${(tr / rate(T0.docs, T0.ms)).toFixed(2)} | |`, `| T0 / serial limit, T0 / B | ${(rate(T0.docs, T0.ms) / serial).toFixed(2)}, ${(rate(T0.docs, T0.ms) / br).toFixed(2)} | |`] : []),
+      ...extra.map((x) => `| ${x.name} / T; ${x.name} / serial limit; ${x.name} / B | ${(rate(x.docs, x.ms) / tr).toFixed(2)}; ${(rate(x.docs, x.ms) / serial).toFixed(2)}; ${(rate(x.docs, x.ms) / br).toFixed(2)} | |`),
       `| T / P | ${(tr / p).toFixed(2)} | |`,
       `| T / serial limit 1/(1/S+1/P) | ${(tr / serial).toFixed(2)} | ≥ 0.8 |`,
       `| T / min(S, P) | ${(tr / Math.min(s, p)).toFixed(2)} | ≥ 0.6 |`,
@@ -422,7 +433,7 @@ async function main(): Promise<void> {
       `| Ts / create | ${(tsr / n1).toFixed(1)} | (write side alone) |`,
       `| Ts / P | ${(tsr / p).toFixed(2)} | ≥ 0.8 |`,
       '',
-      ...cpuTable(cpu, { S: S.docs, B: B.docs, T: T.docs, T0: T0?.docs ?? 0, V: verified?.V.docs ?? 0, Ts: Ts.docs }, sourceCpu.local),
+      ...cpuTable(cpu, { S: S.docs, B: B.docs, T: T.docs, ...Object.fromEntries(extra.map((x) => [x.name, x.docs])), V: verified?.V.docs ?? 0, Ts: Ts.docs }, sourceCpu.local),
       '',
       tTimings
         ? `Where T's time went (its summary): waiting for MongoDB ${(tTimings.sourceWaitMs / 1000).toFixed(1)} s, converting ${(tTimings.convertMs / 1000).toFixed(1)} s, writing to PostgreSQL ${(tTimings.writeMs / 1000).toFixed(1)} s.`
