@@ -4,7 +4,8 @@
  * at a time) so each stage's cost is its own:
  *
  *   decode   BSON → objects (the documents built in memory, serialized once, deserialized here)
- *   convert  conversion and reference settling in Node (settleBatch), and its reference lookups
+ *   convert  conversion in Node (convertBatch)
+ *   settle   the batch's reference lookups (Node side) and settling (settleConverted)
  *   write    Node's CPU inside writeBatch (COPY lines, hashes) and, per statement, the wall time
  *            and the CPU of the PostgreSQL backend (read from /proc/<pid>/stat)
  *
@@ -29,7 +30,7 @@ import { loadPrismaSchema } from '../src/schema/prisma-schema.js';
 import { EXACT_READ_OPTIONS } from '../src/source/mongo-source.js';
 import { writeBatch, writePlanFor } from '../src/target/batch-writer.js';
 import { ensureStateSchema, stateTable } from '../src/state/schema.js';
-import { settleBatch, newTiming } from '../src/pipeline/settle-batch.js';
+import { convertBatch, newTiming, settleConverted } from '../src/pipeline/settle-batch.js';
 import { ReferenceIndex } from '../src/pipeline/reference-index.js';
 import type { MappedCollection } from '../src/core/mapping.js';
 import { processCpu } from './bench-cpu.js';
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
     client.release();
     const references = new ReferenceIndex(mapping, { target: pool });
     const ctx = new Ctx(makePlan(scale), 42, false);
-    const stage = { decode: 0, convert: 0, write: 0, writeWall: 0 };
+    const stage = { decode: 0, convert: 0, settle: 0, write: 0, writeWall: 0 };
     const wall0 = performance.now();
     for (let i = 0; i < orders; i += batchSize) {
       const raws: Uint8Array[] = [];
@@ -142,8 +143,12 @@ async function main(): Promise<void> {
       const docs: Document[] = raws.map((b) => BSON.deserialize(b, EXACT_READ_OPTIONS));
       stage.decode += cpuS(process.cpuUsage(c0));
       c0 = process.cpuUsage();
-      const settled = await settleBatch(collection, docs, { references, timing: newTiming(), deferred: 'second-pass' });
+      const steps = { references, timing: newTiming(), deferred: 'second-pass' as const };
+      const converted = convertBatch(collection, docs, steps);
       stage.convert += cpuS(process.cpuUsage(c0));
+      c0 = process.cpuUsage();
+      const settled = await settleConverted(collection, converted, steps);
+      stage.settle += cpuS(process.cpuUsage(c0));
       c0 = process.cpuUsage();
       const w0 = performance.now();
       await writeBatch(pool, plan, '00000000-0000-4000-8000-000000000000', {
@@ -164,7 +169,8 @@ async function main(): Promise<void> {
       '| stage | Node CPU-s / 1k docs |',
       '|---|---:|',
       `| decode (BSON.deserialize) | ${per(stage.decode)} |`,
-      `| convert + settle (settleBatch, incl. reference lookups' Node side) | ${per(stage.convert)} |`,
+      `| convert (convertBatch: convertDocument per document) | ${per(stage.convert)} |`,
+      `| settle (reference lookups' Node side, settleReferences) | ${per(stage.settle)} |`,
       `| write (Node side of writeBatch: COPY lines, hashes, protocol) | ${per(stage.write)} |`,
       `| write wall (s / 1k docs) | ${per(stage.writeWall / 1000)} |`,
       '',

@@ -315,8 +315,11 @@ async function main(): Promise<void> {
 
     // ---- P: raw COPY of the same rows ------------------------------------------------------
     log('P: raw COPY');
-    const p0 = performance.now();
     const client = await pPool.connect();
+    const pBackend = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
+    const pPg0 = processCpu(pBackend);
+    const pNode0 = process.cpuUsage();
+    const p0 = performance.now();
     for (const b of encoded) {
       await client.query('BEGIN');
       await copyRows(client, plan.main.table, plan.main.columns, b.main);
@@ -326,8 +329,9 @@ async function main(): Promise<void> {
       }
       await client.query('COMMIT');
     }
-    client.release();
     const P: Timed = { docs: encodedDocs, ms: performance.now() - p0 };
+    cpu.P = { node: cpuSeconds(process.cpuUsage(pNode0)), pg: processCpu(pBackend) - pPg0, source: 0 };
+    client.release();
     measured('P', P);
     await pPool.end();
 
@@ -433,7 +437,7 @@ async function main(): Promise<void> {
       `| Ts / create | ${(tsr / n1).toFixed(1)} | (write side alone) |`,
       `| Ts / P | ${(tsr / p).toFixed(2)} | ≥ 0.8 |`,
       '',
-      ...cpuTable(cpu, { S: S.docs, B: B.docs, T: T.docs, ...Object.fromEntries(extra.map((x) => [x.name, x.docs])), V: verified?.V.docs ?? 0, Ts: Ts.docs }, sourceCpu.local),
+      ...cpuTable(cpu, { S: S.docs, B: B.docs, P: P.docs, T: T.docs, ...Object.fromEntries(extra.map((x) => [x.name, x.docs])), V: verified?.V.docs ?? 0, Ts: Ts.docs }, sourceCpu.local),
       '',
       tTimings
         ? `Where T's time went (its summary): waiting for MongoDB ${(tTimings.sourceWaitMs / 1000).toFixed(1)} s, converting ${(tTimings.convertMs / 1000).toFixed(1)} s, writing to PostgreSQL ${(tTimings.writeMs / 1000).toFixed(1)} s.`
@@ -470,14 +474,25 @@ function cpuTable(cpu: Record<string, Cpu>, docs: Record<string, number>, source
   const per = (v: number, n: number) => (n > 0 ? ((v * 1000) / n).toFixed(3) : '–');
   const rows = Object.entries(cpu).map(([k, c]) => {
     const n = docs[k] ?? 0;
-    return `| ${k} | ${per(c.node, n)} | ${k === 'S' ? '–' : per(c.pg, n)} | ${sourceLocal && k !== 'Ts' ? per(c.source, n) : '–'} |`;
+    return `| ${k} | ${per(c.node, n)} | ${k === 'S' ? '–' : per(c.pg, n)} | ${sourceLocal && k !== 'Ts' && k !== 'P' ? per(c.source, n) : '–'} |`;
   });
+  const total = (k: string) => (cpu[k] ? (cpu[k].node + cpu[k].pg + cpu[k].source) / (docs[k] || 1) : undefined);
+  const ratio = (a: string, b: string) => {
+    const x = total(a);
+    const y = total(b);
+    return x && y ? `| ${a} / ${b} by CPU: CPU per document of ${b} ÷ of ${a} (what the ratio would be with every process CPU-bound on free cores) | ${(y / x).toFixed(2)} |` : undefined;
+  };
+  const byCpu = [ratio('Ts', 'P'), ratio('T', 'B'), ...Object.keys(cpu).filter((k) => /^T\d+$/.test(k)).map((k) => ratio('T', k))].filter((x): x is string => x !== undefined);
   return [
     'CPU seconds per 1,000 documents (Node: the CLI process for T and V, the bench process for S, B and Ts, whose figure includes building the synthetic documents):',
     '',
     '| measure | Node | PostgreSQL backends | source server |',
     '|---|---:|---:|---:|',
     ...rows,
+    '',
+    '| ratio by CPU, independent of the machine\'s load | value |',
+    '|---|---:|',
+    ...byCpu,
   ];
 }
 
