@@ -13,7 +13,7 @@ import type { MappedCollection } from '../core/mapping.js';
 import type { RejectRecord, WritePlan } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { DriftDetector } from './drift-check.js';
-import { convertBatch, newTiming, settleConverted, type ConvertedBatch, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
+import { newTiming, settleBatch, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
 import { UniqueKeyPrediction, writeSink, type BatchSink, type BatchWrite, type SinkOutcome } from './batch-sinks.js';
 
 export type { BatchWrite } from './batch-sinks.js';
@@ -88,12 +88,7 @@ export interface BatchResult {
  * any other reject: observed, and in a prediction references to them dangle from now on.
  */
 export async function runBatch(collection: MappedCollection, docs: readonly Document[], stages: BatchStages): Promise<BatchResult> {
-  return runConverted(collection, convertBatch(collection, docs, stages), stages);
-}
-
-/** runBatch for a batch already converted (convertBatch): its references checked, then written or predicted. */
-async function runConverted(collection: MappedCollection, converted: ConvertedBatch, stages: BatchStages): Promise<BatchResult> {
-  const settled = await settleConverted(collection, converted, { ...stages, deferred: 'second-pass' });
+  const settled = await settleBatch(collection, docs, { ...stages, deferred: 'second-pass' });
   const started = performance.now();
   const outcome = await stages.sink.put(settled);
   stages.timing.writeMs += performance.now() - started;
@@ -113,41 +108,19 @@ async function runConverted(collection: MappedCollection, converted: ConvertedBa
  * into ctx.stats either way — so what a dry run predicts is by construction what a write does.
  */
 export async function processBatch(target: { collection: MappedCollection; plan: WritePlan }, ctx: BatchContext, docs: Document[], write: BatchWrite): Promise<void> {
-  await writePrepared(target, ctx, prepareBatch(target.collection, ctx, docs), write);
-}
-
-/** A batch converted ahead of its write (prepareBatch), with the time its conversion took. */
-export interface PreparedBatch {
-  read: number;
-  converted: ConvertedBatch;
-  timing: PipelineTiming;
-}
-
-/**
- * processBatch's first half, synchronous and without I/O: the conversion. A range worker
- * runs it for batch n+1 while batch n is being written, so converting and writing overlap;
- * the references are looked up only in writePrepared, after batch n has committed.
- */
-export function prepareBatch(collection: MappedCollection, ctx: BatchContext, docs: readonly Document[]): PreparedBatch {
-  const timing = newTiming();
-  return { read: docs.length, converted: convertBatch(collection, docs, { references: ctx.references, observer: statsObserver(collection, ctx), timing }), timing };
-}
-
-/** processBatch's second half: references, then the write (or prediction) with its progress, counted into ctx.stats. */
-export async function writePrepared(target: { collection: MappedCollection; plan: WritePlan }, ctx: BatchContext, batch: PreparedBatch, write: BatchWrite): Promise<void> {
   const { collection } = target;
   const stats = ctx.stats;
-  const timing = batch.timing;
+  const timing = newTiming();
   const sink = ctx.dryRun ? (ctx.uniques ??= new UniqueKeyPrediction(collection)) : writeSink(ctx.pool, target.plan, ctx.runId, write, ctx.beforeWrite);
-  const { settled, outcome } = await runConverted(collection, batch.converted, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db });
+  const { settled, outcome } = await runBatch(collection, docs, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db });
   stats.convertMs += timing.convertMs;
   stats.writeMs += timing.referenceMs + timing.writeMs;
   stats.skippedModified += outcome.skippedModified;
   stats.unchanged += outcome.unchanged;
-  stats.read += batch.read;
+  stats.read += docs.length;
   stats.migrated += outcome.written;
   stats.rejected += settled.rejects.length + outcome.refused.length;
-  ctx.onBatch?.(batch.read);
+  ctx.onBatch?.(docs.length);
 }
 
 /** Counts what the pipeline tells into the collection's stats (orphans at write time, coercions, rejects per field), and feeds the drift check. */
