@@ -484,7 +484,7 @@ function cpuTable(cpu: Record<string, Cpu>, docs: Record<string, number>, source
   };
   const byCpu = [ratio('Ts', 'P'), ratio('T', 'B'), ...Object.keys(cpu).filter((k) => /^T\d+$/.test(k)).map((k) => ratio('T', k))].filter((x): x is string => x !== undefined);
   return [
-    'CPU seconds per 1,000 documents (Node: the CLI process for T and V, the bench process for S, B and Ts, whose figure includes building the synthetic documents):',
+    'CPU seconds per 1,000 documents (Node: the CLI process for T, T0… and V, the bench process for S, B, P and Ts; Ts includes building the synthetic documents):',
     '',
     '| measure | Node | PostgreSQL backends | source server |',
     '|---|---:|---:|---:|',
