@@ -4,13 +4,20 @@
  * are noisy: absolute numbers move, ratios much less). Not part of the test command.
  *
  *   S  the raw source drain rate: the driver reading the orders, decoded, doing nothing else
+ *   B  the baseline peer: the driver draining the orders and COPYing each document as one jsonb
+ *      column into a scratch table (the simplest copy, the ceiling of any tool on this machine)
  *   P  the raw PostgreSQL COPY rate of the same rows (pre-encoded) into the same tables
  *   T  `hybrid-migrate migrate orders` end to end (CLI, checkpoints on), peak RSS sampled
  *   Ts T with an in-process synthetic source (the same documents built in memory): the write side alone
  *   N  the customer's approach, `prisma.order.create` per document, and Prisma `createMany`, on slices
  *   R  the cost of resuming after a kill -9 at 50%
  *
- * It starts its own servers (never MONGO_URI / DATABASE_URL) and prints a Markdown report.
+ * It starts its own FerretDB unless `--mongo-uri URI` names a MongoDB-class server (the data is
+ * generated into a `bench_*` database there), uses the local PostgreSQL (never MONGO_URI /
+ * DATABASE_URL), and prints a Markdown report: rates, ratios, and the CPU seconds per 1,000
+ * documents of the tool's process, of PostgreSQL's backends and of the source server when it
+ * runs on this machine (the process listening on the URI's port, or `--source-pid`, with its
+ * descendants).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,6 +28,8 @@ import { createJiti } from 'jiti';
 import { MongoClient, type Document } from 'mongodb';
 import pg from 'pg';
 import { applyPrismaMigrations, startLocalServers } from '../dev/servers/index.js';
+import { BackendCpu, listeningPid, processCpu, reapedChildrenCpu, SourceCpu } from './bench-cpu.js';
+import { jsonbCopy } from './bench-baseline.js';
 import { generateFixtures } from '../dev/fixtures/generate.js';
 import { BUILDERS, Ctx, makePlan } from '../dev/fixtures/build.js';
 import { loadConfig } from '../src/config/load-config.js';
@@ -63,9 +72,10 @@ async function cli(
   env: NodeJS.ProcessEnv,
   killWhen?: () => Promise<boolean>,
   okCodes: readonly number[] = [0],
+  program: string = bin,
 ): Promise<{ code: number | null; stdout: string; ms: number; peakRssMb: number; killed: boolean }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [program, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -105,6 +115,17 @@ async function main(): Promise<void> {
       // Long runs at 1M orders: the resume and no-budget measures each cost a full migration.
       'skip-resume': { type: 'boolean', default: false },
       'skip-capped': { type: 'boolean', default: false },
+      'skip-verify': { type: 'boolean', default: false },
+      // A MongoDB-class server instead of the FerretDB the bench starts (see BENCHMARKS.md).
+      'mongo-uri': { type: 'string' },
+      // The source server's local processes whose CPU is counted (default: the one listening on the URI's port).
+      'source-pid': { type: 'string', multiple: true },
+      // DocumentDB: the PostgreSQL behind the MongoDB-class server, ANALYZEd after the data is loaded (its statistics lag a bulk load).
+      'source-analyze': { type: 'string' },
+      // Another build of the tool (its bin/hybrid-migrate), measured as T0 in the same run: before/after figures side by side.
+      'compare-bin': { type: 'string' },
+      // Extra flags for migrate, each measured as T1, T2… with this build (e.g. --variant "--concurrency 1").
+      variant: { type: 'string', multiple: true },
     },
   });
   const scale = Number(values.scale);
@@ -113,7 +134,7 @@ async function main(): Promise<void> {
   const createSlice = Math.min(scale, Number(values['create-slice']));
   const createManySlice = Math.min(scale, Number(values['createmany-slice']));
 
-  const servers = await startLocalServers({ env: { ...process.env, MONGO_URI: undefined, DATABASE_URL: undefined }, log });
+  const servers = await startLocalServers({ env: { ...process.env, MONGO_URI: values['mongo-uri'], DATABASE_URL: undefined }, log });
   // A pool, not one client: a dropped admin connection (another process's DROP DATABASE … FORCE) is simply replaced.
   const admin = new pg.Pool({ connectionString: servers.databaseUrl, max: 1 });
   admin.on('error', () => undefined);
@@ -122,13 +143,25 @@ async function main(): Promise<void> {
   const dbName = `bench_${scale}_${seed}`;
   const db = mongo.db(dbName);
   const results: string[] = [];
+  const sourceVersion = await describeSource(mongo);
+  const sourcePids = values['source-pid']?.map(Number) ?? localPidOf(servers.mongoUri);
+  const sourceCpu = new SourceCpu(sourcePids);
+  log(`source: ${sourceVersion}; its CPU ${sourceCpu.local ? `counted from pid ${sourcePids.join(', ')}` : 'not counted (not a local process)'}`);
+  const cpu: Record<string, Cpu> = {};
   try {
     // ---- data ------------------------------------------------------------------------------
-    log(`generating ${fmt(scale)} orders (+ clients, products, users…) in FerretDB`);
+    log(`generating ${fmt(scale)} orders (+ clients, products, users…) in the source`);
     await db.dropDatabase();
     const gen = await generateFixtures({ db, scale, seed, realMongo: false });
     const orders = gen.counts.orders ?? scale;
     log(`generated ${fmt(Object.values(gen.counts).reduce((a, b) => a + b, 0))} documents in ${(gen.durationMs / 1000).toFixed(0)} s`);
+    if (values['source-analyze']) {
+      const sourcePg = new pg.Client({ connectionString: values['source-analyze'] });
+      await sourcePg.connect();
+      await sourcePg.query('ANALYZE');
+      await sourcePg.end();
+      log("ANALYZEd the source's PostgreSQL");
+    }
 
     const loaded = await loadConfig(undefined, root);
     const schema = await loadPrismaSchema(`${root}/prisma/schema.prisma`);
@@ -152,26 +185,76 @@ async function main(): Promise<void> {
     // ---- S: source drain ------------------------------------------------------------------
     log('S: draining orders with the driver');
     const s0 = performance.now();
+    const sSrc0 = sourceCpu.read();
+    const sNode0 = process.cpuUsage();
     let drained = 0;
     for await (const d of db.collection('orders').find({}, { sort: { _id: 1 }, batchSize: 5000, ...EXACT_READ_OPTIONS })) if (d) drained++;
     const S: Timed = { docs: drained, ms: performance.now() - s0 };
+    cpu.S = { node: cpuSeconds(process.cpuUsage(sNode0)), pg: 0, source: sourceCpu.read() - sSrc0 };
     measured('S', S);
+
+    // ---- B: the baseline peer, the simplest copy --------------------------------------------
+    log('B: driver + COPY of each document as one jsonb column');
+    const bSrc0 = sourceCpu.read();
+    const bOut = await jsonbCopy(db, 'orders', await clone(`bench_b_${process.pid}`), processCpu);
+    const B: Timed = { docs: bOut.docs, ms: bOut.ms };
+    cpu.B = { node: bOut.nodeCpuS, pg: bOut.pgCpuS, source: sourceCpu.read() - bSrc0 };
+    measured('B', B);
 
     // ---- T: migrate end to end ------------------------------------------------------------
     log('T: hybrid-migrate migrate orders');
     const tUrl = await clone(`bench_t_${process.pid}`);
+    const tPg = new BackendCpu(admin, `bench_t_${process.pid}`);
+    await tPg.start();
+    const tSrc0 = sourceCpu.read();
+    const tNode0 = reapedChildrenCpu();
     const t = await cli(['migrate', 'orders', '--json'], { ...env, DATABASE_URL: tUrl });
+    cpu.T = { node: reapedChildrenCpu() - tNode0, pg: await tPg.stop(), source: sourceCpu.read() - tSrc0 };
     const tOut = JSON.parse(t.stdout) as { collections: { read: number; migrated: number; rejected: number; timings: { sourceWaitMs: number; convertMs: number; writeMs: number } }[] };
     const tTimings = tOut.collections[0]?.timings;
     const T: Timed = { docs: tOut.collections[0]?.read ?? 0, ms: t.ms };
     measured('T', T);
 
+    // ---- T0, T1…: other builds or flags, measured in the same run (before/after side by side) --
+    const extraRuns: { name: string; label: string; program: string; args: string[] }[] = [
+      ...(values['compare-bin'] ? [{ name: 'T0', label: `the same with ${values['compare-bin']}`, program: values['compare-bin'], args: [] }] : []),
+      ...(values.variant ?? []).map((v, i) => ({ name: `T${i + 1}`, label: `the same with \`${v}\``, program: bin, args: v.split(/\s+/).filter(Boolean) })),
+    ];
+    const extra: (Timed & { name: string; label: string; peakRssMb: number })[] = [];
+    for (const run of extraRuns) {
+      log(`${run.name}: ${run.label}`);
+      const db = `bench_${run.name.toLowerCase()}_${process.pid}`;
+      const url = await clone(db);
+      const backends = new BackendCpu(admin, db);
+      await backends.start();
+      const src0 = sourceCpu.read();
+      const node0 = reapedChildrenCpu();
+      try {
+        const r = await cli(['migrate', 'orders', '--json', ...run.args], { ...env, DATABASE_URL: url }, undefined, [0], run.program);
+        cpu[run.name] = { node: reapedChildrenCpu() - node0, pg: await backends.stop(), source: sourceCpu.read() - src0 };
+        const out = JSON.parse(r.stdout) as { collections: { read: number }[] };
+        extra.push({ name: run.name, label: run.label, docs: out.collections[0]?.read ?? 0, ms: r.ms, peakRssMb: r.peakRssMb });
+        measured(run.name, extra[extra.length - 1] as Timed);
+      } catch (e) {
+        await backends.stop();
+        log(`${run.name} failed, left out of the report: ${e instanceof Error ? e.message.slice(0, 500) : String(e)}`);
+      }
+    }
+
     // ---- V: verify what T wrote ------------------------------------------------------------
-    log('V: hybrid-migrate verify orders');
-    const v = await cli(['verify', 'orders', '--json', '--no-report'], { ...env, DATABASE_URL: tUrl }, undefined, [0, 1]);
-    const vOut = JSON.parse(v.stdout) as { ok: boolean; collections: { source: number; mismatched: number; missing: number; extra: number }[] };
-    const V: Timed = { docs: vOut.collections[0]?.source ?? 0, ms: v.ms };
-    measured('V', V);
+    let verified: { V: Timed; ok: boolean; differences: unknown; peakRssMb: number } | undefined;
+    if (!values['skip-verify']) {
+      log('V: hybrid-migrate verify orders');
+      const vPg = new BackendCpu(admin, `bench_t_${process.pid}`);
+      await vPg.start();
+      const vSrc0 = sourceCpu.read();
+      const vNode0 = reapedChildrenCpu();
+      const v = await cli(['verify', 'orders', '--json', '--no-report'], { ...env, DATABASE_URL: tUrl }, undefined, [0, 1]);
+      cpu.V = { node: reapedChildrenCpu() - vNode0, pg: await vPg.stop(), source: sourceCpu.read() - vSrc0 };
+      const vOut = JSON.parse(v.stdout) as { ok: boolean; collections: { source: number; mismatched: number; missing: number; extra: number }[] };
+      verified = { V: { docs: vOut.collections[0]?.source ?? 0, ms: v.ms }, ok: vOut.ok, differences: vOut.collections[0], peakRssMb: v.peakRssMb };
+      measured('V', verified.V);
+    }
 
     // The same run without --memory-budget (Node's heap policy alone): what the budget saves.
     let tCapped: Awaited<ReturnType<typeof cli>> | undefined;
@@ -232,8 +315,11 @@ async function main(): Promise<void> {
 
     // ---- P: raw COPY of the same rows ------------------------------------------------------
     log('P: raw COPY');
-    const p0 = performance.now();
     const client = await pPool.connect();
+    const pBackend = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
+    const pPg0 = processCpu(pBackend);
+    const pNode0 = process.cpuUsage();
+    const p0 = performance.now();
     for (const b of encoded) {
       await client.query('BEGIN');
       await copyRows(client, plan.main.table, plan.main.columns, b.main);
@@ -243,8 +329,9 @@ async function main(): Promise<void> {
       }
       await client.query('COMMIT');
     }
-    client.release();
     const P: Timed = { docs: encodedDocs, ms: performance.now() - p0 };
+    cpu.P = { node: cpuSeconds(process.cpuUsage(pNode0)), pg: processCpu(pBackend) - pPg0, source: 0 };
+    client.release();
     measured('P', P);
     await pPool.end();
 
@@ -253,10 +340,13 @@ async function main(): Promise<void> {
     const sUrl = await clone(`bench_s_${process.pid}`);
     const sPool = new pg.Pool({ connectionString: sUrl, max: 4 });
     await ensureStateSchema(sPool);
+    const sPg = new BackendCpu(admin, `bench_s_${process.pid}`);
     const ctx = new Ctx(makePlan(scale), seed, false);
     const stats = new CollectionStats();
     const pctx = { db, pool: sPool, runId: '00000000-0000-4000-8000-000000000000', batchSize: 5000, dryRun: false, references: new ReferenceIndex(mapping, { target: sPool }), stats, signal: new AbortController().signal };
     await sPool.query(`INSERT INTO ${stateTable('checkpoints')} (collection, partition, mode, mapping_fingerprint) VALUES ('orders', 0, 'fresh', 'bench')`);
+    await sPg.start();
+    const tsNode0 = process.cpuUsage();
     const ts0 = performance.now();
     let inflight: Promise<void> | undefined;
     for (let i = 0; i < copySlice; i += 5000) {
@@ -274,6 +364,7 @@ async function main(): Promise<void> {
     }
     await inflight;
     const Ts: Timed = { docs: stats.read, ms: performance.now() - ts0 };
+    cpu.Ts = { node: cpuSeconds(process.cpuUsage(tsNode0)), pg: await sPg.stop(), source: 0 };
     measured('Ts', Ts);
     await sPool.end();
 
@@ -309,42 +400,52 @@ async function main(): Promise<void> {
     const p = rate(P.docs, P.ms);
     const tr = rate(T.docs, T.ms);
     const tsr = rate(Ts.docs, Ts.ms);
+    const br = rate(B.docs, B.ms);
     const serial = 1 / (1 / s + 1 / p);
     const n1 = rate(N1.docs, N1.ms);
     const n2 = rate(N2.docs, N2.ms);
     results.push(
-      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; source FerretDB 1.24.2 (SQLite), target PostgreSQL (local).`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; source ${sourceVersion}${values['mongo-uri'] ? ' (--mongo-uri)' : ', started by the bench'}; target PostgreSQL ${(await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?'} (local).`,
       `Data: ${fmt(orders)} orders (with items and status history; ${fmt(Object.values(gen.counts).reduce((a, b) => a + b, 0))} documents in all), seed ${seed}.`,
       '',
       '| measure | docs | seconds | docs/s |',
       '|---|---:|---:|---:|',
       `| S: source drain (driver, decoded) | ${fmt(S.docs)} | ${(S.ms / 1000).toFixed(1)} | ${fmt(s)} |`,
+      `| B: baseline peer, driver + COPY of one jsonb column per document | ${fmt(B.docs)} | ${(B.ms / 1000).toFixed(1)} | ${fmt(br)} |`,
       `| P: raw COPY of the pre-encoded rows (orders + items + history) | ${fmt(P.docs)} | ${(P.ms / 1000).toFixed(1)} | ${fmt(p)} |`,
       `| T: \`hybrid-migrate migrate orders\` end to end, checkpoints on | ${fmt(T.docs)} | ${(T.ms / 1000).toFixed(1)} | ${fmt(tr)} |`,
+      ...extra.map((x) => `| ${x.name}: ${x.label} (peak RSS ${x.peakRssMb.toFixed(0)} MB) | ${fmt(x.docs)} | ${(x.ms / 1000).toFixed(1)} | ${fmt(rate(x.docs, x.ms))} |`),
       `| Ts: migrate's convert + write path, synthetic in-process source | ${fmt(Ts.docs)} | ${(Ts.ms / 1000).toFixed(1)} | ${fmt(tsr)} |`,
-      `| V: \`hybrid-migrate verify orders\` on T's result (${vOut.ok ? 'clean' : `differences: ${JSON.stringify(vOut.collections[0])}`}) | ${fmt(V.docs)} | ${(V.ms / 1000).toFixed(1)} | ${fmt(rate(V.docs, V.ms))} |`,
+      verified
+        ? `| V: \`hybrid-migrate verify orders\` on T's result (${verified.ok ? 'clean' : `differences: ${JSON.stringify(verified.differences)}`}) | ${fmt(verified.V.docs)} | ${(verified.V.ms / 1000).toFixed(1)} | ${fmt(rate(verified.V.docs, verified.V.ms))} |`
+        : '| V: verify | skipped (--skip-verify) | | |',
       `| N: Prisma \`create\` per document (nested items + history) | ${fmt(N1.docs)} | ${(N1.ms / 1000).toFixed(1)} | ${fmt(n1)} |`,
       `| N: Prisma \`createMany\`, 5k batches (3 calls per batch) | ${fmt(N2.docs)} | ${(N2.ms / 1000).toFixed(1)} | ${fmt(n2)} |`,
       '',
       '| ratio | value | target |',
       '|---|---:|---:|',
       `| T / S | ${(tr / s).toFixed(2)} | |`,
+      `| T / B (the simplest jsonb copy) | ${(tr / br).toFixed(2)} | ≥ 0.8 |`,
+      ...extra.map((x) => `| ${x.name} / T; ${x.name} / serial limit; ${x.name} / B | ${(rate(x.docs, x.ms) / tr).toFixed(2)}; ${(rate(x.docs, x.ms) / serial).toFixed(2)}; ${(rate(x.docs, x.ms) / br).toFixed(2)} | |`),
       `| T / P | ${(tr / p).toFixed(2)} | |`,
       `| T / serial limit 1/(1/S+1/P) | ${(tr / serial).toFixed(2)} | ≥ 0.8 |`,
       `| T / min(S, P) | ${(tr / Math.min(s, p)).toFixed(2)} | ≥ 0.6 |`,
       `| T / createMany | ${(tr / n2).toFixed(1)} | ≥ 20 |`,
       `| T / create | ${(tr / n1).toFixed(1)} | ≥ 60 |`,
-      `| V / T (verify vs migrate) | ${(rate(V.docs, V.ms) / tr).toFixed(2)} | ≥ 0.5 |`,
+      `| V / T (verify vs migrate) | ${verified ? (rate(verified.V.docs, verified.V.ms) / tr).toFixed(2) : '–'} | ≥ 0.5 |`,
       `| Ts / createMany | ${(tsr / n2).toFixed(1)} | (write side alone) |`,
       `| Ts / create | ${(tsr / n1).toFixed(1)} | (write side alone) |`,
-      `| Ts / P | ${(tsr / p).toFixed(2)} | |`,
+      `| Ts / P | ${(tsr / p).toFixed(2)} | ≥ 0.8 |`,
+      '',
+      ...cpuTable(cpu, { S: S.docs, B: B.docs, P: P.docs, T: T.docs, ...Object.fromEntries(extra.map((x) => [x.name, x.docs])), V: verified?.V.docs ?? 0, Ts: Ts.docs }, sourceCpu.local),
       '',
       tTimings
         ? `Where T's time went (its summary): waiting for MongoDB ${(tTimings.sourceWaitMs / 1000).toFixed(1)} s, converting ${(tTimings.convertMs / 1000).toFixed(1)} s, writing to PostgreSQL ${(tTimings.writeMs / 1000).toFixed(1)} s.`
         : '',
       `Peak RSS of \`migrate\` (T): ${t.peakRssMb.toFixed(0)} MB with the default \`--memory-budget 192\`` +
         (tCapped ? `; ${tCapped.peakRssMb.toFixed(0)} MB with \`--memory-budget 0\`, Node's heap policy alone (${fmt(rate(T.docs, tCapped.ms))} docs/s)` : ' (run without the budget skipped)') +
-        ' (target ≤ 300 MB).',
+        ' (target ≤ 300 MB).' +
+        (verified ? ` Peak RSS of \`verify\` (V): ${verified.peakRssMb.toFixed(0)} MB.` : ''),
       resume
         ? `Resume after kill -9 at ${fmt(resume.committed)} committed of ${fmt(orders)}: the rerun read ${fmt(resume.resumedRead)} documents (${fmt(resume.resumedRead + resume.committed - orders)} read twice; batch 5000, concurrency ${mapping.concurrency}), in ${(resume.r2Ms / 1000).toFixed(1)} s; the killed run had taken ${(resume.r1Ms / 1000).toFixed(1)} s.`
         : 'Resume after kill -9: skipped (--skip-resume).',
@@ -357,6 +458,56 @@ async function main(): Promise<void> {
     await admin.end().catch(() => undefined);
     await servers.stop();
   }
+}
+
+interface Cpu {
+  /** CPU seconds: the tool's process (or this one, for S, B and Ts), PostgreSQL's backends, the source server. */
+  node: number;
+  pg: number;
+  source: number;
+}
+
+const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+
+/** CPU seconds per 1,000 documents of each measure, per process. */
+function cpuTable(cpu: Record<string, Cpu>, docs: Record<string, number>, sourceLocal: boolean): string[] {
+  const per = (v: number, n: number) => (n > 0 ? ((v * 1000) / n).toFixed(3) : '–');
+  const rows = Object.entries(cpu).map(([k, c]) => {
+    const n = docs[k] ?? 0;
+    return `| ${k} | ${per(c.node, n)} | ${k === 'S' ? '–' : per(c.pg, n)} | ${sourceLocal && k !== 'Ts' && k !== 'P' ? per(c.source, n) : '–'} |`;
+  });
+  const total = (k: string) => (cpu[k] ? (cpu[k].node + cpu[k].pg + cpu[k].source) / (docs[k] || 1) : undefined);
+  const ratio = (a: string, b: string) => {
+    const x = total(a);
+    const y = total(b);
+    return x && y ? `| ${a} / ${b} by CPU: CPU per document of ${b} ÷ of ${a} (what the ratio would be with every process CPU-bound on free cores) | ${(y / x).toFixed(2)} |` : undefined;
+  };
+  const byCpu = [ratio('Ts', 'P'), ratio('T', 'B'), ...Object.keys(cpu).filter((k) => /^T\d+$/.test(k)).map((k) => ratio('T', k))].filter((x): x is string => x !== undefined);
+  return [
+    'CPU seconds per 1,000 documents (Node: the CLI process for T, T0… and V, the bench process for S, B, P and Ts; Ts includes building the synthetic documents):',
+    '',
+    '| measure | Node | PostgreSQL backends | source server |',
+    '|---|---:|---:|---:|',
+    ...rows,
+    '',
+    '| ratio by CPU, independent of the machine\'s load | value |',
+    '|---|---:|',
+    ...byCpu,
+  ];
+}
+
+/** The source server as buildInfo describes it (FerretDB says so in ferretdbVersion). */
+async function describeSource(mongo: MongoClient): Promise<string> {
+  const info = await mongo.db('admin').command({ buildInfo: 1 }).catch(() => ({}) as Document);
+  const ferret = (info as Document).ferretdbVersion as string | undefined;
+  return ferret ? `FerretDB ${ferret} (MongoDB ${String(info.version)} wire)` : `MongoDB ${String((info as Document).version ?? '?')} (buildInfo)`;
+}
+
+/** The local process serving a mongodb://host:port URI (none for a remote host). */
+function localPidOf(uri: string): number[] {
+  const m = /^mongodb:\/\/(?:[^@/]*@)?(127\.0\.0\.1|localhost|\[::1\]):(\d+)/.exec(uri);
+  const pid = m ? listeningPid(Number(m[2])) : undefined;
+  return pid ? [pid] : [];
 }
 
 interface PrismaOrderInput {

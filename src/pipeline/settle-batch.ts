@@ -52,13 +52,36 @@ export interface SettledBatch {
   rejects: RejectRecord[];
 }
 
+/** A batch converted (pure CPU, no I/O), its references not looked up yet. */
+export interface ConvertedBatch {
+  converted: { doc: ConvertedDocument; source: Document }[];
+  /** Documents the conversion set aside. */
+  rejects: RejectRecord[];
+}
+
 export async function settleBatch(collection: MappedCollection, docs: readonly Document[], steps: SettleSteps): Promise<SettledBatch> {
-  const { references, observer, timing } = steps;
+  return settleConverted(collection, convertBatch(collection, docs, steps), steps);
+}
+
+/**
+ * The conversion alone: synchronous and without I/O, so a caller can convert the next batch
+ * while the previous one is being written (its references are looked up afterwards, by
+ * settleConverted, once the previous batch has committed).
+ */
+export function convertBatch(collection: MappedCollection, docs: readonly Document[], steps: Pick<SettleSteps, 'references' | 'observer' | 'timing'>): ConvertedBatch {
   const rejects: RejectRecord[] = [];
-  let started = performance.now();
+  const started = performance.now();
   const converted = convertAll(collection, docs, steps, rejects);
-  timing.convertMs += performance.now() - started;
-  started = performance.now();
+  steps.timing.convertMs += performance.now() - started;
+  return { converted, rejects };
+}
+
+/** Looks up a converted batch's references and settles them by each field's policy. */
+export async function settleConverted(collection: MappedCollection, batch: ConvertedBatch, steps: SettleSteps): Promise<SettledBatch> {
+  const { references, observer, timing } = steps;
+  const { converted } = batch;
+  const rejects = [...batch.rejects];
+  let started = performance.now();
   await references.load(converted.map((c) => c.doc), steps.keys);
   timing.referenceMs += performance.now() - started;
   started = performance.now();
@@ -83,7 +106,7 @@ export async function settleBatch(collection: MappedCollection, docs: readonly D
   return { docs: out, rejects };
 }
 
-function convertAll(collection: MappedCollection, docs: readonly Document[], steps: SettleSteps, rejects: RejectRecord[]): { doc: ConvertedDocument; source: Document }[] {
+function convertAll(collection: MappedCollection, docs: readonly Document[], steps: Pick<SettleSteps, 'references' | 'observer'>, rejects: RejectRecord[]): { doc: ConvertedDocument; source: Document }[] {
   const converted: { doc: ConvertedDocument; source: Document }[] = [];
   for (const source of docs) {
     steps.observer?.source?.(source);

@@ -163,21 +163,15 @@ export async function changedDocuments(
 
 /**
  * The same digest as childRowsDigest, for child rows the migration has just written (their ids
- * known: exactly the migration's, nothing to test), computed and aggregated in PostgreSQL in
- * one statement by primary key: one short text per parent crosses the wire instead of one row
- * per child row (the hot path of a bulk load).
+ * known: exactly the migration's, nothing to test), as SQL computed and aggregated in
+ * PostgreSQL by primary key: a subquery of (parent uuid, d), the child ids of `children[i]`
+ * being the uuid[] parameter number `firstParam + i`. The registry joins it into the statement
+ * that registers the parents, so the digests never cross the wire (the hot path of a bulk load).
  */
-export async function writtenChildRowsDigest(q: Queryable, children: readonly ChildTableRef[], parents: readonly string[], childIds: readonly (readonly string[])[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>(parents.map((p) => [p.toLowerCase(), '']));
-  if (parents.length === 0 || children.length === 0) return out;
+export function writtenChildRowsDigestSql(children: readonly ChildTableRef[], firstParam: number): string {
   const parts = children.map(
     (child, i) =>
-      `SELECT c.${child.parentColumn} AS parent, ${i} AS t, c.${child.positionColumn}::bigint AS pos, ${rowHashSql('c')} AS h FROM ${child.table} c WHERE c.${child.idColumn} = ANY($${i + 1}::uuid[])`,
+      `SELECT c.${child.parentColumn} AS parent, ${i} AS t, c.${child.positionColumn}::bigint AS pos, ${rowHashSql('c')} AS h FROM ${child.table} c WHERE c.${child.idColumn} = ANY($${firstParam + i}::uuid[])`,
   );
-  const r = await q.query<{ parent: string; d: string }>(
-    `SELECT x.parent::text AS parent, string_agg(x.t || '.' || x.pos || '.' || x.h, ' ' ORDER BY x.t, x.pos) AS d FROM (${parts.join(' UNION ALL ')}) x GROUP BY x.parent`,
-    children.map((_, i) => childIds[i] ?? []),
-  );
-  for (const row of r.rows) if (out.has(row.parent)) out.set(row.parent, row.d);
-  return out;
+  return `SELECT x.parent, string_agg(x.t || '.' || x.pos || '.' || x.h, ' ' ORDER BY x.t, x.pos) AS d FROM (${parts.join(' UNION ALL ')}) x GROUP BY x.parent`;
 }

@@ -9,6 +9,7 @@ import { uuidToObjectId } from '../core/ids.js';
 import { ejson } from '../source/partitions.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { readStateOr, rowHashSql, stateTable, type Queryable, type StateTables } from './schema.js';
+import { writtenChildRowsDigestSql, type ChildTableRef } from './ownership.js';
 
 /** Where the registry entries of a batch point: the collection's main table and its id column (quoted). */
 export interface RegistryTarget {
@@ -21,29 +22,39 @@ export interface RegistryTarget {
   idColumn: string;
 }
 
+/** The child rows a batch has just written: per child table (ownership's order), their ids. */
+export interface WrittenChildren {
+  tables: readonly ChildTableRef[];
+  ids: readonly (readonly string[])[];
+}
+
 /**
- * Registers the rows just written (inside the batch's transaction): each entry takes the
- * row's hash from what PostgreSQL stores, the digest of its child rows as PostgreSQL stores
- * them (ownership.childRowsDigest; null: the collection has none), and the document's
- * conversion hash.
+ * Registers the rows just written (inside the batch's transaction), in ONE statement: each
+ * entry takes the row's hash from what PostgreSQL stores, the digest of its child rows as
+ * PostgreSQL stores them (ownership's written-child-rows digest, computed in the same
+ * statement; '' when it has none, null when the collection has no child tables), and the
+ * document's conversion hash.
  */
 export async function registerRows(
   q: Queryable,
   target: RegistryTarget,
   runId: string,
-  entries: { keys: string[]; uuids: string[]; hashes: string[]; childRows?: ReadonlyMap<string, string> },
+  entries: { keys: string[]; uuids: string[]; hashes: string[]; children?: WrittenChildren },
   written: readonly string[],
 ): Promise<void> {
-  const childRows = entries.uuids.map((u) => entries.childRows?.get(u.toLowerCase()) ?? null);
+  const children = entries.children && entries.children.tables.length > 0 ? entries.children : undefined;
+  const id = `t.${target.idColumn}`;
   await q.query(
-    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash, child_rows)
-     SELECT $1, k.key, t.${target.idColumn}, $2, $3, ${rowHashSql('t')}, k.hash, k.children
-       FROM unnest($4::text[], $5::uuid[], $6::text[], $8::text[]) AS k(key, id, hash, children)
-       JOIN ${target.table} t ON t.${target.idColumn} = k.id
-      WHERE t.${target.idColumn} = ANY($7::uuid[])
+    `${children ? `WITH c AS (${writtenChildRowsDigestSql(children.tables, 8)}) ` : ''}
+     INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash, child_rows)
+     SELECT $1, k.key, ${id}, $2, $3, ${rowHashSql('t')}, k.hash, ${children ? `coalesce(c.d, '')` : 'NULL'}
+       FROM unnest($4::text[], $5::uuid[], $6::text[]) AS k(key, id, hash)
+       JOIN ${target.table} t ON ${id} = k.id
+       ${children ? `LEFT JOIN c ON c.parent = ${id}` : ''}
+      WHERE ${id} = ANY($7::uuid[])
      ON CONFLICT (collection, source_key) DO UPDATE
        SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, source_hash = EXCLUDED.source_hash, child_rows = EXCLUDED.child_rows, migrated_at = now()`,
-    [target.collection, target.tableName, runId, entries.keys, entries.uuids, entries.hashes, written, childRows],
+    [target.collection, target.tableName, runId, entries.keys, entries.uuids, entries.hashes, written, ...(children?.ids ?? [])],
   );
 }
 

@@ -14,7 +14,7 @@ import type { ConvertedDocument } from '../core/transform.js';
 import { writtenColumns } from '../core/transform.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { copyLine, copyRows } from './copy.js';
-import { changedDocuments, isMigrationChild, writtenChildRowsDigest, replaceableRowSql, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
+import { changedDocuments, isMigrationChild, replaceableRowSql, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
 import { recordedSourceHashes, registerRows } from '../state/registry.js';
 import { recordRejects, type RejectRecord } from '../state/rejects.js';
 import { recordDeferred, type DeferredRecord } from '../state/deferred-refs.js';
@@ -281,8 +281,8 @@ async function writeDocs(
   }
   if (writtenUuids.length === 0) return 0;
   const target = { collection: plan.collection.name, tableName: plan.main.model.table, table: plan.main.table, idColumn: plan.main.idColumn };
-  const childRows = plan.children.length > 0 ? await writtenChildRowsDigest(client, plan.childRefs, writtenUuids, writtenChildIds(plan, docs, writtenUuids)) : undefined;
-  await registerRows(client, target, runId, { keys, uuids, hashes, childRows }, writtenUuids);
+  const children = plan.children.length > 0 ? { tables: plan.childRefs, ids: writtenChildIds(plan, docs, writtenUuids) } : undefined;
+  await registerRows(client, target, runId, { keys, uuids, hashes, children }, writtenUuids);
   return writtenUuids.length;
 }
 
