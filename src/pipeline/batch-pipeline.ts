@@ -46,6 +46,8 @@ export class CollectionStats {
   migrated = 0;
   rejected = 0;
   skippedModified = 0;
+  /** Documents the application had changed or deleted, overwritten because the collection says onConflict 'overwrite'. */
+  overwritten = 0;
   /** Incremental: documents read again whose rows are exactly as written before (nothing written). */
   unchanged = 0;
   /** Incremental --detect-deletes: rows removed (or marked) because their document was deleted in MongoDB. */
@@ -116,6 +118,7 @@ export async function processBatch(target: { collection: MappedCollection; plan:
   stats.convertMs += timing.convertMs;
   stats.writeMs += timing.referenceMs + timing.writeMs;
   stats.skippedModified += outcome.skippedModified;
+  stats.overwritten += outcome.overwritten;
   stats.unchanged += outcome.unchanged;
   stats.read += docs.length;
   stats.migrated += outcome.written;

@@ -32,7 +32,7 @@ describe("onConflict: 'overwrite'", () => {
     const mapping = await shippedMapping();
     (mapping.collections.get('orders') as MappedCollection).onConflict = 'overwrite';
     const r = await migrate({ db: t.db, pool: t.pg, mapping }, { collections: ['orders'], dryRun: false, restart: false, incremental: true, partitionSize: 500_000, signal: new AbortController().signal });
-    expect(r.collections[0]).toMatchObject({ migrated: 2, skippedModified: 0 });
+    expect(r.collections[0]).toMatchObject({ migrated: 2, skippedModified: 0, overwritten: 2 });
     const rows = await t.pg.query(`SELECT o.id::text, o.notes, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = ANY($1::uuid[]) ORDER BY 1`, [[edited, deleted]]);
     expect(rows.rows).toEqual([edited, deleted].sort().map((id) => ({ id, notes: 'from MongoDB', quantity: 1 })));
     const conflicts = await t.pg.query(`SELECT uuid::text, kind, resolution, row_table FROM hybrid_migrate.conflicts ORDER BY uuid`);

@@ -292,6 +292,7 @@ function toJson(r: MigrateResult) {
       model: c.model,
       status: c.status,
       skippedModified: c.skippedModified,
+      overwritten: c.overwritten,
       unchanged: c.unchanged,
       deletedInSource: c.deletedInSource,
       deleteBlocked: c.deleteBlocked,
@@ -332,9 +333,9 @@ function renderSummary(r: MigrateResult): string {
       out.push(`  ${c.name}: waiting for MongoDB ${pct(c.timings.sourceWaitMs)}, converting ${pct(c.timings.convertMs)}, writing to PostgreSQL ${pct(c.timings.writeMs)}`);
     }
   }
-  const sync = r.collections.filter((c) => c.unchanged + c.skippedModified + c.deletedInSource + c.deleteBlocked > 0);
+  const sync = r.collections.filter((c) => c.unchanged + c.skippedModified + c.overwritten + c.deletedInSource + c.deleteBlocked > 0);
   if (sync.length > 0) {
-    out.push('', table(['collection', 'unchanged', 'kept (changed by the application)', 'deleted in MongoDB', 'kept although deleted'], sync.map((c) => [c.name, formatInt(c.unchanged), formatInt(c.skippedModified), formatInt(c.deletedInSource), formatInt(c.deleteBlocked)]), ['l', 'r', 'r', 'r', 'r']));
+    out.push('', table(['collection', 'unchanged', 'kept (changed by the application)', 'overwritten (onConflict)', 'deleted in MongoDB', 'kept although deleted'], sync.map((c) => [c.name, formatInt(c.unchanged), formatInt(c.skippedModified), formatInt(c.overwritten), formatInt(c.deletedInSource), formatInt(c.deleteBlocked)]), ['l', 'r', 'r', 'r', 'r', 'r']));
     if (sync.some((c) => c.skippedModified + c.deleteBlocked > 0)) out.push('Rows kept for the application are listed in hybrid_migrate.conflicts.');
   }
   const orphans = r.collections.flatMap((c) => Object.entries(c.orphans));

@@ -67,6 +67,8 @@ export interface CollectionSummary {
   migrated: number;
   rejected: number;
   skippedModified: number;
+  /** Documents the application had changed or deleted, replaced because the collection says onConflict 'overwrite' (conflicts record them, resolution 'overwritten'). */
+  overwritten: number;
   /** Incremental: documents read again whose rows were already up to date. */
   unchanged: number;
   /** Incremental --detect-deletes: rows removed or marked because their document was deleted in MongoDB. */
@@ -353,6 +355,7 @@ function summarize(collection: MappedCollection, status: CollectionSummary['stat
     migrated: stats.migrated,
     rejected: stats.rejected,
     skippedModified: stats.skippedModified,
+    overwritten: stats.overwritten,
     unchanged: stats.unchanged,
     deletedInSource: stats.deletedInSource,
     deleteBlocked: stats.deleteBlocked,
