@@ -45,6 +45,31 @@ async function cancelLockWaits(): Promise<number> {
   return canceled;
 }
 
+/** Set once a deadline (--max-duration) passed and lock waits were canceled for it. */
+let deadlinePassed = false;
+
+/** Whether `e` is a statement canceled because --max-duration passed while it waited for a lock. */
+export function canceledAtDeadline(e: unknown): boolean {
+  return deadlinePassed && isCanceledStatement(e);
+}
+
+/**
+ * --max-duration is a hard deadline, waits included: `graceMs` after it (in-flight batches that
+ * are not blocked commit meanwhile), lock waits are canceled every `everyMs`. Returns the stop function.
+ */
+export function cancelLockWaitsAfter(deadlineMs: number, opts: { graceMs?: number; everyMs?: number } = {}): () => void {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    deadlinePassed = true;
+    controller.abort();
+  }, deadlineMs).unref();
+  const stop = cancelLockWaitsOnAbort(controller.signal, opts);
+  return () => {
+    clearTimeout(timer);
+    stop();
+  };
+}
+
 /**
  * Once `signal` aborts, waits `graceMs` (in-flight batches that are not blocked commit), then
  * cancels lock waits every `everyMs` until the returned stop function is called.

@@ -108,6 +108,8 @@ export interface TimeoutContext {
   tables?: ReadonlyMap<string, string>;
   /** The flag that sets the lock timeout on this command (`--lock-timeout`), for the fix. */
   lockTimeoutFlag?: string;
+  /** Why the wait ended when it was not lock_timeout (`--max-duration (20 s) passed while waiting`). */
+  gaveUp?: string;
 }
 
 interface Blocker {
@@ -159,8 +161,9 @@ export async function diagnoseTimeout(target: PgTarget, err: unknown, ctx: Timeo
       `pid ${b.pid} (application_name "${b.application_name || '?'}", ${b.state ?? 'unknown state'}${b.since ? ` since ${b.since.toISOString()}` : ''}${b.relations && b.relations.length > 0 ? `, holding locks on ${b.relations.join(', ')}` : ''}): ${oneLineQuery(b.query)}`,
   );
   const seconds = target.lockTimeoutMs > 0 ? `${target.lockTimeoutMs / 1000} s` : "the server's setting";
+  const why = ctx.gaveUp ?? `gave up waiting ${seconds} (lock_timeout)`;
   return new TimeoutError(
-    `PostgreSQL (${database}): gave up waiting ${seconds} (lock_timeout) for a lock${collection ? ` while writing collection "${collection}"` : relation ? ` on table "${relation}"` : ''}; the batch was not written, what was committed before is kept.` +
+    `PostgreSQL (${database}): ${why} for a lock${collection ? ` while writing collection "${collection}"` : relation ? ` on table "${relation}"` : ''}; the batch was not written, what was committed before is kept.` +
       (described.length > 0 ? `\nBlocked by:\n${described.map((d) => `  - ${target.scrub(d)}`).join('\n')}` : '\nNo other session held a lock on the tool\'s tables any more when it gave up.'),
     {
       entity: collection ?? 'PostgreSQL',

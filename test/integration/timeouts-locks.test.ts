@@ -208,6 +208,29 @@ describe('SIGTERM while a batch waits for a lock: exit 130 within seconds, commi
   });
 });
 
+describe('--max-duration is a hard deadline, waits included', () => {
+  it('a batch still waiting for a lock when it passes is canceled: exit 7 naming --max-duration and the blocker, committed collections kept', async () => {
+    await withOrders(300, async (db, env) => {
+      const blocker = await holdTableLock(db.databaseUrl, 'orders');
+      let r;
+      try {
+        // lock_timeout 0 waits without limit: before, this run waited for the lock forever.
+        const run = startCli(['migrate', 'workspaces', 'orders', '--lock-timeout', '0', '--max-duration', '3s', '--concurrency', '1'], env);
+        await untilToolWaitsOnLock(db.pg);
+        r = await run.done;
+      } finally {
+        await blocker.release();
+      }
+      expect(r.code, r.stderr).toBe(7);
+      expect(r.stderr).toMatch(/--max-duration \(3 s\) passed while a batch was waiting for a lock/);
+      expect(r.stderr).toContain(`pid ${blocker.pid}`);
+      const state = await db.pg.query(`SELECT (SELECT count(*)::int FROM workspaces) AS workspaces, (SELECT count(*)::int FROM orders) AS orders`);
+      expect(state.rows[0]).toEqual({ workspaces: 1, orders: 0 });
+      expect((await runCli(['migrate', 'orders'], env)).code).toBe(0);
+    });
+  });
+});
+
 describe('a PostgreSQL session killed mid-run: exit 4 naming PostgreSQL', () => {
   it('the batch waiting on a lock loses its session', async () => {
     await withOrders(300, async (db, env) => {

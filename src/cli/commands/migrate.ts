@@ -13,6 +13,7 @@ import { recordRunMetrics } from '../../state/runs.js';
 import { checkSourceCollections } from '../../source/mongo-source.js';
 import { formatDuration, formatInt, rate, table } from '../render.js';
 import { runChangeDetection, type ChangeDetectionResult } from '../../use-cases/incremental/change-detection-run.js';
+import { cancelLockWaitsAfter } from '../interrupt.js';
 
 export function positiveInt(name: string, max: number) {
   return (value: string): number => {
@@ -139,6 +140,8 @@ async function migrateAction(rt: CommandRuntime, collections: string[], flags: M
   if (plan === undefined) rt.logger.debug('no plan file (run "hybrid-migrate plan"): source drift is not checked');
   const conns = await connect(rt.env, { ...global, command: 'migrate', poolSize: concurrency + 3, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
   const progress = createProgress({ tty: rt.isTTY, logger: rt.logger, quiet: Boolean(global.json) });
+  // --max-duration is a hard deadline, waits for locks included (2 s after it, a blocked batch is canceled).
+  const stopDeadline = flags.maxDuration !== undefined ? cancelLockWaitsAfter(flags.maxDuration) : () => undefined;
   let outcome: MigrateOutcome;
   try {
     rt.logger.debug({ source: conns.mongo.serverVersion, target: conns.pg.display, collections: setup.collections }, 'connected');
@@ -150,6 +153,7 @@ async function migrateAction(rt: CommandRuntime, collections: string[], flags: M
     setup.collections = sourceChecked.value;
     outcome = await runMigration(rt, conns, setup, flags, { plan, progress, concurrency });
   } finally {
+    stopDeadline();
     progress.stop();
     await conns.close();
   }
@@ -187,6 +191,7 @@ async function runMigration(
   ctx: { plan: Awaited<ReturnType<typeof loadLatestPlan>>; progress: ReturnType<typeof createProgress>; concurrency: number },
 ): Promise<MigrateOutcome> {
   const startedAt = Date.now();
+  const deadline = { maxDurationMs: flags.maxDuration };
   const result = await explainingTimeouts(conns.pg, setup, () =>
     migrate(
       { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping, schema: setup.schema, plan: ctx.plan, events: ctx.progress },
@@ -206,6 +211,7 @@ async function runMigration(
         signal: rt.signal,
       },
     ),
+    deadline,
   );
   let changes: ChangeDetectionResult | undefined;
   if (flags.detectChanges && canDetectChanges(result)) {
@@ -214,6 +220,7 @@ async function runMigration(
         { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
         { collections: setup.collections, batchSize: flags.batchSize, signal: remainingSignal(rt.signal, flags.maxDuration, startedAt), onBatch: ctx.progress.batchDone },
       ),
+      deadline,
     );
   }
   if (!result.dryRun) {
