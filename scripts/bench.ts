@@ -116,6 +116,7 @@ async function main(): Promise<void> {
       'skip-resume': { type: 'boolean', default: false },
       'skip-capped': { type: 'boolean', default: false },
       'skip-verify': { type: 'boolean', default: false },
+      'skip-detect-changes': { type: 'boolean', default: false },
       // A MongoDB-class server instead of the FerretDB the bench starts (see BENCHMARKS.md).
       'mongo-uri': { type: 'string' },
       // The source server's local processes whose CPU is counted (default: the one listening on the URI's port).
@@ -254,6 +255,21 @@ async function main(): Promise<void> {
       const vOut = JSON.parse(v.stdout) as { ok: boolean; collections: { source: number; mismatched: number; missing: number; extra: number }[] };
       verified = { V: { docs: vOut.collections[0]?.source ?? 0, ms: v.ms }, ok: vOut.ok, differences: vOut.collections[0], peakRssMb: v.peakRssMb };
       measured('V', verified.V);
+    }
+
+    // ---- D: the change-detecting pass over what T wrote (nothing changed: every document read, converted, hashed) --
+    let detected: Timed | undefined;
+    if (!values['skip-detect-changes']) {
+      log('D: hybrid-migrate migrate orders --incremental --detect-changes');
+      const dPg = new BackendCpu(admin, `bench_t_${process.pid}`);
+      await dPg.start();
+      const dSrc0 = sourceCpu.read();
+      const dNode0 = reapedChildrenCpu();
+      const d = await cli(['migrate', 'orders', '--incremental', '--detect-changes', '--json'], { ...env, DATABASE_URL: tUrl });
+      cpu.D = { node: reapedChildrenCpu() - dNode0, pg: await dPg.stop(), source: sourceCpu.read() - dSrc0 };
+      const dOut = JSON.parse(d.stdout) as { changeDetection?: { collections: { read: number }[] } };
+      detected = { docs: dOut.changeDetection?.collections[0]?.read ?? 0, ms: d.ms };
+      measured('D', detected);
     }
 
     // The same run without --memory-budget (Node's heap policy alone): what the budget saves.
@@ -419,6 +435,9 @@ async function main(): Promise<void> {
       verified
         ? `| V: \`hybrid-migrate verify orders\` on T's result (${verified.ok ? 'clean' : `differences: ${JSON.stringify(verified.differences)}`}) | ${fmt(verified.V.docs)} | ${(verified.V.ms / 1000).toFixed(1)} | ${fmt(rate(verified.V.docs, verified.V.ms))} |`
         : '| V: verify | skipped (--skip-verify) | | |',
+      detected
+        ? `| D: \`migrate orders --incremental --detect-changes\` right after T (the whole command: the sync, then one _id pass; nothing changed) | ${fmt(detected.docs)} | ${(detected.ms / 1000).toFixed(1)} | ${fmt(rate(detected.docs, detected.ms))} |`
+        : '| D: --detect-changes | skipped (--skip-detect-changes) | | |',
       `| N: Prisma \`create\` per document (nested items + history) | ${fmt(N1.docs)} | ${(N1.ms / 1000).toFixed(1)} | ${fmt(n1)} |`,
       `| N: Prisma \`createMany\`, 5k batches (3 calls per batch) | ${fmt(N2.docs)} | ${(N2.ms / 1000).toFixed(1)} | ${fmt(n2)} |`,
       '',
@@ -433,11 +452,12 @@ async function main(): Promise<void> {
       `| T / createMany | ${(tr / n2).toFixed(1)} | ≥ 20 |`,
       `| T / create | ${(tr / n1).toFixed(1)} | ≥ 60 |`,
       `| V / T (verify vs migrate) | ${verified ? (rate(verified.V.docs, verified.V.ms) / tr).toFixed(2) : '–'} | ≥ 0.5 |`,
+      `| D / T (the change-detecting pass vs migrate) | ${detected ? (rate(detected.docs, detected.ms) / tr).toFixed(2) : '–'} | ≥ 0.5 |`,
       `| Ts / createMany | ${(tsr / n2).toFixed(1)} | (write side alone) |`,
       `| Ts / create | ${(tsr / n1).toFixed(1)} | (write side alone) |`,
       `| Ts / P | ${(tsr / p).toFixed(2)} | ≥ 0.8 |`,
       '',
-      ...cpuTable(cpu, { S: S.docs, B: B.docs, P: P.docs, T: T.docs, ...Object.fromEntries(extra.map((x) => [x.name, x.docs])), V: verified?.V.docs ?? 0, Ts: Ts.docs }, sourceCpu.local),
+      ...cpuTable(cpu, { S: S.docs, B: B.docs, P: P.docs, T: T.docs, ...Object.fromEntries(extra.map((x) => [x.name, x.docs])), V: verified?.V.docs ?? 0, D: detected?.docs ?? 0, Ts: Ts.docs }, sourceCpu.local),
       '',
       tTimings
         ? `Where T's time went (its summary): waiting for MongoDB ${(tTimings.sourceWaitMs / 1000).toFixed(1)} s, converting ${(tTimings.convertMs / 1000).toFixed(1)} s, writing to PostgreSQL ${(tTimings.writeMs / 1000).toFixed(1)} s.`
