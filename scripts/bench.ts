@@ -242,16 +242,22 @@ async function main(): Promise<void> {
       }
     }
 
+    /** A CLI run on T's database; its CPU (the CLI, PostgreSQL's backends, the source) recorded as `name`. */
+    const cliOnT = async (name: string, args: string[], codes?: number[]) => {
+      const backends = new BackendCpu(admin, `bench_t_${process.pid}`);
+      await backends.start();
+      const src0 = sourceCpu.read();
+      const node0 = reapedChildrenCpu();
+      const r = await cli(args, { ...env, DATABASE_URL: tUrl }, undefined, codes);
+      cpu[name] = { node: reapedChildrenCpu() - node0, pg: await backends.stop(), source: sourceCpu.read() - src0 };
+      return r;
+    };
+
     // ---- V: verify what T wrote ------------------------------------------------------------
     let verified: { V: Timed; ok: boolean; differences: unknown; peakRssMb: number } | undefined;
     if (!values['skip-verify']) {
       log('V: hybrid-migrate verify orders');
-      const vPg = new BackendCpu(admin, `bench_t_${process.pid}`);
-      await vPg.start();
-      const vSrc0 = sourceCpu.read();
-      const vNode0 = reapedChildrenCpu();
-      const v = await cli(['verify', 'orders', '--json', '--no-report'], { ...env, DATABASE_URL: tUrl }, undefined, [0, 1]);
-      cpu.V = { node: reapedChildrenCpu() - vNode0, pg: await vPg.stop(), source: sourceCpu.read() - vSrc0 };
+      const v = await cliOnT('V', ['verify', 'orders', '--json', '--no-report'], [0, 1]);
       const vOut = JSON.parse(v.stdout) as { ok: boolean; collections: { source: number; mismatched: number; missing: number; extra: number }[] };
       verified = { V: { docs: vOut.collections[0]?.source ?? 0, ms: v.ms }, ok: vOut.ok, differences: vOut.collections[0], peakRssMb: v.peakRssMb };
       measured('V', verified.V);
@@ -261,12 +267,7 @@ async function main(): Promise<void> {
     let detected: Timed | undefined;
     if (!values['skip-detect-changes']) {
       log('D: hybrid-migrate migrate orders --incremental --detect-changes');
-      const dPg = new BackendCpu(admin, `bench_t_${process.pid}`);
-      await dPg.start();
-      const dSrc0 = sourceCpu.read();
-      const dNode0 = reapedChildrenCpu();
-      const d = await cli(['migrate', 'orders', '--incremental', '--detect-changes', '--json'], { ...env, DATABASE_URL: tUrl });
-      cpu.D = { node: reapedChildrenCpu() - dNode0, pg: await dPg.stop(), source: sourceCpu.read() - dSrc0 };
+      const d = await cliOnT('D', ['migrate', 'orders', '--incremental', '--detect-changes', '--json']);
       const dOut = JSON.parse(d.stdout) as { changeDetection?: { collections: { read: number }[] } };
       detected = { docs: dOut.changeDetection?.collections[0]?.read ?? 0, ms: d.ms };
       measured('D', detected);
