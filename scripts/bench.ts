@@ -36,11 +36,12 @@ import { loadConfig } from '../src/config/load-config.js';
 import { resolveMapping } from '../src/config/resolve-mapping.js';
 import { loadPrismaSchema } from '../src/schema/prisma-schema.js';
 import { convertDocument, settleReferences, type ConvertedDocument } from '../src/core/transform.js';
-import { EXACT_READ_OPTIONS } from '../src/source/mongo-source.js';
+import { EXACT_READ_OPTIONS, type RawBatch } from '../src/source/mongo-source.js';
 import { writePlanFor } from '../src/target/batch-writer.js';
 import { copyLine, copyRows } from '../src/target/copy.js';
 import { ensureStateSchema, stateTable } from '../src/state/schema.js';
-import { CollectionStats, processBatch } from '../src/pipeline/batch-pipeline.js';
+import { CollectionStats } from '../src/pipeline/batch-pipeline.js';
+import { migrateBatches } from '../src/use-cases/migrate/range-worker.js';
 import { ReferenceIndex } from '../src/pipeline/reference-index.js';
 import type { MappedCollection } from '../src/core/mapping.js';
 
@@ -365,21 +366,20 @@ async function main(): Promise<void> {
     await sPg.start();
     const tsNode0 = process.cpuUsage();
     const ts0 = performance.now();
-    let inflight: Promise<void> | undefined;
-    for (let i = 0; i < copySlice; i += 5000) {
-      const docs: Document[] = [];
-      for (let j = i; j < Math.min(copySlice, i + 5000); j++) docs.push(BUILDERS.orders(ctx, j));
-      // Two batches in flight, as migrate's read-ahead overlaps reading and writing.
-      const current = processBatch({ collection: ordersMapping, plan }, pctx, docs, {
-        options: { mode: 'fresh', onConflict: 'skip' },
-        progress: async (c, done) => {
-          await c.query(`UPDATE ${stateTable('checkpoints')} SET docs_written = docs_written + $1 WHERE collection = 'orders' AND partition = 0`, [done.written]);
-        },
-      });
-      if (inflight) await inflight;
-      inflight = current;
+    // The range worker's own loop (migrate's overlap of converting batch n+1 with writing batch n),
+    // fed batches of documents built in memory instead of read from MongoDB.
+    async function* synthetic(): AsyncGenerator<RawBatch> {
+      for (let i = 0; i < copySlice; i += 5000) {
+        const docs: Document[] = [];
+        for (let j = i; j < Math.min(copySlice, i + 5000); j++) {
+          // Built a slice at a time, as a driver's reads leave the event loop to the write.
+          if (j > i && j % 250 === 0) await new Promise((resolve) => setImmediate(resolve));
+          docs.push(BUILDERS.orders(ctx, j));
+        }
+        yield { count: docs.length, bytes: 0, decode: () => docs, decodeYielding: async () => docs };
+      }
     }
-    await inflight;
+    await migrateBatches({ collection: ordersMapping, plan, partition: 0, range: { start: null, end: null }, lastKey: null, mode: 'fresh' }, pctx, synthetic());
     const Ts: Timed = { docs: stats.read, ms: performance.now() - ts0 };
     cpu.Ts = { node: cpuSeconds(process.cpuUsage(tsNode0)), pg: await sPg.stop(), source: 0 };
     measured('Ts', Ts);

@@ -13,7 +13,8 @@ import type { MappedCollection } from '../core/mapping.js';
 import type { RejectRecord, WritePlan } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { DriftDetector } from './drift-check.js';
-import { newTiming, settleBatch, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
+import { convertBatchYielding, newTiming, settleConverted, type ConvertedBatch, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
+import { prepareRows } from '../target/batch-writer.js';
 import { UniqueKeyPrediction, writeSink, type BatchSink, type BatchWrite, type SinkOutcome } from './batch-sinks.js';
 
 export type { BatchWrite } from './batch-sinks.js';
@@ -90,7 +91,12 @@ export interface BatchResult {
  * any other reject: observed, and in a prediction references to them dangle from now on.
  */
 export async function runBatch(collection: MappedCollection, docs: readonly Document[], stages: BatchStages): Promise<BatchResult> {
-  const settled = await settleBatch(collection, docs, { ...stages, deferred: 'second-pass' });
+  return runConverted(collection, await convertBatchYielding(collection, docs, stages), stages);
+}
+
+/** runBatch for a batch already converted (and maybe settled): its references checked, then written or predicted. */
+async function runConverted(collection: MappedCollection, converted: ConvertedBatch | SettledBatch, stages: BatchStages): Promise<BatchResult> {
+  const settled = 'converted' in converted ? await settleConverted(collection, converted, { ...stages, deferred: 'second-pass' }) : converted;
   const started = performance.now();
   const outcome = await stages.sink.put(settled);
   stages.timing.writeMs += performance.now() - started;
@@ -110,20 +116,59 @@ export async function runBatch(collection: MappedCollection, docs: readonly Docu
  * into ctx.stats either way — so what a dry run predicts is by construction what a write does.
  */
 export async function processBatch(target: { collection: MappedCollection; plan: WritePlan }, ctx: BatchContext, docs: Document[], write: BatchWrite): Promise<void> {
+  await writePrepared(target, ctx, await prepareBatch(target.collection, ctx, docs), write);
+}
+
+/** A batch converted ahead of its write (prepareBatch), with the time its conversion took. */
+export interface PreparedBatch {
+  read: number;
+  /** Converted; settled too (references checked, rows final) when prepareBatch was asked to. */
+  converted: ConvertedBatch | SettledBatch;
+  timing: PipelineTiming;
+}
+
+/**
+ * processBatch's first half: the conversion, a slice at a time. A range worker runs it for
+ * batch n+1 while batch n is being written, so that PostgreSQL works on n while Node converts
+ * n+1. With `settle` (only for a collection none of whose references point into itself: a
+ * reference from n+1 to a document of n must wait until n has committed, or been refused),
+ * the references are checked here too and the rows' COPY text and hashes made, so that the
+ * write of n+1 is left with PostgreSQL's work alone.
+ */
+export async function prepareBatch(collection: MappedCollection, ctx: BatchContext, docs: readonly Document[], opts: { settle?: boolean } = {}): Promise<PreparedBatch> {
+  const timing = newTiming();
+  const steps = { references: ctx.references, observer: statsObserver(collection, ctx), timing, keys: ctx.db };
+  const converted = await convertBatchYielding(collection, docs, steps);
+  if (!opts.settle) return { read: docs.length, converted, timing };
+  const settled = await settleConverted(collection, converted, { ...steps, deferred: 'second-pass' });
+  const started = performance.now();
+  await prepareRows(settled.docs);
+  timing.convertMs += performance.now() - started;
+  return { read: docs.length, converted: settled, timing };
+}
+
+/** Whether a reference of the collection (its rows' or its child rows') points into the collection itself. */
+export function refersToItself(collection: MappedCollection): boolean {
+  const columns = [...collection.columns, ...collection.children.flatMap((c) => c.columns)];
+  return columns.some((c) => c.source.kind === 'reference' && c.source.targetCollection === collection.name);
+}
+
+/** processBatch's second half: references, then the write (or prediction) with its progress, counted into ctx.stats. */
+export async function writePrepared(target: { collection: MappedCollection; plan: WritePlan }, ctx: BatchContext, batch: PreparedBatch, write: BatchWrite): Promise<void> {
   const { collection } = target;
   const stats = ctx.stats;
-  const timing = newTiming();
+  const timing = batch.timing;
   const sink = ctx.dryRun ? (ctx.uniques ??= new UniqueKeyPrediction(collection)) : writeSink(ctx.pool, target.plan, ctx.runId, write, ctx.beforeWrite);
-  const { settled, outcome } = await runBatch(collection, docs, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db });
+  const { settled, outcome } = await runConverted(collection, batch.converted, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db });
   stats.convertMs += timing.convertMs;
   stats.writeMs += timing.referenceMs + timing.writeMs;
   stats.skippedModified += outcome.skippedModified;
   stats.overwritten += outcome.overwritten;
   stats.unchanged += outcome.unchanged;
-  stats.read += docs.length;
+  stats.read += batch.read;
   stats.migrated += outcome.written;
   stats.rejected += settled.rejects.length + outcome.refused.length;
-  ctx.onBatch?.(docs.length);
+  ctx.onBatch?.(batch.read);
 }
 
 /** Counts what the pipeline tells into the collection's stats (orphans at write time, coercions, rejects per field), and feeds the drift check. */

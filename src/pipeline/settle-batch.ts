@@ -10,6 +10,7 @@ import { convertDocument, settleReferences, type ConvertedDocument, type Pending
 import { canonicalExtendedJson } from '../core/canonical.js';
 import type { BatchDocument, RejectRecord } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
+import { SLICE_DOCS, yieldToIo } from '../runtime/cooperative.js';
 
 /** What the pipeline tells about each document as it goes (counters, plan findings, drift). */
 export interface PipelineObserver {
@@ -76,6 +77,25 @@ export function convertBatch(collection: MappedCollection, docs: readonly Docume
   return { converted, rejects };
 }
 
+/**
+ * convertBatch a slice of documents at a time, letting pending I/O run between slices: a
+ * range worker converts batch n+1 this way while batch n's statements go to PostgreSQL, so
+ * PostgreSQL works on one batch while Node converts the next (a conversion in one piece would
+ * hold the event loop, and with it the write, until it ended). Only the slices' own time counts
+ * as converting.
+ */
+export async function convertBatchYielding(collection: MappedCollection, docs: readonly Document[], steps: Pick<SettleSteps, 'references' | 'observer' | 'timing'>): Promise<ConvertedBatch> {
+  const rejects: RejectRecord[] = [];
+  const converted: ConvertedBatch['converted'] = [];
+  for (let start = 0; start < docs.length; start += SLICE_DOCS) {
+    if (start > 0) await yieldToIo();
+    const started = performance.now();
+    converted.push(...convertAll(collection, docs.slice(start, start + SLICE_DOCS), steps, rejects));
+    steps.timing.convertMs += performance.now() - started;
+  }
+  return { converted, rejects };
+}
+
 /** Looks up a converted batch's references and settles them by each field's policy. */
 export async function settleConverted(collection: MappedCollection, batch: ConvertedBatch, steps: SettleSteps): Promise<SettledBatch> {
   const { references, observer, timing } = steps;
@@ -86,7 +106,15 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
   timing.referenceMs += performance.now() - started;
   started = performance.now();
   const out: BatchDocument[] = [];
-  for (const { doc, source } of converted) {
+  let sliceStarted = started;
+  for (let i = 0; i < converted.length; i++) {
+    if (i > 0 && i % SLICE_DOCS === 0) {
+      // Beside another batch's write, a slice at a time (only the slices count as converting).
+      timing.convertMs += performance.now() - sliceStarted;
+      await yieldToIo();
+      sliceStarted = performance.now();
+    }
+    const { doc, source } = converted[i] as ConvertedBatch['converted'][number];
     const deferred: BatchDocument['deferred'] = [];
     const settled = settleReferences(
       doc,
@@ -102,7 +130,7 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
     observer?.settled?.(doc);
     out.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source), deferred });
   }
-  timing.convertMs += performance.now() - started;
+  timing.convertMs += performance.now() - sliceStarted;
   return { docs: out, rejects };
 }
 

@@ -11,6 +11,7 @@ import { mongoUriTimeouts } from '../config/connection-urls.js';
 import { ConfigError, ConnectionError } from '../core/errors.js';
 import { MetricsRecorder } from '../core/metrics.js';
 import { redactText, redactUri, passwordsOf } from '../core/redact.js';
+import { SLICE_DOCS, yieldToIo } from '../runtime/cooperative.js';
 
 /** Options that make the driver hand us BSON values without loss. */
 export const EXACT_READ_OPTIONS = { useBigInt64: true, promoteBuffers: false, promoteValues: true, bsonRegExp: true } as const;
@@ -124,7 +125,13 @@ export interface RawBatch {
   readonly bytes: number;
   /** Decodes the documents with the options that keep every BSON type exact. */
   decode(): Document[];
+  /**
+   * The same, a slice at a time, letting other work run between slices (the previous batch's
+   * write goes on while this one is decoded).
+   */
+  decodeYielding(): Promise<Document[]>;
 }
+
 
 /**
  * Reads a collection in `_id` order as raw BSON, in batches of at most `batchSize` documents
@@ -202,7 +209,20 @@ export async function approximateCount(db: Db, collection: string): Promise<numb
 }
 
 function rawBatch(buffers: Uint8Array[], bytes: number): RawBatch {
-  return { count: buffers.length, bytes, decode: () => buffers.map((b) => BSON.deserialize(b, EXACT_READ_OPTIONS)) };
+  const decodeOne = (b: Uint8Array): Document => BSON.deserialize(b, EXACT_READ_OPTIONS);
+  return {
+    count: buffers.length,
+    bytes,
+    decode: () => buffers.map(decodeOne),
+    decodeYielding: async () => {
+      const docs: Document[] = [];
+      for (let i = 0; i < buffers.length; i++) {
+        if (i > 0 && i % SLICE_DOCS === 0) await yieldToIo();
+        docs.push(decodeOne(buffers[i] as Uint8Array));
+      }
+      return docs;
+    },
+  };
 }
 
 /**

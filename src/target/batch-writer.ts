@@ -7,7 +7,7 @@
  * under savepoints until the guilty documents are isolated (pgloader's method): one bad
  * document never costs its batch.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type pg from 'pg';
 import type { MappedCollection } from '../core/mapping.js';
 import type { ConvertedDocument } from '../core/transform.js';
@@ -22,6 +22,7 @@ import { recordConflicts } from '../state/conflicts.js';
 import { describePgError } from './pg-target.js';
 import { withTransaction } from './transaction.js';
 import { faultPoint } from '../runtime/fault.js';
+import { SLICE_DOCS, yieldToIo } from '../runtime/cooperative.js';
 
 export type { RejectRecord, DeferredRecord };
 
@@ -120,10 +121,37 @@ export function writePlanFor(collection: MappedCollection): WritePlan {
 
 /** Hash of everything a document becomes (its rows, child rows included): equal hash, nothing to write again. */
 export function sourceHash(doc: ConvertedDocument): string {
+  let h = hashCache.get(doc);
+  if (h === undefined) hashCache.set(doc, (h = hashLines(linesOf(doc))));
+  return h;
+}
+
+/**
+ * Makes the COPY text and hash of settled documents ahead of their write, a slice at a time
+ * (a range worker does it while the batch before is being written). The rows must be final:
+ * nothing changes a settled document's rows.
+ */
+export async function prepareRows(docs: readonly BatchDocument[]): Promise<void> {
+  for (let i = 0; i < docs.length; i++) {
+    if (i > 0 && i % SLICE_DOCS === 0) await yieldToIo();
+    sourceHash((docs[i] as BatchDocument).converted);
+  }
+}
+
+const hashCache = new WeakMap<ConvertedDocument, string>();
+
+function hashLines(lines: readonly string[]): string {
+  let length = 0;
+  for (const line of lines) length += line.length;
+  // One call for an ordinary document (a hash object per document cost more than its hashing);
+  // a large one is fed line by line rather than copied into one more string. Same digest.
+  if (length <= ONE_SHOT_HASH_CHARS) return hash('md5', lines.join(''), 'hex');
   const h = createHash('md5');
-  for (const line of linesOf(doc)) h.update(line);
+  for (const line of lines) h.update(line);
   return h.digest('hex');
 }
+
+const ONE_SHOT_HASH_CHARS = 1 << 20;
 
 /**
  * The COPY lines of a document's rows, built once and shared by the hash and the COPY

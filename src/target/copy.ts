@@ -17,14 +17,15 @@ export function copyValue(value: string | null): string {
   return value.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 
-/** One row as a COPY text line. */
+/**
+ * One row as a COPY text line. Joined, not concatenated: `+=` makes a rope of one node per
+ * piece that V8 keeps until the string is flattened, and a batch keeps its lines until it is
+ * written (measured: 27 MB against 4 MB for 32,000 lines of 18 values, and slower to build).
+ */
 export function copyLine(values: readonly (string | null)[]): string {
-  let line = '';
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) line += '\t';
-    line += copyValue(values[i] ?? null);
-  }
-  return `${line}\n`;
+  const parts = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) parts[i] = copyValue(values[i] ?? null);
+  return `${parts.join('\t')}\n`;
 }
 
 /** Streams `lines` into `COPY <table> (<columns>) FROM STDIN` on `client`. */
@@ -46,13 +47,16 @@ function* withFault(chunks: Iterable<string>): Generator<string> {
 }
 
 function* chunk(lines: readonly string[], size: number): Generator<string> {
-  let buf = '';
+  let parts: string[] = [];
+  let length = 0;
   for (const line of lines) {
-    buf += line;
-    if (buf.length >= size) {
-      yield buf;
-      buf = '';
+    parts.push(line);
+    length += line.length;
+    if (length >= size) {
+      yield parts.join('');
+      parts = [];
+      length = 0;
     }
   }
-  if (buf.length > 0) yield buf;
+  if (parts.length > 0) yield parts.join('');
 }
