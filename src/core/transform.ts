@@ -143,6 +143,9 @@ interface RowIdentity {
   element?: { field: string; value: unknown };
 }
 
+/** A column's path in messages, for the row being converted. */
+type PathOf = (m: MappedColumn) => string;
+
 function convertRow(
   columns: readonly MappedColumn[],
   doc: SourceDocument,
@@ -152,7 +155,8 @@ function convertRow(
   out: ConvertedDocument,
   child: number | null,
 ): RowBuffer {
-  const pathOf = (m: MappedColumn) => (child === null ? m.label : m.label.replace('[]', `[${identity.position}]`));
+  // A field's path in messages (`items[3].price`): made only when a message needs it.
+  const pathOf: PathOf = (m) => (child === null ? m.label : m.label.replace('[]', `[${identity.position}]`));
   // Values kept aside by the `onInvalid: 'extra'` policy, merged into the extra JSON below.
   const invalid: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const hasExtra = columns.some((c) => c.source.kind === 'extra');
@@ -184,7 +188,7 @@ function convertRow(
         const value = source.transform ? source.transform(rawValue, doc) : rawValue;
         if (source.toField !== undefined) {
           // The value itself is the key: converted like any value, checked against the target's unique field.
-          const text = convertPresent(mapped, value, pathOf(mapped), out, identity, undefined);
+          const text = convertPresent(mapped, value, pathOf, out, identity, undefined);
           if (text !== null && value !== undefined && value !== null) {
             out.references.push({ row: rowIndex, column: values.length, uuid: `${source.toField}=${text}`, targetCollection: source.targetCollection, mapped, sourceText: `${source.toField}=${shortText(text)}`, key: { kind: 'column', field: source.toField, text, value } });
           }
@@ -193,7 +197,7 @@ function convertRow(
         }
         if (source.by !== undefined) {
           if (value === undefined || value === null) {
-            values.push(nullFor(mapped, pathOf(mapped), identity));
+            values.push(nullFor(mapped, pathOf, identity));
             continue;
           }
           // Resolved per batch through MongoDB (the reference index): the UUID of the document holding this key.
@@ -204,7 +208,7 @@ function convertRow(
         }
         const ref = value === undefined || value === null ? null : parseReference(value);
         if (ref === null) {
-          values.push(nullFor(mapped, pathOf(mapped), identity));
+          values.push(nullFor(mapped, pathOf, identity));
           continue;
         }
         const refUuid = ref.kind === 'objectId' ? objectIdToUuid(ref.hex) : idToUuid(source.targetCollection, ref.value);
@@ -219,7 +223,7 @@ function convertRow(
       case 'value': {
         const rawValue = identity.element?.field === mapped.column.field ? identity.element.value : valueAt(doc, source.path);
         const value = source.transform ? source.transform(rawValue, doc) : rawValue;
-        values.push(convertPresent(mapped, value, pathOf(mapped), out, identity, hasExtra ? invalid : undefined));
+        values.push(convertPresent(mapped, value, pathOf, out, identity, hasExtra ? invalid : undefined));
         continue;
       }
     }
@@ -262,13 +266,13 @@ function nonFiniteText(n: number): string {
 function convertPresent(
   mapped: MappedColumn,
   value: unknown,
-  path: string,
+  pathOf: PathOf,
   out: ConvertedDocument,
   identity: RowIdentity,
   invalid: Record<string, unknown> | undefined,
 ): string | null {
   const column = mapped.column;
-  if (value === undefined || value === null) return nullFor(mapped, path, identity, out);
+  if (value === undefined || value === null) return nullFor(mapped, pathOf, identity, out);
   const r = column.isList ? convertList(column, value, mapped.options) : convertScalar(column, value, mapped.options);
   if (r.ok) {
     // Coercions are counted per field, not per array position.
@@ -281,10 +285,11 @@ function convertPresent(
   }
   if (mapped.options.onInvalid === 'extra' && !column.isRequired && invalid) {
     // The operator chose to keep the document: NULL in the column, the original value kept in the extra JSON.
-    invalid[path] = keepableInJson(value);
+    invalid[pathOf(mapped)] = keepableInJson(value);
     out.coercions.push(`${mapped.label}:invalid-kept-in-extra`);
     return null;
   }
+  const path = pathOf(mapped);
   throw new Reject(path, `${path} ${r.reason}`);
 }
 
@@ -293,7 +298,7 @@ function convertPresent(
  * literal default (recorded as a coercion), the ObjectId's own time for a missing creation
  * date, or a reject naming the field.
  */
-function nullFor(mapped: MappedColumn, path: string, identity: RowIdentity, out?: ConvertedDocument): string | null {
+function nullFor(mapped: MappedColumn, pathOf: PathOf, identity: RowIdentity, out?: ConvertedDocument): string | null {
   const column = mapped.column;
   if (!column.isRequired) return null;
   if (column.isList) return '{}';
@@ -307,6 +312,7 @@ function nullFor(mapped: MappedColumn, path: string, identity: RowIdentity, out?
     out?.coercions.push(`${mapped.label}:date-from-objectid-time`);
     return identity.objectIdTime;
   }
+  const path = pathOf(mapped);
   throw new Reject(path, `${path} is missing, and "${column.field}" is required`);
 }
 
@@ -347,14 +353,41 @@ export function remainder(doc: SourceDocument, consumed: readonly (readonly stri
   return remainderOf(doc, consumed, 0, ignored);
 }
 
+type ConsumedEntry = { whole: boolean; relevant: readonly (readonly string[])[] };
+const NONE: readonly (readonly string[])[] = [];
+const consumedIndex = new WeakMap<readonly (readonly string[])[], { depth: number; byKey: Map<string, ConsumedEntry> }>();
+
+/**
+ * The consumed paths grouped by their key at `depth`, made once per list (the mapping's lists
+ * and the groups made from them live as long as the mapping): filtering the whole list for
+ * every key of every document cost a fifth of the conversion.
+ */
+function consumedAt(consumed: readonly (readonly string[])[], depth: number): Map<string, ConsumedEntry> {
+  const cached = consumedIndex.get(consumed);
+  if (cached && cached.depth === depth) return cached.byKey;
+  const groups = new Map<string, (readonly string[])[]>();
+  for (const p of consumed) {
+    const key = p[depth];
+    if (key === undefined) continue;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(p);
+  }
+  const byKey = new Map<string, ConsumedEntry>();
+  for (const [key, relevant] of groups) byKey.set(key, { whole: relevant.some((p) => p.length === depth + 1), relevant });
+  consumedIndex.set(consumed, { depth, byKey });
+  return byKey;
+}
+
 function remainderOf(obj: Readonly<Record<string, unknown>>, consumed: readonly (readonly string[])[], depth: number, ignored: ReadonlySet<string>): Record<string, unknown> | undefined {
   let out: Record<string, unknown> | undefined;
   for (const key of Object.keys(obj)) {
     const value = obj[key];
     if (value === undefined || (depth === 0 && ignored.has(key))) continue;
-    const relevant = consumed.filter((p) => p[depth] === key);
+    const entry = consumedAt(consumed, depth).get(key);
+    if (entry?.whole) continue; // consumed whole
+    const relevant = entry?.relevant ?? NONE;
     let kept: unknown = value;
-    if (relevant.some((p) => p.length === depth + 1)) continue; // consumed whole
     if (relevant.length > 0 && isPlainObject(value)) {
       kept = remainderOf(value, relevant, depth + 1, EMPTY);
       if (kept === undefined) continue;
