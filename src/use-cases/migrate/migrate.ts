@@ -15,6 +15,7 @@ import { approximateCount } from '../../source/mongo-source.js';
 import { writePlanFor } from '../../target/batch-writer.js';
 import { acquireCollectionLocks } from '../../state/collection-lock.js';
 import { ensureStateSchema } from '../../state/schema.js';
+import { analyzeStaleTables, collectionModels } from '../../target/table-stats.js';
 import { markRangeDone, readCheckpoints, replaceCheckpoints, type CheckpointRow } from '../../state/checkpoints.js';
 import { hasRegisteredRows } from '../../state/registry.js';
 import { markAbandonedRuns, RunRecord, type RunStatus } from '../../state/runs.js';
@@ -310,6 +311,9 @@ async function runCollection(deps: MigrateDeps, opts: MigrateOptions, scope: Run
       await workers(() => detectDeletes(collection, deps.schema as PrismaSchema, ctx));
     }
   }
+  // Tables just loaded have no planner statistics yet: every later lookup of a batch's rows (verify,
+  // the next sync, the application's own queries) would be planned as if they were empty.
+  if (!opts.dryRun && stats.migrated + stats.deletedInSource > 0) await analyzeStaleTables(deps.pool, collectionModels(collection));
   const status = scope.control.aborted ? 'interrupted' : opts.dryRun ? 'dry-run' : tasks.length > 0 ? 'migrated' : synced ? 'synced' : 'already-done';
   const summary = { ...summarize(collection, status, stats, started, drift?.warnings() ?? []), futureUpdatedAt };
   deps.events?.collectionFinished?.(summary);
