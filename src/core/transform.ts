@@ -92,9 +92,10 @@ export function convertDocument(mapping: MappedCollection, raw: SourceDocument):
     if (id === undefined || id === null) throw new Reject('_id', 'document has no _id');
     const doc = mapping.prepare ? mapping.prepare(raw) : raw;
     const out: ConvertedDocument = { sourceKey, uuid, rows: [], references: [], coercions: [] };
-    const objectIdTime = isObjectIdLike(id) ? new Date(objectIdSeconds(id.toHexString()) * 1000).toISOString() : undefined;
+    // The ObjectId's time is only needed when a required creation date is missing: made then.
+    const objectId = isObjectIdLike(id) ? id : undefined;
     const rowUuid = uuid;
-    out.rows.push(convertRow(mapping.columns, doc, mapping.consumedPaths, mapping.ignored, { uuid: rowUuid, parent: undefined, position: 0, objectIdTime }, out, null));
+    out.rows.push(convertRow(mapping.columns, doc, mapping.consumedPaths, mapping.ignored, { uuid: rowUuid, parent: undefined, position: 0, objectId }, out, null));
     mapping.children.forEach((child, ci) => convertChildren(child, ci, doc, rowUuid, out));
     return { ok: true, doc: out };
   } catch (e) {
@@ -111,7 +112,7 @@ function convertChildren(child: MappedChild, ci: number, doc: SourceDocument, pa
   for (let i = 0; i < value.length; i++) {
     const element: unknown = value[i];
     const rowUuid = childUuid(parentUuid, child.model.name, i);
-    const identity: RowIdentity = { uuid: rowUuid, parent: parentUuid, position: i, objectIdTime: undefined };
+    const identity: RowIdentity = { uuid: rowUuid, parent: parentUuid, position: i, objectId: undefined };
     if (isPlainObject(element)) {
       out.rows.push(convertRow(child.columns, element, child.consumedPaths, EMPTY, identity, out, ci));
       continue;
@@ -137,8 +138,8 @@ interface RowIdentity {
   uuid: string;
   parent: string | undefined;
   position: number;
-  /** The document's ObjectId time (ISO), used when a required creation date is missing. */
-  objectIdTime: string | undefined;
+  /** The document's ObjectId, whose time stands in for a required creation date that is missing. */
+  objectId: { toHexString(): string } | undefined;
   /** A child row built from a plain array element: the value of this field is the element itself. */
   element?: { field: string; value: unknown };
 }
@@ -307,10 +308,10 @@ function nullFor(mapped: MappedColumn, pathOf: PathOf, identity: RowIdentity, ou
     if (column.kind.type === 'boolean') return column.defaultLiteral ? 't' : 'f';
     return String(column.defaultLiteral);
   }
-  if (column.kind.type === 'timestamp' && column.defaultFunction === 'now' && identity.objectIdTime) {
+  if (column.kind.type === 'timestamp' && column.defaultFunction === 'now' && identity.objectId) {
     // Mongoose sets createdAt when it creates the _id: the ObjectId's time is the same instant to the second.
     out?.coercions.push(`${mapped.label}:date-from-objectid-time`);
-    return identity.objectIdTime;
+    return new Date(objectIdSeconds(identity.objectId.toHexString()) * 1000).toISOString();
   }
   const path = pathOf(mapped);
   throw new Reject(path, `${path} is missing, and "${column.field}" is required`);

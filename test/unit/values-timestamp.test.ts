@@ -1,6 +1,7 @@
 import { Decimal128, Double, Int32, Long, Timestamp } from 'bson';
 import { describe, expect, it } from 'vitest';
 import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, toTimestamp } from '../../src/core/values/index.js';
+import { isoUtc } from '../../src/core/values/timestamp.js';
 
 const okv = (value: string, coercion?: string) => (coercion === undefined ? { ok: true, value } : { ok: true, value, coercion });
 
@@ -94,5 +95,30 @@ describe('toTimestamp — rejected', () => {
     const r = toTimestamp(input);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+});
+
+describe('isoUtc: the ISO text of every representable instant, as toISOString writes it', () => {
+  it('agrees with Date#toISOString at the edges and over the whole range 0001..9999', () => {
+    const edges = [MIN_TIMESTAMP_MS, MIN_TIMESTAMP_MS + 1, MAX_TIMESTAMP_MS, MAX_TIMESTAMP_MS - 1, 0, -0, -1, 1, 86_399_999, 86_400_000, -86_400_000, -86_400_001];
+    // Leap days and year ends of leap, common and century years (1600, 1900, 2000, 2100).
+    for (const y of [1, 4, 100, 400, 1600, 1899, 1900, 1969, 1970, 2000, 2024, 2100, 9999]) {
+      for (const [m, d] of [[1, 1], [2, 28], [2, 29], [3, 1], [12, 31]] as const) {
+        const t = new Date(0);
+        t.setUTCFullYear(y, m - 1, d);
+        t.setUTCHours(23, 59, 59, 999);
+        edges.push(t.getTime(), t.getTime() - 86_399_999);
+      }
+    }
+    for (const ms of edges) expect(isoUtc(ms), String(ms)).toBe(new Date(ms).toISOString());
+    // A deterministic spread of 200,000 instants over the whole range.
+    let x = 0x9e3779b9;
+    const span = MAX_TIMESTAMP_MS - MIN_TIMESTAMP_MS;
+    for (let i = 0; i < 200_000; i++) {
+      x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0;
+      const ms = MIN_TIMESTAMP_MS + Math.floor((x / 2 ** 32) * span) + (i % 1000);
+      if (ms > MAX_TIMESTAMP_MS) continue;
+      if (isoUtc(ms) !== new Date(ms).toISOString()) expect(isoUtc(ms), String(ms)).toBe(new Date(ms).toISOString());
+    }
   });
 });
