@@ -3,7 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
-import { EJSON } from 'bson';
+import { EJSON } from './bson.js';
 
 /** Key of the marker object written when a value cannot be expressed as Extended JSON. */
 export const UNSERIALIZABLE_MARKER = '$hybridMigrateUnserializable';

@@ -16,7 +16,7 @@
  * canonical key (sourceIdKey).
  */
 import { hash } from 'node:crypto';
-import { EJSON } from 'bson';
+import { EJSON } from './bson.js';
 import { bsonTypeOf, isDate } from './values/conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './values/decimal-text.js';
 

@@ -3,7 +3,8 @@
  * checkpoint (Adiom dsync / DMS range segmentation). Split points come from `$bucketAuto`
  * where the server has it (MongoDB), otherwise from sorted skips (FerretDB).
  */
-import { EJSON, type Document } from 'bson';
+import type { Document } from 'bson';
+import { EJSON } from '../core/bson.js';
 import type { Db, Filter } from 'mongodb';
 import { ExitCode, HybridMigrateError } from '../core/errors.js';
 import { bsonTypeOf } from '../core/values/conversion.js';

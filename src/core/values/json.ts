@@ -18,7 +18,7 @@
  *   `maxDepth` (default 1000; MongoDB documents nest 100 levels at most).
  * Output is built in one parts array, joined once (linear time).
  */
-import { EJSON } from 'bson';
+import { EJSON } from '../bson.js';
 import { type Conversion, bsonTypeOf, fail, isDate, ok } from './conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './decimal-text.js';
 

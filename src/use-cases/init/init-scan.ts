@@ -3,7 +3,7 @@
  * `--sample`), as raw BSON decoded twice like plan does — unpromoted for the type histogram,
  * as migrate decodes for the value profiles. Read-only.
  */
-import { BSON } from 'bson';
+import { BSON } from '../../core/bson.js';
 import type { Db } from 'mongodb';
 import { InterruptedError } from '../../core/errors.js';
 import { HISTOGRAM_READ_OPTIONS, TypeHistogram, type HistogramJson } from '../../core/type-histogram.js';

@@ -6,7 +6,7 @@
  * `migrate --dry-run` runs — with the plan's analysis (findings, column presence, unmapped
  * fields) as its observer. Writes nothing.
  */
-import { BSON } from 'bson';
+import { BSON } from '../../core/bson.js';
 import type { Db, Document } from 'mongodb';
 import type { SourceDocument } from '../../config/define-config.js';
 import { InterruptedError } from '../../core/errors.js';
