@@ -42,7 +42,7 @@ async function readPlanFile(path: string): Promise<unknown> {
   }
 }
 
-function nonNegativeInt(value: string): number {
+export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be an integer ≥ 0.');
   return n;

@@ -12,7 +12,8 @@ import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, 
 import { checkSourceCollections } from '../../source/mongo-source.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
-import { positiveInt } from './migrate.js';
+import { nonNegativeInt, positiveInt } from './migrate.js';
+import { DEFAULT_VERIFY_MEMORY_BUDGET_MB } from '../../runtime/memory-budget.js';
 import { dryRunJson, renderDryRunSummary } from '../../report/dry-run-summary.js';
 
 interface VerifyFlags {
@@ -26,6 +27,7 @@ interface VerifyFlags {
   dryRun?: boolean;
   partitionSize: number;
   lockTimeout?: number;
+  memoryBudget: number;
 }
 
 export function registerVerify(program: Command, rt: CommandRuntime): void {
@@ -47,6 +49,7 @@ export function registerVerify(program: Command, rt: CommandRuntime): void {
     .option('--no-report', 'write no report file')
     .option('--max-samples <n>', 'differences listed per collection (all are counted)', positiveInt('--max-samples', 100_000), 100)
     .option('--fail-on-rejects', 'rejected documents count as differences (exit 1)')
+    .option('--memory-budget <mb>', `between batches, give garbage back to the system once the resident memory is over this many MB (0: leave it to Node)`, nonNegativeInt, DEFAULT_VERIFY_MEMORY_BUDGET_MB)
     .option('--dry-run', 'verify a migration that has not happened: convert every document, write nothing, report what would be written, rejected and coerced')
     .addOption(new Option('--partition-size <n>', 'documents per parallel _id range').argParser(positiveInt('--partition-size', 100_000_000)).default(100_000).hideHelp())
     .addHelpText(
@@ -131,6 +134,7 @@ async function compare({ rt, conns, setup, flags, concurrency, reportDir, json }
       batchSize: flags.batchSize,
       maxSamples: flags.maxSamples,
       failOnRejects: Boolean(flags.failOnRejects),
+      memoryBudgetBytes: flags.memoryBudget * 1024 * 1024,
       partitionSize: flags.partitionSize,
       signal: rt.signal,
     },

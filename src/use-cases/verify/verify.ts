@@ -16,6 +16,7 @@ import { isObjectIdLike } from '../../core/values/conversion.js';
 import { readAhead, readBatches } from '../../source/mongo-source.js';
 import { ensureStateSchema } from '../../state/schema.js';
 import { analyzeRegistry } from '../../state/registry.js';
+import { keepWithinBudget } from '../../runtime/memory-budget.js';
 import { analyzeStaleTables, collectionModels } from '../../target/table-stats.js';
 import { rejectSamples } from '../../state/rejects.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
@@ -40,6 +41,8 @@ export interface VerifyOptions {
   maxSamples: number;
   /** Rejected documents make the result not ok. */
   failOnRejects: boolean;
+  /** Between batches, collect garbage once the resident set is over this many bytes (0 or absent: never), as migrate does. */
+  memoryBudgetBytes?: number;
   /** Not used by the comparison, which reads each collection once in `_id` order (accepted for the CLI's hidden --partition-size). */
   partitionSize?: number;
   signal: AbortSignal;
@@ -140,6 +143,7 @@ async function scanFull(deps: VerifyDeps, opts: VerifyOptions, ctx: BatchContext
     for await (const docs of readAhead(readBatches(deps.db, ctx.mapped.name, {}, opts.batchSize, opts.signal))) {
       await verifyBatch(ctx, docs, { classify: true, compare: true });
       if (opts.signal.aborted) break;
+      keepWithinBudget(opts.memoryBudgetBytes ?? 0);
     }
   });
 }
@@ -153,6 +157,7 @@ async function scanSample(deps: VerifyDeps, opts: VerifyOptions, ctx: BatchConte
       const state = await verifyBatch(ctx, docs, { classify: true, compare: false });
       for (const id of ids) if (state.migrated.has(sourceIdKey(id))) reservoir.offer(id);
       if (opts.signal.aborted) break;
+      keepWithinBudget(opts.memoryBudgetBytes ?? 0);
     }
   });
   const chosen = reservoir.items;
