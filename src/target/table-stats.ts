@@ -49,3 +49,34 @@ export async function analyzeStaleTables(pool: pg.Pool, models: readonly SchemaM
 export function collectionModels(collection: { model: SchemaModel; children: readonly { model: SchemaModel }[] }): SchemaModel[] {
   return [collection.model, ...collection.children.map((c) => c.model)];
 }
+
+/** A child table whose parent column leads no index. */
+export interface UnindexedParent {
+  model: string;
+  table: string;
+  column: string;
+}
+
+/**
+ * The child tables of `children` (that exist) with no index whose first column is the parent
+ * column: verify, the incremental sync, --detect-changes and rollback read child rows by parent
+ * a batch at a time, and without such an index every read scans the whole table (the cost per
+ * document then grows with the table). Prisma creates no index for a foreign key on PostgreSQL;
+ * `@@unique([orderId, position])` or `@@index([orderId])` is one.
+ */
+export async function unindexedParents(pool: pg.Pool, children: readonly { model: SchemaModel; parentColumn: string }[]): Promise<UnindexedParent[]> {
+  if (children.length === 0) return [];
+  const r = await pool.query<{ i: number }>(
+    `SELECT t.i FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(schema, name, col, i)
+       JOIN pg_namespace n ON n.nspname = t.schema
+       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.name AND c.relkind IN ('r', 'p')
+      WHERE NOT EXISTS (
+        SELECT 1 FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
+         WHERE x.indrelid = c.oid AND a.attname = t.col)`,
+    [children.map((c) => c.model.dbSchema), children.map((c) => c.model.table), children.map((c) => c.parentColumn)],
+  );
+  return r.rows.map((row) => {
+    const c = children[Number(row.i) - 1] as (typeof children)[number];
+    return { model: c.model.name, table: c.model.table, column: c.parentColumn };
+  });
+}

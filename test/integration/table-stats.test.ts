@@ -6,6 +6,9 @@
  * never been analyzed. Autovacuum is switched off on these tables here, and only a manual
  * ANALYZE sets `last_analyze`, so nothing else can make these tests pass.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
@@ -75,4 +78,21 @@ describe('planner statistics of the tables the migration loads', () => {
     }
     expect(await analyzeStaleTables(t.pg, [orders])).toEqual(['public.orders']);
   }, 60_000);
+
+  it('plan names a child table whose parent column leads no index, with the @@index to add, and changes no exit code', async () => {
+    const env = { MONGO_URI: mongoUriFor(t.mongoUri, t.mongoDbName), DATABASE_URL: t.databaseUrl };
+    const out = mkdtempSync(join(tmpdir(), 'hm-plan-index-'));
+    // The customer's schema has @@unique([orderId, position]) on both child tables: nothing to say.
+    const before = await runCli(['plan', 'orders', '--json', '--out', out], env);
+    const unindexed = (stdout: string) => (JSON.parse(stdout) as { collections: { name: string; unindexedChildParents: unknown[] }[] }).collections.find((c) => c.name === 'orders')?.unindexedChildParents;
+    expect(unindexed(before.stdout), before.stderr).toEqual([]);
+
+    await t.pg.query('DROP INDEX order_status_history_order_id_position_key');
+    const after = await runCli(['plan', 'orders', '--json', '--out', out], env);
+    expect(after.code, after.stderr).toBe(before.code);
+    expect(unindexed(after.stdout)).toEqual([{ model: 'OrderStatusHistory', table: 'order_status_history', column: 'order_id' }]);
+    const text = await runCli(['plan', 'orders', '--out', out], env);
+    expect(text.stdout).toContain('! order_status_history has no index starting with order_id');
+    expect(text.stdout).toContain('Add @@index([orderId]) (or @@unique([orderId, position])) to model OrderStatusHistory');
+  }, 120_000);
 });

@@ -215,11 +215,23 @@ function renderCollection(c: CollectionPlan): string[] {
     }
   }
   out.push(...renderUpdatedAt(c));
+  for (const u of c.unindexedChildParents) {
+    out.push(
+      `  ! ${u.table} has no index starting with ${u.column}: verify, the incremental sync and rollback read its rows by parent a batch at a time, and each read would scan the whole table.`,
+      `    Add @@index([${fieldOf(c, u)}]) (or @@unique([${fieldOf(c, u)}, position])) to model ${u.model}, then apply the migration.`,
+    );
+  }
   out.push(`  Scan: ${formatInt(c.scanned)} documents in ${formatDuration(c.timing.totalMs)} (read ${formatDuration(c.timing.readMs)}, convert ${formatDuration(c.timing.convertMs)}, references ${formatDuration(c.timing.referenceMs)})`);
   return out;
 }
 
 /** Whether the incremental sync can see every change by updatedAt; when not, what to run instead. */
+/** The Prisma field of an unindexed parent column (the column's name when the plan does not list it). */
+function fieldOf(c: CollectionPlan, u: CollectionPlan['unindexedChildParents'][number]): string {
+  const child = c.children.find((ch) => ch.model === u.model);
+  return child?.fields.find((f) => f.column === u.column)?.field ?? u.column;
+}
+
 function renderUpdatedAt(c: CollectionPlan): string[] {
   const u = c.updatedAt;
   if (u.usable) return [];

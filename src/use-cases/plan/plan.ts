@@ -6,6 +6,7 @@
  */
 import type { Db } from 'mongodb';
 import type pg from 'pg';
+import { unindexedParents, type UnindexedParent } from '../../target/table-stats.js';
 import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
 import { mongoConnectionLost } from '../../core/errors.js';
 import { describeFields, type FieldPlan } from '../../core/plan-fields.js';
@@ -90,6 +91,8 @@ export interface CollectionPlan {
   history: CollectionHistory | null;
   /** Whether the incremental sync can see every change by the updatedAt field; when not, --detect-changes is recommended. */
   updatedAt: UpdatedAtFinding;
+  /** Child tables whose parent column leads no index: every read of child rows by parent scans the table. */
+  unindexedChildParents: UnindexedParent[];
 }
 
 export interface PlanReport {
@@ -158,13 +161,23 @@ export async function buildPlan(deps: PlanDeps, opts: PlanOptions): Promise<Plan
       onBatch: (n) => deps.events?.batchDone?.(name, n),
     });
     deps.events?.collectionFinished?.(name, scan.scanned, scan.timing.totalMs);
-    collections.push({ ...collectionPlan(collection, stats, scan, history, batchSize), updatedAt: updatedAt.toJSON() });
+    const unindexedChildParents = await childParentsWithoutIndex(deps.pool, collection);
+    collections.push({ ...collectionPlan(collection, stats, scan, history, batchSize), updatedAt: updatedAt.toJSON(), unindexedChildParents });
   }
   const businessKeys = await checkBusinessKeys(db, mapping, names, opts.signal);
   return assemble(deps, opts, mode, names, collections, earlierRuns, database, businessKeys);
 }
 
-function collectionPlan(collection: MappedCollection, stats: SourceStats, scan: CollectionScan, history: CollectionHistory | null, batchSize: number): Omit<CollectionPlan, 'updatedAt'> {
+/** The collection's child tables without an index on their parent column (none when the target cannot say: no tables yet, no access). */
+async function childParentsWithoutIndex(pool: pg.Pool, collection: MappedCollection): Promise<UnindexedParent[]> {
+  const children = collection.children.flatMap((child) => {
+    const parent = child.columns.find((c) => c.source.kind === 'parent');
+    return parent ? [{ model: child.model, parentColumn: parent.column.column }] : [];
+  });
+  return unindexedParents(pool, children).catch(() => []);
+}
+
+function collectionPlan(collection: MappedCollection, stats: SourceStats, scan: CollectionScan, history: CollectionHistory | null, batchSize: number): Omit<CollectionPlan, 'updatedAt' | 'unindexedChildParents'> {
   const { fields, children } = describeFields(collection, scan.presence);
   // Scale the measured read+convert time from the scanned documents to the whole collection.
   const scale = scan.scanned > 0 ? Math.max(1, stats.documents / scan.scanned) : 1;
