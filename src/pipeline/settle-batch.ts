@@ -65,9 +65,9 @@ export async function settleBatch(collection: MappedCollection, docs: readonly D
 }
 
 /**
- * The conversion alone: synchronous and without I/O, so a caller can convert the next batch
- * while the previous one is being written (its references are looked up afterwards, by
- * settleConverted, once the previous batch has committed).
+ * The conversion alone, in one piece: synchronous and without I/O (verify and bench-stages;
+ * beside a write, convertBatchYielding). Its references are looked up afterwards, by
+ * settleConverted.
  */
 export function convertBatch(collection: MappedCollection, docs: readonly Document[], steps: Pick<SettleSteps, 'references' | 'observer' | 'timing'>): ConvertedBatch {
   const rejects: RejectRecord[] = [];

@@ -132,7 +132,6 @@ export interface RawBatch {
   decodeYielding(): Promise<Document[]>;
 }
 
-
 /**
  * Reads a collection in `_id` order as raw BSON, in batches of at most `batchSize` documents
  * and `maxBytes` bytes, so memory stays bounded whatever the documents' size: a batch of
