@@ -225,13 +225,13 @@ function renderCollection(c: CollectionPlan): string[] {
   return out;
 }
 
-/** Whether the incremental sync can see every change by updatedAt; when not, what to run instead. */
 /** The Prisma field of an unindexed parent column (the column's name when the plan does not list it). */
 function fieldOf(c: CollectionPlan, u: CollectionPlan['unindexedChildParents'][number]): string {
   const child = c.children.find((ch) => ch.model === u.model);
   return child?.fields.find((f) => f.column === u.column)?.field ?? u.column;
 }
 
+/** Whether the incremental sync can see every change by updatedAt; when not, what to run instead. */
 function renderUpdatedAt(c: CollectionPlan): string[] {
   const u = c.updatedAt;
   if (u.usable) return [];

@@ -313,7 +313,7 @@ async function runCollection(deps: MigrateDeps, opts: MigrateOptions, scope: Run
   }
   // Tables just loaded have no planner statistics yet: every later lookup of a batch's rows (verify,
   // the next sync, the application's own queries) would be planned as if they were empty.
-  if (!opts.dryRun && stats.migrated + stats.deletedInSource > 0) await analyzeStaleTables(deps.pool, collectionModels(collection));
+  if (!opts.dryRun && !scope.control.aborted && stats.migrated + stats.deletedInSource > 0) await analyzeStaleTables(deps.pool, collectionModels(collection));
   const status = scope.control.aborted ? 'interrupted' : opts.dryRun ? 'dry-run' : tasks.length > 0 ? 'migrated' : synced ? 'synced' : 'already-done';
   const summary = { ...summarize(collection, status, stats, started, drift?.warnings() ?? []), futureUpdatedAt };
   deps.events?.collectionFinished?.(summary);
