@@ -1,10 +1,12 @@
 /**
- * A range worker converts batch n+1 while batch n is written, and for a collection whose
- * references never point into itself it also checks n+1's references then. A collection that
- * refers to itself must not: a document of n+1 may refer to one of n, which is in the target
- * only once n has committed. Here each category's parent is the one before it, so with small
- * batches every batch refers to the batch before; every reference must be found (no orphan,
- * no NULL parent), batches must commit in `_id` order, and verify must agree.
+ * A range worker converts batch n+1 while batch n is written. With small batches of a
+ * self-referencing collection (each category's parent is the one before it), every batch refers
+ * to the batch being written: every reference must still be found (no orphan, no NULL parent),
+ * the batches must commit in `_id` order with the checkpoint at the last document, and verify
+ * must agree. (For such a collection the worker checks n+1's references only once n has
+ * committed. Checking them early would still pass here, because a parent not yet written is found
+ * in the source; the guard is for a parent PostgreSQL refuses in batch n, which this test does not
+ * build.)
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
