@@ -106,6 +106,12 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
   timing.referenceMs += performance.now() - started;
   started = performance.now();
   const out: BatchDocument[] = [];
+  // A reference into the collection itself may name a document of this very batch: its row is
+  // written in the same transaction, the batch's own rows before any child row, so it exists by
+  // the time the reference is checked by PostgreSQL (unless it is set aside itself).
+  const inBatch = new Set(converted.map((c) => c.doc.uuid));
+  const setAside = new Set<string>();
+  const exists = (target: string, uuid: string) => references.exists(target, uuid) || (target === collection.name && inBatch.has(uuid) && !setAside.has(uuid));
   let sliceStarted = started;
   for (let i = 0; i < converted.length; i++) {
     if (i > 0 && i % SLICE_DOCS === 0) {
@@ -118,12 +124,13 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
     const deferred: BatchDocument['deferred'] = [];
     const settled = settleReferences(
       doc,
-      (target, uuid) => references.exists(target, uuid),
+      exists,
       (ref) => steps.deferred === 'second-pass' && deferToSecondPass(doc, ref, deferred, steps),
       (ref) => observer?.orphan?.(doc, ref, false),
       (target, uuid) => references.isRejected(target, uuid),
     );
     if (!settled.ok) {
+      setAside.add(doc.uuid);
       reject(collection, steps, rejects, { sourceKey: doc.sourceKey, fieldPath: settled.path, reason: settled.reason, document: canonicalExtendedJson(source) }, doc.uuid);
       continue;
     }
