@@ -115,8 +115,10 @@ describe('hostile names and shapes', () => {
     // The log is live for this database: it holds the migration's COPY into the injection-named collection's table.
     expect(statements.some((s) => /^COPY "public"\."goals"/.test(s))).toBe(true);
     const kinds = new Set(statements.map(statementKind));
-    const expected = ['BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'SELECT', 'WITH', 'INSERT', 'UPDATE', 'DELETE', 'COPY', 'CREATE', 'SET', 'SHOW', 'LOCK', 'ALTER', 'COMMENT'];
+    const expected = ['BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE', 'SELECT', 'WITH', 'INSERT', 'UPDATE', 'DELETE', 'COPY', 'CREATE', 'SET', 'SHOW', 'LOCK', 'ALTER', 'COMMENT', 'ANALYZE'];
     expect([...kinds].filter((k) => !expected.includes(k))).toEqual([]);
+    // ANALYZE (migrate analyzes the tables it loaded) only of one schema-qualified, quoted table each.
+    expect(statements.filter((s) => statementKind(s) === 'ANALYZE' && !/^\s*ANALYZE "[^"]+"\."[^"]+"\s*$/.test(s))).toEqual([]);
     // CREATE and ALTER only for the tool's own state schema and its session's staging tables.
     const ddl = statements.filter((s) => ['CREATE', 'ALTER', 'COMMENT'].includes(statementKind(s)));
     expect(ddl.filter((s) => !/^\s*(CREATE (SCHEMA|TABLE|UNIQUE INDEX|INDEX) IF NOT EXISTS ("hybrid_migrate"|[a-z_]+ ON "hybrid_migrate")|CREATE TEMP TABLE IF NOT EXISTS "hm_stage_[0-9a-f]{16}"|ALTER TABLE "hybrid_migrate"\.|COMMENT ON [A-Z]+ "hybrid_migrate")/.test(s))).toEqual([]);
