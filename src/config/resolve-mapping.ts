@@ -16,6 +16,7 @@ import type {
   MigrationMapping,
   ValueOptions,
 } from '../core/mapping.js';
+import { collectionColumns } from '../core/mapping.js';
 import { identifierCollisions } from './identifiers.js';
 import { relationOf, type PrismaSchema, type SchemaColumn, type SchemaModel } from '../schema/prisma-schema.js';
 
@@ -386,8 +387,7 @@ function loadOrder(collections: ReadonlyMap<string, MappedCollection>): { order:
   const edges: DeferredReference[] = [];
   const optional = new Set<DeferredReference>();
   for (const c of collections.values()) {
-    const refs = [...c.columns, ...c.children.flatMap((ch) => ch.columns)];
-    for (const col of refs) {
+    for (const col of collectionColumns(c)) {
       if (col.source.kind !== 'reference' || !collections.has(col.source.targetCollection)) continue;
       const edge = { collection: c.name, field: col.column.field, targetCollection: col.source.targetCollection };
       edges.push(edge);

@@ -23,7 +23,6 @@ import { formatDecimal, parseDecimalLiteral } from './values/decimal-text.js';
 /** UUIDv5(URL namespace, 'urn:hybrid-migrate:source-id'): the namespace of every nameUuid. Never change it. */
 export const PROJECT_NAMESPACE_UUID = '8e9676e3-ae94-5dea-99ee-9b1b309ffd1c';
 
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 /** ASCII code → nibble value, -1 when not a hex digit. */
 const NIBBLE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i;
@@ -36,11 +35,7 @@ for (let i = 0; i < 6; i++) {
 const scratch = new Uint8Array(16);
 
 /** ASCII hex digits of every byte value, two per byte. */
-const HEX_ASCII = new Uint8Array(512);
-for (let i = 0; i < 256; i++) {
-  HEX_ASCII[2 * i] = (HEX[i] as string).charCodeAt(0);
-  HEX_ASCII[2 * i + 1] = (HEX[i] as string).charCodeAt(1);
-}
+const HEX_ASCII = Buffer.from(Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')).join(''), 'latin1');
 const textOut = Buffer.alloc(36);
 
 /**

@@ -121,3 +121,8 @@ export interface MigrationMapping {
   concurrency: number;
   maxRejects: number | undefined;
 }
+
+/** Every column a collection writes: its model's, then its child models'. */
+export function collectionColumns(c: Pick<MappedCollection, 'columns' | 'children'>): MappedColumn[] {
+  return [...c.columns, ...c.children.flatMap((ch) => ch.columns)];
+}

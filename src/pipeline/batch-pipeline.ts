@@ -9,7 +9,7 @@
  */
 import type { Db, Document } from 'mongodb';
 import type pg from 'pg';
-import type { MappedCollection } from '../core/mapping.js';
+import { collectionColumns, type MappedCollection } from '../core/mapping.js';
 import type { RejectRecord, WritePlan } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { DriftDetector } from './drift-check.js';
@@ -149,8 +149,7 @@ export async function prepareBatch(collection: MappedCollection, ctx: BatchConte
 
 /** Whether a reference of the collection (its rows' or its child rows') points into the collection itself. */
 export function refersToItself(collection: MappedCollection): boolean {
-  const columns = [...collection.columns, ...collection.children.flatMap((c) => c.columns)];
-  return columns.some((c) => c.source.kind === 'reference' && c.source.targetCollection === collection.name);
+  return collectionColumns(collection).some((c) => c.source.kind === 'reference' && c.source.targetCollection === collection.name);
 }
 
 /** processBatch's second half: references, then the write (or prediction) with its progress, counted into ctx.stats. */

@@ -14,7 +14,7 @@
  */
 import type { Db, Document, Filter } from 'mongodb';
 import type pg from 'pg';
-import type { MigrationMapping } from '../core/mapping.js';
+import { collectionColumns, type MigrationMapping } from '../core/mapping.js';
 import { valueAt, type ConvertedDocument, type PendingReference } from '../core/transform.js';
 import { idToUuid, sourceIdKey } from '../core/ids.js';
 import { convertScalar } from '../core/convert-value.js';
@@ -82,7 +82,7 @@ export class ReferenceIndex {
     this.maxKnown = sources.maxKnown ?? 500_000;
     this.maxRejected = sources.maxRejected ?? 1_000_000;
     for (const c of mapping.collections.values()) {
-      for (const col of [...c.columns, ...c.children.flatMap((ch) => ch.columns)]) {
+      for (const col of collectionColumns(c)) {
         if (col.source.kind === 'reference') this.models.set(col.source.targetCollection, col.source.targetModel);
       }
     }

@@ -109,9 +109,11 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
   // A reference into the collection itself may name a document of this very batch: its row is
   // written in the same transaction, the batch's own rows before any child row, so it exists by
   // the time the reference is checked by PostgreSQL (unless it is set aside itself).
-  const inBatch = new Set(converted.map((c) => c.doc.uuid));
+  // (Made on the first such reference: most collections never refer to themselves.)
+  let inBatch: Set<string> | undefined;
   const setAside = new Set<string>();
-  const exists = (target: string, uuid: string) => references.exists(target, uuid) || (target === collection.name && inBatch.has(uuid) && !setAside.has(uuid));
+  const exists = (target: string, uuid: string) =>
+    references.exists(target, uuid) || (target === collection.name && (inBatch ??= new Set(converted.map((c) => c.doc.uuid))).has(uuid) && !setAside.has(uuid));
   let sliceStarted = started;
   for (let i = 0; i < converted.length; i++) {
     if (i > 0 && i % SLICE_DOCS === 0) {

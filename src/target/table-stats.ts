@@ -45,11 +45,6 @@ export async function analyzeStaleTables(pool: pg.Pool, models: readonly SchemaM
   return analyzed;
 }
 
-/** The tables a collection is written to: its model's and its child models'. */
-export function collectionModels(collection: { model: SchemaModel; children: readonly { model: SchemaModel }[] }): SchemaModel[] {
-  return [collection.model, ...collection.children.map((c) => c.model)];
-}
-
 /** A child table whose parent column leads no index. */
 export interface UnindexedParent {
   model: string;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type pg from 'pg';
 import pLimit from 'p-limit';
-import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
+import { collectionColumns, type MappedCollection, type MigrationMapping } from '../../core/mapping.js';
 import { ConnectionError, HybridMigrateError, ExitCode } from '../../core/errors.js';
 import type { CollectionLocks } from '../../state/collection-lock.js';
 import { checkRanges, computeRanges } from '../../source/partitions.js';
@@ -15,7 +15,8 @@ import { approximateCount } from '../../source/mongo-source.js';
 import { writePlanFor } from '../../target/batch-writer.js';
 import { acquireCollectionLocks } from '../../state/collection-lock.js';
 import { ensureStateSchema } from '../../state/schema.js';
-import { analyzeStaleTables, collectionModels } from '../../target/table-stats.js';
+import { analyzeStaleTables } from '../../target/table-stats.js';
+import { modelsOfCollections } from '../../target/preflight.js';
 import { markRangeDone, readCheckpoints, replaceCheckpoints, type CheckpointRow } from '../../state/checkpoints.js';
 import { hasRegisteredRows } from '../../state/registry.js';
 import { markAbandonedRuns, RunRecord, type RunStatus } from '../../state/runs.js';
@@ -313,7 +314,7 @@ async function runCollection(deps: MigrateDeps, opts: MigrateOptions, scope: Run
   }
   // Tables just loaded have no planner statistics yet: every later lookup of a batch's rows (verify,
   // the next sync, the application's own queries) would be planned as if they were empty.
-  if (!opts.dryRun && !scope.control.aborted && stats.migrated + stats.deletedInSource > 0) await analyzeStaleTables(deps.pool, collectionModels(collection));
+  if (!opts.dryRun && !scope.control.aborted && stats.migrated + stats.deletedInSource > 0) await analyzeStaleTables(deps.pool, modelsOfCollections(deps.mapping, [collection.name]));
   const status = scope.control.aborted ? 'interrupted' : opts.dryRun ? 'dry-run' : tasks.length > 0 ? 'migrated' : synced ? 'synced' : 'already-done';
   const summary = { ...summarize(collection, status, stats, started, drift?.warnings() ?? []), futureUpdatedAt };
   deps.events?.collectionFinished?.(summary);
@@ -379,7 +380,7 @@ export const DEFAULT_OVERLAP_MS = 5 * 60_000;
 /** Collections this one must wait for: the targets of its non-deferred references within the run. */
 function dependenciesOf(collection: MappedCollection, names: readonly string[]): string[] {
   const out = new Set<string>();
-  for (const col of [...collection.columns, ...collection.children.flatMap((c) => c.columns)]) {
+  for (const col of collectionColumns(collection)) {
     const s = col.source;
     if (s.kind === 'reference' && !s.deferred && s.targetCollection !== collection.name && names.includes(s.targetCollection)) out.add(s.targetCollection);
   }

@@ -7,7 +7,7 @@
  * that is a configuration error.
  */
 import type { Db, Document } from 'mongodb';
-import type { MappedCollection, MappedColumn, MigrationMapping } from '../../core/mapping.js';
+import { collectionColumns, type MappedCollection, type MappedColumn, type MigrationMapping } from '../../core/mapping.js';
 import { sourceIdKey } from '../../core/ids.js';
 import { valueAt } from '../../core/transform.js';
 import { SAMPLE_IDS } from '../../core/plan-findings.js';
@@ -60,7 +60,7 @@ export async function checkBusinessKeys(db: Db, mapping: MigrationMapping, names
 
 function referenceColumns(c: MappedCollection): MappedColumn[] {
   // Child columns' labels already name their array (`accounts[].accountId`).
-  return [...c.columns, ...c.children.flatMap((ch) => ch.columns)];
+  return collectionColumns(c);
 }
 
 /** One read of the key field of every document; the values several documents hold. */

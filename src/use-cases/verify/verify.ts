@@ -17,7 +17,8 @@ import { readAhead, readBatches } from '../../source/mongo-source.js';
 import { ensureStateSchema } from '../../state/schema.js';
 import { analyzeRegistry } from '../../state/registry.js';
 import { keepWithinBudget } from '../../runtime/memory-budget.js';
-import { analyzeStaleTables, collectionModels } from '../../target/table-stats.js';
+import { analyzeStaleTables } from '../../target/table-stats.js';
+import { modelsOfCollections } from '../../target/preflight.js';
 import { rejectSamples } from '../../state/rejects.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { CollectionTally, displayId, verifyBatch, type BatchContext } from './verify-collection.js';
@@ -68,7 +69,7 @@ export async function verify(deps: VerifyDeps, opts: VerifyOptions): Promise<Ver
   await analyzeRegistry(deps.pool);
   const names = deps.mapping.loadOrder.filter((n) => opts.collections.includes(n));
   // Rows are read back by id and by parent, a batch at a time: on tables loaded and never analyzed, each read was a scan.
-  await analyzeStaleTables(deps.pool, names.flatMap((n) => collectionModels(deps.mapping.collections.get(n) as MappedCollection)));
+  await analyzeStaleTables(deps.pool, modelsOfCollections(deps.mapping, names));
   // What was written: referenced rows are looked up in the target tables only.
   const references = new ReferenceIndex(deps.mapping, { target: deps.pool, keys: deps.db });
   const limit = pLimit(opts.concurrency);
