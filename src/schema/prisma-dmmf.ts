@@ -1,10 +1,14 @@
 /** Prisma's own parse of schema.prisma (the DMMF that `prisma generate` uses), reduced to its data model. */
 import { createRequire } from 'node:module';
 
-/** The DMMF data model of a schema, as JSON text. Throws Prisma's error for an invalid schema. */
+/**
+ * The DMMF data model of a schema, as JSON text. Throws Prisma's error for an invalid schema.
+ * `get_datamodel` validates as `get_dmmf` does and returns the same data model, without the
+ * client's query schema that `get_dmmf` adds around it (2.6 MB of JSON for the customer's
+ * schema against 54 kB, and about 25 MB of resident memory the process keeps afterwards).
+ */
 export function dmmfDatamodelJson(text: string): string {
   const require = createRequire(import.meta.url);
-  const wasm = require('@prisma/prisma-schema-wasm') as { get_dmmf(params: string): string };
-  const dmmf = JSON.parse(wasm.get_dmmf(JSON.stringify({ prismaSchema: text }))) as { datamodel: unknown };
-  return JSON.stringify(dmmf.datamodel);
+  const wasm = require('@prisma/prisma-schema-wasm') as { get_datamodel(params: string): string };
+  return wasm.get_datamodel(JSON.stringify({ prismaSchema: text }));
 }
