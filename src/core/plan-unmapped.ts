@@ -4,6 +4,7 @@
  */
 import type { MappedChild, MappedCollection } from './mapping.js';
 import { remainder, valueAt } from './transform.js';
+import { isObjectIdLike } from './values/conversion.js';
 import type { SourceDocument } from '../config/define-config.js';
 
 /** Paths of a remainder: descends only into objects that columns partly consume (`address.zip`), else the field itself. */
@@ -43,11 +44,17 @@ function childUnmapped(child: MappedChild, prepared: SourceDocument): { path: st
   const dest = child.extraColumn ? child.extraColumn.field : 'lost';
   const seen = new Set<string>();
   for (const element of value) {
-    if (element === null || typeof element !== 'object' || Array.isArray(element)) continue;
+    // Only records have fields of their own: an ObjectId, a date or another BSON value is one value
+    // (an ObjectId even has enumerable keys, `i0`…`i3`, that are no source field).
+    if (!isRecord(element)) continue;
     const paths: string[] = [];
     remainderPaths(remainder(element as SourceDocument, child.consumedPaths, new Set()), child.consumedPaths, '', 0, paths);
     for (const p of paths) seen.add(`${child.label}[].${p}`);
   }
   // Counted once per document, like the top-level fields.
   return [...seen].map((path) => ({ path, destination: dest }));
+}
+
+function isRecord(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date) && (v as { _bsontype?: unknown })._bsontype === undefined && !isObjectIdLike(v);
 }

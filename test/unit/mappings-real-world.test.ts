@@ -14,6 +14,7 @@ import type { HybridMigrateConfig } from '../../src/config/define-config.js';
 import type { MappedCollection } from '../../src/core/mapping.js';
 import { idToUuid, objectIdToUuid } from '../../src/core/ids.js';
 import { rejectCategory } from '../../src/core/plan-findings.js';
+import { unmappedPaths } from '../../src/core/plan-unmapped.js';
 
 const schema = parsePrismaSchema(readFileSync(new URL('../support/real-world/schema.prisma', import.meta.url), 'utf8'));
 
@@ -64,6 +65,14 @@ describe('arrays of plain values (item 4)', () => {
     if (!r.ok) throw new Error(r.reason);
     expect(r.doc.rows.filter((x) => x.child === 0)).toHaveLength(2);
     expect(rowOf(movies, doc, 2)).toMatchObject({ position: '1', value: 'anvil', movieId: r.doc.uuid });
+  });
+
+  it("plan lists no unmapped field inside the values (an ObjectId's own keys i0…i3 are not source fields)", () => {
+    const movies = mapped({ collections: { movies: { model: 'Movie', children: [{ model: 'Tag', from: 'keywords' }] } } }, 'movies');
+    const doc = { _id: new ObjectId(), title: 'T', keywords: [new ObjectId(), new Date(0), 'anvil'] };
+    expect(unmappedPaths(movies, doc)).toEqual([]);
+    // A record element still has fields of its own to list.
+    expect(unmappedPaths(movies, { ...doc, keywords: [{ note: 'x' }] }).map((u) => u.path)).toEqual(['keywords[].note']);
   });
 
   it('arrays of scalars go into a Prisma scalar list', () => {
