@@ -39,6 +39,8 @@ export interface BatchContext {
   /** Runs inside a batch's transaction before it records progress, when the batch wrote anything (creates the run record). */
   beforeWrite?: (client: pg.PoolClient) => Promise<void>;
   onBatch?: (read: number) => void;
+  /** Writing documents whose child rows were held back (completeHeldChildRows): nothing is held back again. */
+  completing?: boolean;
 }
 
 /** Counters of one collection, shared by its partitions. */
@@ -78,6 +80,8 @@ export interface BatchStages {
   timing: PipelineTiming;
   /** The source database, for references by a business key (`by`). */
   keys?: Db;
+  /** See SettleSteps.holdLaterChildRows. */
+  holdLaterChildRows?: boolean;
 }
 
 export interface BatchResult {
@@ -137,7 +141,7 @@ export interface PreparedBatch {
  */
 export async function prepareBatch(collection: MappedCollection, ctx: BatchContext, docs: readonly Document[], opts: { settle?: boolean } = {}): Promise<PreparedBatch> {
   const timing = newTiming();
-  const steps = { references: ctx.references, observer: statsObserver(collection, ctx), timing, keys: ctx.db };
+  const steps = { references: ctx.references, observer: statsObserver(collection, ctx), timing, keys: ctx.db, holdLaterChildRows: holdsLaterChildRows(ctx) };
   const converted = await convertBatchYielding(collection, docs, steps);
   if (!opts.settle) return { read: docs.length, converted, timing };
   const settled = await settleConverted(collection, converted, { ...steps, deferred: 'second-pass' });
@@ -146,6 +150,9 @@ export async function prepareBatch(collection: MappedCollection, ctx: BatchConte
   timing.convertMs += performance.now() - started;
   return { read: docs.length, converted: settled, timing };
 }
+
+/** A write (a prediction finds later documents in the source) that is not itself the completion of held-back child rows. */
+const holdsLaterChildRows = (ctx: BatchContext): boolean => !ctx.dryRun && !ctx.completing;
 
 /** Whether a reference of the collection (its rows' or its child rows') points into the collection itself. */
 export function refersToItself(collection: MappedCollection): boolean {
@@ -158,7 +165,7 @@ export async function writePrepared(target: { collection: MappedCollection; plan
   const stats = ctx.stats;
   const timing = batch.timing;
   const sink = ctx.dryRun ? (ctx.uniques ??= new UniqueKeyPrediction(collection)) : writeSink(ctx.pool, target.plan, ctx.runId, write, ctx.beforeWrite);
-  const { settled, outcome } = await runConverted(collection, batch.converted, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db });
+  const { settled, outcome } = await runConverted(collection, batch.converted, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db, holdLaterChildRows: holdsLaterChildRows(ctx) });
   stats.convertMs += timing.convertMs;
   stats.writeMs += timing.referenceMs + timing.writeMs;
   stats.skippedModified += outcome.skippedModified;

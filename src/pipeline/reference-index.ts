@@ -102,7 +102,7 @@ export class ReferenceIndex {
       const byColumn = [...refs].filter(([, r]) => r.key?.kind === 'column');
       for (const uuid of await this.inTarget(collection, byId.map(([uuid]) => uuid))) found.set(uuid, 'target');
       const rest = byId.filter(([uuid]) => !found.has(uuid)).map(([uuid, r]): [string, string] => [uuid, r.sourceText]);
-      for (const uuid of await this.inSource(collection, rest)) found.set(uuid, 'source');
+      if (this.sources.source) for (const uuid of await this.inSource(this.sources.source, collection, rest)) found.set(uuid, 'source');
       if (byColumn.length > 0) {
         for (const k of await this.columnInTarget(collection, byColumn)) found.set(k, 'target');
         for (const k of await this.columnInSource(collection, byColumn.filter(([k]) => !found.has(k)))) found.set(k, 'source');
@@ -302,10 +302,18 @@ export class ReferenceIndex {
     }
   }
 
+  /**
+   * Of references the target does not have yet, those whose document is in the source
+   * collection now (`db`): while writing, a reference into the collection itself may name a
+   * document of a later batch or of another range, to be written by this very run.
+   */
+  async laterInSource(db: Db, collection: string, refs: readonly PendingReference[]): Promise<Set<string>> {
+    return new Set(await this.inSource(db, collection, refs.map((r) => [r.uuid, r.sourceText])));
+  }
+
   /** The UUIDs among `refs` whose documents exist in the source collection. */
-  private async inSource(collection: string, refs: readonly [string, string][]): Promise<string[]> {
-    const db = this.sources.source;
-    if (!db || refs.length === 0) return [];
+  private async inSource(db: Db, collection: string, refs: readonly [string, string][]): Promise<string[]> {
+    if (refs.length === 0) return [];
     const ids: unknown[] = [];
     const wanted = new Set<string>();
     for (const [uuid, sourceText] of refs) {

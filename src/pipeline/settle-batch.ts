@@ -11,6 +11,7 @@ import { canonicalExtendedJson } from '../core/canonical.js';
 import type { BatchDocument, RejectRecord } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
 import { SLICE_DOCS, yieldToIo } from '../runtime/cooperative.js';
+import { idOfSourceKey } from './source-keys.js';
 
 /** What the pipeline tells about each document as it goes (counters, plan findings, drift). */
 export interface PipelineObserver {
@@ -44,6 +45,13 @@ export interface SettleSteps {
   deferred: 'second-pass' | 'settle';
   /** The source database, to resolve references by a business key (`by`) when the index has none. */
   keys?: Db;
+  /**
+   * Writing (not predicting): a child row whose reference into the collection itself names a
+   * document not written yet but present in the source (a later batch, another range) is held
+   * back and recorded; completeHeldChildRows writes the document again, whole, once the
+   * collection's rows are all there. Off for that completion itself.
+   */
+  holdLaterChildRows?: boolean;
 }
 
 export interface SettledBatch {
@@ -114,6 +122,7 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
   const setAside = new Set<string>();
   const exists = (target: string, uuid: string) =>
     references.exists(target, uuid) || (target === collection.name && (inBatch ??= new Set(converted.map((c) => c.doc.uuid))).has(uuid) && !setAside.has(uuid));
+  const later = steps.holdLaterChildRows && steps.keys ? await laterSelfReferences(collection, converted, exists, references, steps.keys) : undefined;
   let sliceStarted = started;
   for (let i = 0; i < converted.length; i++) {
     if (i > 0 && i % SLICE_DOCS === 0) {
@@ -124,10 +133,11 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
     }
     const { doc, source } = converted[i] as ConvertedBatch['converted'][number];
     const deferred: BatchDocument['deferred'] = [];
+    const held = new Set<number>();
     const settled = settleReferences(
       doc,
       exists,
-      (ref) => steps.deferred === 'second-pass' && deferToSecondPass(doc, ref, deferred, steps),
+      (ref) => (steps.deferred === 'second-pass' && deferToSecondPass(doc, ref, deferred, steps)) || holdChildRow(doc, ref, later, held, deferred),
       (ref) => observer?.orphan?.(doc, ref, false),
       (target, uuid) => references.isRejected(target, uuid),
     );
@@ -136,6 +146,7 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
       reject(collection, steps, rejects, { sourceKey: doc.sourceKey, fieldPath: settled.path, reason: settled.reason, document: canonicalExtendedJson(source) }, doc.uuid);
       continue;
     }
+    if (held.size > 0) withoutRows(doc, held);
     observer?.settled?.(doc);
     out.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source), deferred });
   }
@@ -152,6 +163,56 @@ function convertAll(collection: MappedCollection, docs: readonly Document[], ste
     else reject(collection, steps, rejects, { sourceKey: r.sourceKey, fieldPath: r.path, reason: r.reason, document: canonicalExtendedJson(source) }, r.uuid);
   }
   return converted;
+}
+
+/** Whether a child row of the collection can refer to a document of the collection itself (`products.related[]` → products). */
+export function childRowsReferToItself(collection: MappedCollection): boolean {
+  return collection.children.some((child) => child.columns.some((c) => c.source.kind === 'reference' && c.source.targetCollection === collection.name));
+}
+
+/**
+ * The UUIDs that child rows of this batch reference in the collection itself, whose rows do not
+ * exist yet (not written, not in this batch) but whose documents are in the source: a later
+ * batch or another range writes them. One source query per batch, for collections that have
+ * such references only.
+ */
+async function laterSelfReferences(
+  collection: MappedCollection,
+  converted: ConvertedBatch['converted'],
+  exists: (target: string, uuid: string) => boolean,
+  references: ReferenceIndex,
+  source: Db,
+): Promise<Set<string> | undefined> {
+  if (!childRowsReferToItself(collection)) return undefined;
+  const wanted = new Map<string, PendingReference>();
+  for (const { doc } of converted) {
+    for (const ref of doc.references) {
+      if (ref.row === 0 || ref.targetCollection !== collection.name || ref.uuid === '' || ref.key !== undefined) continue;
+      if (!wanted.has(ref.uuid) && !exists(ref.targetCollection, ref.uuid)) wanted.set(ref.uuid, ref);
+    }
+  }
+  return wanted.size === 0 ? undefined : references.laterInSource(source, collection.name, [...wanted.values()]);
+}
+
+/**
+ * A child row whose reference into the collection itself names a document written later in
+ * this run: the row is held back (the foreign key would refuse it now) and the document
+ * recorded, once per child field, in deferred_refs (under the field's label, `related[].relatedId`,
+ * which no Prisma field name can be); completeHeldChildRows writes it whole.
+ */
+function holdChildRow(doc: ConvertedDocument, ref: PendingReference, later: Set<string> | undefined, held: Set<number>, deferred: BatchDocument['deferred']): boolean {
+  // Only a document whose `_id` a query finds again can be completed later (not a date or binary `_id`).
+  if (!later?.has(ref.uuid) || ref.row === 0 || !idOfSourceKey(doc.sourceKey)) return false;
+  held.add(ref.row);
+  const field = ref.mapped.label;
+  if (!deferred.some((d) => d.field === field)) deferred.push({ rowUuid: doc.uuid, field, targetCollection: ref.targetCollection, targetUuid: ref.uuid, sourceText: ref.sourceText });
+  return true;
+}
+
+/** Drops the held-back rows from a settled document (its references are settled: none refers to a row index any more). */
+function withoutRows(doc: ConvertedDocument, held: ReadonlySet<number>): void {
+  doc.rows = doc.rows.filter((_, i) => !held.has(i));
+  doc.references = [];
 }
 
 /** A reference of a foreign-key cycle's optional side: NULL now, written by the second pass. Reported when its target is missing. */

@@ -103,3 +103,25 @@ export async function forgetUnmappedDeferred(q: Queryable, collection: string): 
     [collection],
   );
 }
+
+/**
+ * Documents of `collection` whose child rows referring to the collection itself were held back
+ * (recorded under the child field's label, which holds `[]`: never a Prisma field's name, so
+ * never one of a cycle's deferred references), a page at a time, with their source keys (null:
+ * no longer registered, nothing to complete).
+ */
+export async function heldChildRowDocuments(q: Queryable, collection: string, limit: number): Promise<{ uuid: string; sourceKey: string | null }[]> {
+  const r = await q.query<{ uuid: string; source_key: string | null }>(
+    `SELECT d.row_uuid::text AS uuid, min(m.source_key) AS source_key
+       FROM ${stateTable('deferred_refs')} d LEFT JOIN ${stateTable('id_map')} m ON m.uuid = d.row_uuid AND m.collection = d.collection
+      WHERE d.collection = $1 AND strpos(d.field, '[]') > 0
+      GROUP BY d.row_uuid ORDER BY d.row_uuid LIMIT $2`,
+    [collection, limit],
+  );
+  return r.rows.map((row) => ({ uuid: row.uuid, sourceKey: row.source_key }));
+}
+
+/** Forgets the held-back child rows of documents just written whole (inside that batch's transaction). */
+export async function forgetHeldChildRows(q: Queryable, collection: string, rowUuids: readonly string[]): Promise<void> {
+  await q.query(`DELETE FROM ${stateTable('deferred_refs')} WHERE collection = $1 AND row_uuid = ANY($2::uuid[]) AND strpos(field, '[]') > 0`, [collection, rowUuids]);
+}

@@ -20,6 +20,8 @@ import { resolveDeferredReferences } from '../../state/deferred-refs.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { CollectionStats, type BatchContext } from '../../pipeline/batch-pipeline.js';
 import { detectChanges } from './detect-changes.js';
+import { completeHeldChildRows } from '../migrate/held-child-rows.js';
+import { writePlanFor } from '../../target/batch-writer.js';
 
 export interface ChangeDetectionOptions {
   collections: readonly string[];
@@ -118,6 +120,7 @@ async function passOf(
     onBatch: (read) => scope.opts.onBatch?.(collection.name, read),
   };
   const report = await detectChanges(collection, ctx);
+  if (report.completed && !scope.signal.aborted) await completeHeldChildRows(collection, writePlanFor(collection), ctx);
   return {
     name: collection.name,
     status: report.completed ? 'checked' : 'interrupted',

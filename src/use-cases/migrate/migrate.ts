@@ -29,6 +29,7 @@ import type { PrismaSchema } from '../../schema/prisma-schema.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { UniqueKeyPrediction } from '../../pipeline/batch-sinks.js';
 import { countDeferred, resolveDeferredReferences } from '../../state/deferred-refs.js';
+import { completeHeldChildRows } from './held-child-rows.js';
 import { mappingFingerprint } from '../../pipeline/fingerprint.js';
 
 export interface MigrateOptions {
@@ -312,6 +313,8 @@ async function runCollection(deps: MigrateDeps, opts: MigrateOptions, scope: Run
       await workers(() => detectDeletes(collection, deps.schema as PrismaSchema, ctx));
     }
   }
+  // Child rows held back because they referred to documents of the collection not written yet: all are now.
+  if (!opts.dryRun && !scope.control.aborted) await workers(() => completeHeldChildRows(collection, writePlanFor(collection), ctx));
   // Tables just loaded have no planner statistics yet: every later lookup of a batch's rows (verify,
   // the next sync, the application's own queries) would be planned as if they were empty.
   if (!opts.dryRun && !scope.control.aborted && stats.migrated + stats.deletedInSource > 0) await analyzeStaleTables(deps.pool, modelsOfCollections(deps.mapping, [collection.name]));
