@@ -122,6 +122,44 @@ async function removeDeletedOtherIds(collection: MappedCollection, schema: Prism
   }
 }
 
+/**
+ * Every source `_id`, in order, compared with the registry a page at a time: the documents it
+ * does not know (and that were never rejected) are migrated. The plain sync's way to find new
+ * documents whose `_id` is no ObjectId (strings, numbers, dates), which no high-water mark can
+ * order against the migrated ones; --detect-deletes does the same in its own pass.
+ */
+export async function migrateUnknownIds(collection: MappedCollection, ctx: BatchContext): Promise<void> {
+  const plan = writePlanFor(collection);
+  const cursor = ctx.db.collection(collection.name).find({}, { projection: { _id: 1 }, sort: { _id: 1 }, batchSize: PAGE });
+  try {
+    let ids: unknown[] = [];
+    for await (const d of cursor) {
+      ids.push(d._id);
+      if (ids.length >= PAGE) {
+        await migrateUnknown(collection, plan, ctx, ids);
+        ids = [];
+        if (ctx.signal.aborted) return;
+      }
+    }
+    await migrateUnknown(collection, plan, ctx, ids);
+  } finally {
+    await cursor.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Whether the collection holds an `_id` that is no ObjectId. The `_id` index orders BSON types
+ * (numbers and strings before ObjectIds, dates after): the lowest and the highest `_id` tell.
+ */
+export async function hasOtherIdTypes(db: BatchContext['db'], collection: string): Promise<boolean> {
+  for (const direction of [1, -1] as const) {
+    const first = await db.collection(collection).find({}, { projection: { _id: 1 }, sort: { _id: direction }, limit: 1 }).toArray();
+    const id = first[0]?._id;
+    if (id !== undefined && !(id instanceof ObjectId)) return true;
+  }
+  return false;
+}
+
 /** Removes (or marks) the rows of documents deleted in MongoDB, in one transaction per page. */
 async function removeRows(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: BatchContext, gone: { source_key: string; uuid: string }[]): Promise<void> {
   const uuids = gone.map((g) => g.uuid);

@@ -2,7 +2,9 @@
  * `migrate --incremental`: brings a migrated collection up to date with what changed in
  * MongoDB since the last run, safely under cron.
  *
- * - New documents: `_id` above the highest migrated ObjectId (found even without updatedAt).
+ * - New documents: `_id` above the highest migrated ObjectId (found even without updatedAt);
+ *   in a collection that also holds other `_id` types (strings, numbers), every `_id` is
+ *   compared with the registry, since nothing orders those against the migrated ones.
  * - Changed documents: `updatedAt` from the saved cursor minus an overlap window, read in
  *   (updatedAt, _id) order, so documents sharing a timestamp or written late with a slightly
  *   older timestamp are never skipped. Documents whose rows are exactly as written before
@@ -20,10 +22,13 @@ import { writePlanFor, type BatchInput } from '../../target/batch-writer.js';
 import { advanceSyncCursor, readSyncCursor } from '../../state/sync-cursors.js';
 import { highestRegisteredObjectId } from '../../state/registry.js';
 import { processBatch, timedSource, type BatchContext } from '../../pipeline/batch-pipeline.js';
+import { hasOtherIdTypes, migrateUnknownIds } from './detect-deletes.js';
 
 export interface SyncOptions {
   /** How far before the saved cursor changed documents are read again (clock skew, slow writers). */
   overlapMs: number;
+  /** --detect-deletes follows: its pass over every `_id` finds the new documents of any `_id` type. */
+  detectDeletesFollows?: boolean;
 }
 
 /** What a sync found besides its counts. */
@@ -56,6 +61,14 @@ export async function syncCollection(collection: MappedCollection, ctx: BatchCon
       await processBatch({ collection, plan }, ctx, docs, { ...write, progress: saveState(collection.name, ctx.runId, { highWaterKey: lastKey }) });
       if (ctx.signal.aborted) return report;
     }
+  }
+
+  // 1b. New documents whose _id is no ObjectId (strings, numbers, dates): no high-water mark orders
+  // them against the migrated ones, so every _id is compared with the registry (one pass over the
+  // _id index, ids only). Without it, a cron sync of such a collection without updatedAt found nothing.
+  if (!opts.detectDeletesFollows && (await hasOtherIdTypes(ctx.db, collection.name))) {
+    await migrateUnknownIds(collection, ctx);
+    if (ctx.signal.aborted) return report;
   }
 
   // 2. Changed documents, by (updatedAt, _id), from the cursor minus the overlap window.

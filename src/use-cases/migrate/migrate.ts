@@ -307,7 +307,7 @@ async function runCollection(deps: MigrateDeps, opts: MigrateOptions, scope: Run
   const synced = Boolean(opts.incremental) && !opts.dryRun && !scope.control.aborted;
   let futureUpdatedAt = { count: 0, sampleIds: [] as string[] };
   if (synced) {
-    ({ futureUpdatedAt } = await workers(() => syncCollection(collection, ctx, { overlapMs: opts.overlapMs ?? DEFAULT_OVERLAP_MS })));
+    ({ futureUpdatedAt } = await workers(() => syncCollection(collection, ctx, { overlapMs: opts.overlapMs ?? DEFAULT_OVERLAP_MS, detectDeletesFollows: Boolean(opts.detectDeletes) })));
     if (opts.detectDeletes && !scope.control.aborted) {
       if (!deps.schema) throw new HybridMigrateError('DETECT_DELETES_NEEDS_SCHEMA', ExitCode.Config, 'detect-deletes needs the Prisma schema (to find rows that reference a deleted document).');
       await workers(() => detectDeletes(collection, deps.schema as PrismaSchema, ctx));
