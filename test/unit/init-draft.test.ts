@@ -46,6 +46,25 @@ describe('init: column types from what the converters accept', () => {
     expect(schema).toMatch(/ratio Float/);
   });
 
+  it('Decimal128 stays Decimal: "123.00" keeps its 2 decimals (not Int), 9 decimals are no measurement (not Float)', async () => {
+    const docs = range(20).map((i) => ({
+      deposit: Decimal128.fromString(`${100 + i}.00`),
+      amount: Decimal128.fromString(i === 3 ? '0.123456789' : `${i}.5`),
+      guests: Decimal128.fromString(String(1 + (i % 4))),
+    }));
+    const { schema } = await draftOf(profile('listings', docs));
+    expect(schema).toMatch(/deposit Decimal @db\.Decimal\(7, 2\)/);
+    expect(schema).toMatch(/amount Decimal @db\.Decimal\(13, 9\)/);
+    expect(schema).toMatch(/guests Decimal @db\.Decimal\(3, 0\)/);
+  });
+
+  it('doubles with many NaN / ±Infinity: Float, those values to legacyExtra (JSON cannot hold them either)', async () => {
+    const docs = range(40).map((i) => ({ reading: i % 5 === 0 ? (i % 10 === 0 ? Number.NaN : Number.NEGATIVE_INFINITY) : i + 0.5 }));
+    const { schema, config } = await draftOf(profile('sensors', docs));
+    expect(schema).toMatch(/reading Float\?/);
+    expect(config.config.collections?.sensors?.fields?.reading).toEqual({ onInvalid: 'extra' });
+  });
+
   it('naive date strings: DateTime with assumeTimeZone UTC, said in the configuration with the count', async () => {
     const docs = range(20).map((i) => ({ seenAt: i % 2 ? new Date(Date.UTC(2020, 0, i + 1)) : `2020-02-${String(i + 1).padStart(2, '0')}T10:00:00` }));
     const { schema, config } = await draftOf(profile('things', docs));

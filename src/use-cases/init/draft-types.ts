@@ -55,7 +55,10 @@ export function decideScalarType(p: ValueProfile, name: string): TypeDecision {
 
 function accept(p: ValueProfile, c: Candidate, type: DraftType, why: string, extra: Partial<TypeDecision> = {}): TypeDecision | undefined {
   const invalid = p.scalars - p.ok[c];
-  if (invalid > MAX_INVALID_SHARE * p.scalars) return undefined;
+  // NaN and ±Infinity fit no numeric column (nor JSON), however many there are: they go to
+  // legacyExtra (as Extended JSON) whatever the numeric type, and do not count against it.
+  const tolerated = c === 'float' || c === 'decimal' || c === 'int' || c === 'bigint' ? p.nonFinite : 0;
+  if (invalid - tolerated > MAX_INVALID_SHARE * p.scalars) return undefined;
   return { type, invalid, why: invalid > 0 ? `${why}; ${invalid} value(s) it cannot take go to legacyExtra` : why, ...(invalid > 0 && p.refused[c] ? { example: p.refused[c] } : {}), ...extra };
 }
 
@@ -83,10 +86,13 @@ function epochType(p: ValueProfile, n: number): TypeDecision {
 function numericType(p: ValueProfile, n: number, name: string): TypeDecision {
   const mix = [p.numbers > 0 ? `${pct(p.numbers, n)} numbers` : '', p.numericStrings > 0 ? `${pct(p.numericStrings, n)} numeric strings` : '', p.decimal128 > 0 ? `${p.decimal128} Decimal128` : ''].filter(Boolean).join(', ');
   const money = MONEY.test(name);
+  // Decimal128 is exact by the application's own choice: Decimal whatever the scale (a Float
+  // would round 0.123456789, an Int would refuse the 99.50 that follows "123.00").
+  if (p.decimal128 > 0) return decimalType(p, mix, money) ?? textType(p, n);
   if (p.scale === 0 && !money) {
     return accept(p, 'int', { kind: 'int' }, `integers within 32 bits (${mix})`) ?? accept(p, 'bigint', { kind: 'bigint' }, `integers beyond 32 bits (${mix})`) ?? decimalType(p, mix, false) ?? textType(p, n);
   }
-  const exact = money || p.decimal128 > 0 || p.numericStrings > 0;
+  const exact = money || p.numericStrings > 0;
   if (exact && p.scale <= MAX_AMOUNT_SCALE) return decimalType(p, mix, money) ?? textType(p, n);
   return accept(p, 'float', { kind: 'float' }, `doubles (${mix}, up to ${p.scale} decimals: a measurement, not an amount)`) ?? decimalType(p, mix, money) ?? textType(p, n);
 }

@@ -38,6 +38,8 @@ export interface ValueProfile {
   numericStrings: number;
   dateStrings: number;
   decimal128: number;
+  /** Numbers that are NaN or ±Infinity: no column type but JSON's refuses them less, and JSON refuses them too. */
+  nonFinite: number;
   /** Distinct values (reference keys) and their occurrences; undefined once over DISTINCT_CAP. */
   distinct: Map<string, number> | undefined;
   /** The document's `_id`: its distinct values are kept whatever their number. */
@@ -48,7 +50,7 @@ export interface ValueProfile {
 
 function newProfile(path: string): ValueProfile {
   const ok = Object.fromEntries(CANDIDATES.map((c) => [c, 0])) as Record<Candidate, number>;
-  return { scalars: 0, types: {}, ok, refused: {}, intDigits: 0, scale: 0, numbers: 0, numericStrings: 0, dateStrings: 0, decimal128: 0, distinct: new Map(), isId: path === '_id', strings: new Set() };
+  return { scalars: 0, types: {}, ok, refused: {}, intDigits: 0, scale: 0, numbers: 0, numericStrings: 0, dateStrings: 0, decimal128: 0, nonFinite: 0, distinct: new Map(), isId: path === '_id', strings: new Set() };
 }
 
 /** The key under which a value is found among another collection's `_id`s or unique values (hex strings as ObjectIds, numbers by value). */
@@ -80,12 +82,14 @@ function addValue(p: ValueProfile, value: unknown, type: BsonTypeName): void {
   p.scalars++;
   p.types[type] = (p.types[type] ?? 0) + 1;
   if (type === 'decimal') p.decimal128++;
+  if (isNonFinite(value)) p.nonFinite++;
   const tried = triedCandidates(value, type, p);
   for (const c of tried) {
     const r = convert(c, value);
     if (r.ok) {
       p.ok[c]++;
-      if (c === 'decimal') digitsOf(p, r.value);
+      // A Decimal128's own text keeps its scale ("123.00"), which the converted value may drop.
+      if (c === 'decimal') digitsOf(p, type === 'decimal' ? declaredDecimal(value, r.value) : r.value);
     } else p.refused[c] ??= describe(value, r.reason);
   }
   // The first value a candidate was not even tried on is its example too (a word where numbers are).
@@ -147,6 +151,20 @@ function convert(c: Candidate, value: unknown): { ok: true; value: string } | { 
     case 'uuid':
       return isObjectIdLike(value) ? { ok: true, value: '' } : { ok: false, reason: 'is not an ObjectId' };
   }
+}
+
+/** NaN or ±Infinity, as a JS number or a BSON Double / Decimal128. */
+function isNonFinite(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  const t = (value as { _bsontype?: unknown } | null)?._bsontype;
+  if (t === 'Double') return !Number.isFinite((value as { value: number }).value);
+  return t === 'Decimal128' && /^-?(NaN|Inf)/i.test(String(value));
+}
+
+/** A Decimal128 written as plain digits ("123.00"), else the converter's text. */
+function declaredDecimal(value: unknown, converted: string): string {
+  const own = String(value);
+  return /^-?\d+(\.\d+)?$/.test(own) ? own : converted;
 }
 
 function digitsOf(p: ValueProfile, text: string): void {
