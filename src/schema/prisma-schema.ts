@@ -155,13 +155,16 @@ function schemaFromDatamodel(datamodel: DmmfDatamodel, path: string): PrismaSche
 
 function prismaErrorMessage(cause: unknown): string {
   const raw = cause instanceof Error ? cause.message : String(cause);
+  let text: string;
   try {
-    const parsed = JSON.parse(raw) as { message?: string };
-    return (parsed.message ?? raw).split('\n').slice(0, 6).join(' ').trim();
+    text = (JSON.parse(raw) as { message?: string }).message ?? raw;
   } catch {
     // Pure: the engine's message is not JSON, so it is the text itself; nothing is lost.
-    return raw.split('\n').slice(0, 6).join(' ').trim();
+    text = raw;
   }
+  // Prisma colours its message for a terminal: the escapes would reach logs and --json as noise.
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, '').split('\n').slice(0, 6).join(' ').replace(/\s+/g, ' ').trim();
 }
 
 function toModel(m: DmmfModel, enums: ReadonlyMap<string, readonly string[]>): SchemaModel {

@@ -57,3 +57,18 @@ describe('identifiers PostgreSQL would truncate', () => {
     expect(issues).toEqual([]);
   });
 });
+
+describe("Prisma's own error for a schema it refuses", () => {
+  it('is plain text: no terminal colour escapes, one line naming the field and model', () => {
+    const bad = `datasource db {\n  provider = "postgresql"\n}\nmodel Session {\n  id     String @id @db.Uuid\n  userId String\n  userId String\n}\n`;
+    let message = '';
+    try {
+      parsePrismaSchema(bad, 'prisma/schema.prisma');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/Prisma cannot parse "prisma\/schema\.prisma": error: Field "userId" is already defined on model "Session"\./);
+    // eslint-disable-next-line no-control-regex
+    expect(message).not.toMatch(/\u001b/);
+  });
+});

@@ -99,6 +99,15 @@ describe('init: relations and their threshold', () => {
     expect(schema).not.toMatch(/fields: \[editor/);
   });
 
+  it('`user` and `userId` both holding the reference: two relations, no field named twice (init exited 3 on its own schema)', async () => {
+    const usersProfile: CollectionProfile = { ...profile('users', users), ids: new Set(users.map((x) => referenceKey(x._id))) };
+    const sessions = profile('sessions', range(20).map((i) => ({ user: (users[i % 10] as { _id: ObjectId })._id, userId: (users[i % 10] as { _id: ObjectId })._id })));
+    const { schema } = await draftOf(usersProfile, sessions);
+    expect(schema).toMatch(/userId String @map\("user_id"\) @db\.Uuid/);
+    expect(schema).toMatch(/userRefId String @map\("user_ref_id"\) @db\.Uuid/);
+    expect(schema).toMatch(/fields: \[userRefId\], references: \[id\]/);
+  });
+
   it('a required reference in a cycle becomes optional; the other required references stay required', async () => {
     const teams = range(3).map(() => ({ _id: new ObjectId() }));
     const people = range(6).map((i) => ({ _id: new ObjectId(), teamId: (teams[i % 3] as { _id: ObjectId })._id }));

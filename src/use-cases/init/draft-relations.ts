@@ -122,7 +122,10 @@ export function makeForeignKey(owner: DraftModel, field: DraftField, best: Match
   if (!target.field) {
     field.type = { kind: 'uuid' };
     if (!/(Id|_id|ID)$/.test(field.name)) {
-      field.name = `${field.name}Id`;
+      // `user` → `userId`, unless the model has a `userId` already (both fields holding the
+      // reference, as some applications keep): then `userRefId`, `userRefId2`….
+      const taken = new Set(owner.fields.filter((f) => f !== field).map((f) => f.name));
+      field.name = taken.has(`${field.name}Id`) ? unique(`${field.name}RefId`, taken) : `${field.name}Id`;
       field.column = snakeName(field.name);
     }
   } else field.type = target.field.type;
