@@ -45,8 +45,37 @@ export async function loadSetup(opts: GlobalOptions, requested: readonly string[
   }
   const { mapping, issues } = resolveMapping(loaded.config, schema, names);
   // A collection named on the command line but absent from the configuration uses defaults by name; say so only if that fails.
-  if (issues.length > 0) throw new ConfigError(issues, { hint: unknown.length > 0 ? `Collections not in the configuration use defaults by name: ${unknown.join(', ')}.` : undefined });
+  if (issues.length > 0) throw new ConfigError(issues, { hint: unknown.length > 0 ? unknownCollectionsHint(unknown, configured) : undefined });
   return { loaded, schema, mapping, collections: mapping.loadOrder.filter((n) => names.includes(n)) };
+}
+
+/** Says which named collections are not configured, with the configured name each was probably meant as (`shipwreck` → `shipwrecks`). */
+export function unknownCollectionsHint(unknown: readonly string[], configured: readonly string[]): string {
+  const guesses = unknown.map((name) => {
+    const near = closestName(name, configured);
+    return near ? `"${name}" (did you mean "${near}"?)` : `"${name}"`;
+  });
+  return `Not in hybrid-migrate.config.ts: ${guesses.join(', ')}; a collection not in the configuration uses the defaults by name.`;
+}
+
+/** The configured name at most 2 edits away (case aside), the nearest first; undefined when none is. */
+function closestName(name: string, names: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const candidate of names) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) best = { name: candidate, d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length] as number;
 }
 
 export interface Connections {

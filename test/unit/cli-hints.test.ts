@@ -1,0 +1,14 @@
+/**
+ * A collection named on the command line that the configuration does not list: the hint names
+ * the configured collection it was probably meant as (`migrate shipwreck` for `shipwrecks`
+ * failed with "model Shipwreck is already the target of collection shipwrecks" and no more).
+ */
+import { describe, expect, it } from 'vitest';
+import { unknownCollectionsHint } from '../../src/cli/context.js';
+
+describe('hint for collections not in the configuration', () => {
+  it('suggests a configured name at most two edits away, case aside, and none for a stranger', () => {
+    const hint = unknownCollectionsHint(['shipwreck', 'Users', 'foo'], ['shipwrecks', 'users', 'orders']);
+    expect(hint).toBe('Not in hybrid-migrate.config.ts: "shipwreck" (did you mean "shipwrecks"?), "Users" (did you mean "users"?), "foo"; a collection not in the configuration uses the defaults by name.');
+  });
+});
