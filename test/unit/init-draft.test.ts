@@ -108,6 +108,21 @@ describe('init: relations and their threshold', () => {
     expect(schema).toMatch(/fields: \[userRefId\], references: \[id\]/);
   });
 
+  it("a field holding each document's own _id once is no relation to itself (zips.zip beside _id)", async () => {
+    const zips = range(30).map((i) => ({ _id: `0${1000 + i}`, zip: `0${1000 + i}`, city: `City ${i}` }));
+    const histogram = new TypeHistogram();
+    const values = new ValueProfiler();
+    for (const doc of zips) {
+      const raw = BSON.serialize(doc);
+      histogram.observe(BSON.deserialize(raw, HISTOGRAM_READ_OPTIONS));
+      values.observe(BSON.deserialize(raw, EXACT_READ_OPTIONS));
+    }
+    const p: CollectionProfile = { name: 'zips', documents: zips.length, histogram: histogram.toJSON(), values: values.paths, ids: new Set(zips.map((z) => referenceKey(z._id))), sampled: false };
+    const { schema } = await draftOf(p);
+    expect(schema).toMatch(/ zip String @map\("zip"\)| zip String\n/);
+    expect(schema).not.toMatch(/@relation/);
+  });
+
   it('a required reference in a cycle becomes optional; the other required references stay required', async () => {
     const teams = range(3).map(() => ({ _id: new ObjectId() }));
     const people = range(6).map((i) => ({ _id: new ObjectId(), teamId: (teams[i % 3] as { _id: ObjectId })._id }));

@@ -79,6 +79,9 @@ function bestMatch(field: DraftField, owner: DraftModel, distinct: ReadonlyMap<s
   let best: Match | undefined;
   for (const target of targets) {
     if (target.field && (target.model === owner && target.field === field)) continue;
+    // A field holding each of its own collection's `_id`s exactly once is the id written twice
+    // (zips.zip beside _id: the zip), not a tree: a parent repeats, a link is missing somewhere.
+    if (!target.field && target.model === owner && distinct.size === total && total === target.keys.size) continue;
     if (target.field && !sameKind(field, target.field)) continue;
     // Plain values (numbers, strings) are only compared with a key whose name or collection the field's name points to.
     if (!objectIds && !namesRelate(field, owner, target)) continue;
