@@ -3,7 +3,9 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { rollback, type RollbackResult } from '../../use-cases/rollback/rollback.js';
 import { ConfigError, ExitCode } from '../../core/errors.js';
 import { connectPostgres } from '../../target/pg-target.js';
-import { applicationNameOf, checkConnectionUrls, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight } from '../context.js';
+import { applicationNameOf, checkConnectionUrls, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight, type Setup } from '../context.js';
+import { resolveMapping } from '../../config/resolve-mapping.js';
+import type { MappedCollection } from '../../core/mapping.js';
 import { registerPgSessions } from '../interrupt.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatDuration, formatInt, table } from '../render.js';
@@ -66,7 +68,7 @@ application or still referenced; listed) · 5 locked by a running migrate · 130
         // The tables must exist (their columns do not matter to a delete); nothing is written otherwise.
         await preflight(pg, setup, 'tables');
         result = await explainingTimeouts(pg, setup, () => rollback(
-          { pool: pg.pool, mapping: setup.mapping, events: { batchDone: (name, deleted) => rt.logger.debug({ collection: name, deleted }, 'batch committed') } },
+          { pool: pg.pool, mapping: setup.mapping, configured: configuredCollections(setup), events: { batchDone: (name, deleted) => rt.logger.debug({ collection: name, deleted }, 'batch committed') } },
           {
             collections: setup.collections,
             runId: flags.run,
@@ -145,4 +147,9 @@ function renderSummary(r: RollbackResult): string {
     if (deleted.length > 0) out.push('', 'Would delete (first ones):', ...deleted);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Every collection the configuration maps (a rollback names the child rows of the others it meets); those that do not resolve are left out. */
+function configuredCollections(setup: Setup): MappedCollection[] {
+  return [...resolveMapping(setup.loaded.config, setup.schema).mapping.collections.values()];
 }

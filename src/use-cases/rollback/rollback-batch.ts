@@ -10,8 +10,8 @@ import type pg from 'pg';
 import { rowHashSql, stateTable } from '../../state/schema.js';
 import { forgetEntries } from '../../state/registry.js';
 import { forgetDeferredOf } from '../../state/deferred-refs.js';
-import { joinCondition, type ReferencingKey } from './rollback-foreign-keys.js';
-import { childRefsOf, SCOPE, type ScopeStatus } from './rollback-scope.js';
+import { joinCondition, migrationChildSql, type ReferencingKey } from './rollback-foreign-keys.js';
+import { childRefsOf, ROWS, SCOPE, type ScopeStatus } from './rollback-scope.js';
 import type { ChildTarget, RollbackTarget } from './rollback-targets.js';
 import { childRowChange, isMigrationChild, type ChildRow } from '../../state/ownership.js';
 import { faultPoint } from '../../runtime/fault.js';
@@ -173,9 +173,9 @@ async function checkReferences(
   if (ids.length === 0) return toNull;
   for (const key of target.referencing) {
     const pk = key.idColumn;
-    const r = await client.query<{ target: string; ref: string | null; scope_status: string | null; migrated: boolean; unchanged: boolean }>(
+    const r = await client.query<{ target: string; ref: string | null; scope_status: string | null; migrated: boolean; migrated_child: boolean; unchanged: boolean }>(
       `SELECT t.${target.idColumn}::text AS target, ${pk ? `r.${pk}::text` : 'NULL'} AS ref,
-              ${pk ? 's.status' : 'NULL'} AS scope_status, ${pk ? '(m.uuid IS NOT NULL)' : 'false'} AS migrated,
+              ${pk ? 's.status' : 'NULL'} AS scope_status, ${pk ? '(m.uuid IS NOT NULL)' : 'false'} AS migrated, ${migrationChildSql(key, 'r')} AS migrated_child,
               ${pk ? `coalesce(${rowHashSql('r')} = m.row_hash, false)` : 'false'} AS unchanged
          FROM ${target.table} t JOIN ${key.table} r ON ${joinCondition(key, 'r', 't')}
          ${pk ? `LEFT JOIN ${SCOPE} s ON s.uuid = r.${pk} LEFT JOIN ${stateTable('id_map')} m ON m.uuid = r.${pk}` : ''}
@@ -188,7 +188,7 @@ async function checkReferences(
       if (row.ref !== null && ownIds.has(row.ref)) continue;
       const clearable = row.ref !== null && row.scope_status === 'pending' && (row.unchanged || force) && key.nullable && key.fromColumns.length === 1;
       if (clearable) refs.push({ target: row.target, ref: row.ref as string });
-      else block(row.target, `referenced by ${row.migrated ? 'migrated rows that stay' : 'application rows'} of ${key.label} (${columns})`);
+      else block(row.target, `referenced by ${ROWS[row.migrated ? 'migrated' : row.migrated_child ? 'migrated child' : 'application']} of ${key.label} (${columns})`);
     }
     if (refs.length > 0) toNull.push({ key, refs });
   }

@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { quoteIdent } from '../../schema/prisma-schema.js';
+import { stateTable } from '../../state/schema.js';
 
 /** One foreign key `table(fromColumns) → target(toColumns)`, identifiers already quoted. */
 export interface ReferencingKey {
@@ -20,6 +21,12 @@ export interface ReferencingKey {
   nullable: boolean;
   /** The referencing table's primary key when it is a single uuid column (how rows are told apart), else undefined. */
   idColumn: string | undefined;
+  /**
+   * The referencing table is the child table of a configured collection (post_likes of posts):
+   * its parent column. A row there with a version-5 id under a registered parent is presumed
+   * the migration's child row (as staysCondition presumes), for the reason a rollback gives.
+   */
+  childOf?: { parentColumn: string };
 }
 
 interface FkRow {
@@ -69,4 +76,10 @@ export async function referencingKeys(client: pg.ClientBase, qualifiedTable: str
 /** `r.a = t.x AND r.b = t.y` for a key, with the given aliases. */
 export function joinCondition(key: ReferencingKey, referencing: string, target: string): string {
   return key.fromColumns.map((c, i) => `${referencing}.${c} = ${target}.${key.toColumns[i] as string}`).join(' AND ');
+}
+
+/** SQL: the referencing row `r` is presumed a child row the migration wrote for a migrated document (see ReferencingKey.childOf). */
+export function migrationChildSql(key: ReferencingKey, r: string): string {
+  if (!key.childOf || !key.idColumn) return 'false';
+  return `(substr(${r}.${key.idColumn}::text, 15, 1) = '5' AND EXISTS (SELECT 1 FROM ${stateTable('id_map')} mp WHERE mp.uuid = ${r}.${key.childOf.parentColumn}))`;
 }

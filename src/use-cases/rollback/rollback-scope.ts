@@ -11,7 +11,7 @@
  */
 import type pg from 'pg';
 import { rowHashSql, stateTable } from '../../state/schema.js';
-import { joinCondition, type ReferencingKey } from './rollback-foreign-keys.js';
+import { joinCondition, migrationChildSql, type ReferencingKey } from './rollback-foreign-keys.js';
 import type { RollbackTarget } from './rollback-targets.js';
 import { childRowChange, childRowsDigest, isMigrationChild, type ChildRow, type ChildTableRef } from '../../state/ownership.js';
 
@@ -137,9 +137,15 @@ function staysCondition(key: ReferencingKey, presumedOwnChildId: string | undefi
   return parts.length > 0 ? parts.join(' AND ') : 'true';
 }
 
-function migratedCondition(key: ReferencingKey, migrated: boolean): string {
-  if (!key.idColumn) return migrated ? 'false' : 'true';
-  return `${migrated ? '' : 'NOT '}EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = r.${key.idColumn})`;
+/** How a rollback names the rows that keep a row: the application's, the migration's registered rows, its child rows of another collection. */
+export const ROWS = { application: 'application rows', migrated: 'migrated rows that stay', 'migrated child': 'migrated child rows that stay' } as const;
+
+/** SQL condition: the referencing row r is the application's, a registered migrated row, or a migration child row of another collection. */
+function whoseCondition(key: ReferencingKey, who: keyof typeof ROWS): string {
+  if (who === 'migrated child') return migrationChildSql(key, 'r');
+  if (!key.idColumn) return who === 'migrated' ? 'false' : 'true';
+  const registered = `EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = r.${key.idColumn})`;
+  return who === 'migrated' ? registered : `NOT ${registered} AND NOT ${migrationChildSql(key, 'r')}`;
 }
 
 /** One round over every key into every target; returns how many rows it blocked. */
@@ -156,14 +162,14 @@ async function blockRound(client: pg.ClientBase, targets: readonly RollbackTarge
     });
     for (const { key, ownChildId, what } of keys) {
       // Child rows are never in id_map: under a parent they are the migration's (v5) or the application's.
-      for (const migrated of ownChildId ? [false] : [false, true]) {
-        const who = migrated ? 'migrated rows that stay' : 'application rows';
-        const reason = ownChildId ? `has application child rows in ${key.label}` : `${what} ${who} of ${key.label} (${key.fromColumns.join(', ').replaceAll('"', '')})`;
+      for (const who of ownChildId ? (['application'] as const) : (['application', 'migrated', 'migrated child'] as const)) {
+        if (who === 'migrated child' && !key.childOf) continue;
+        const reason = ownChildId ? `has application child rows in ${key.label}` : `${what} ${ROWS[who]} of ${key.label} (${key.fromColumns.join(', ').replaceAll('"', '')})`;
         const r = await client.query(
           `UPDATE ${SCOPE} s SET status = 'blocked', reason = $2
             WHERE s.collection = $1 AND s.status = 'pending' AND EXISTS (
               SELECT 1 FROM ${target.table} t JOIN ${key.table} r ON ${joinCondition(key, 'r', 't')}
-               WHERE t.${target.idColumn} = s.uuid AND ${staysCondition(key, ownChildId, ownChildId ? undefined : childTables.get(key.table))} AND ${migratedCondition(key, migrated)})`,
+               WHERE t.${target.idColumn} = s.uuid AND ${staysCondition(key, ownChildId, ownChildId ? undefined : childTables.get(key.table))} AND ${whoseCondition(key, who)})`,
           [target.collection, reason],
         );
         blocked += r.rowCount ?? 0;

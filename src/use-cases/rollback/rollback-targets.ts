@@ -35,10 +35,25 @@ export interface RollbackTarget {
   parentKeys: (ReferencingKey | undefined)[];
 }
 
-export async function rollbackTarget(client: pg.ClientBase, collection: MappedCollection): Promise<RollbackTarget> {
+/** The child tables of every configured collection (qualified table → quoted parent column), for the reasons a rollback gives. */
+export function childTablesOf(collections: Iterable<MappedCollection>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of collections) {
+    for (const child of c.children) {
+      const parent = child.columns.find((col) => col.source.kind === 'parent');
+      if (parent) out.set(qualifiedTable(child.model), quoteIdent(parent.column.column));
+    }
+  }
+  return out;
+}
+
+export async function rollbackTarget(client: pg.ClientBase, collection: MappedCollection, childTables: ReadonlyMap<string, string> = new Map()): Promise<RollbackTarget> {
   const model = collection.model;
   const table = qualifiedTable(model);
-  const all = await referencingKeys(client, table);
+  const all = (await referencingKeys(client, table)).map((k) => {
+    const parentColumn = childTables.get(k.table);
+    return parentColumn ? { ...k, childOf: { parentColumn } } : k;
+  });
   const children: ChildTarget[] = [];
   const parentKeys: (ReferencingKey | undefined)[] = [];
   for (const child of collection.children) {

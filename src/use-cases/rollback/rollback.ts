@@ -22,7 +22,7 @@ import { forgetUnmappedConflicts } from '../../state/conflicts.js';
 import { hasRegisteredRows } from '../../state/registry.js';
 import { rollbackBatch } from './rollback-batch.js';
 import { blockedReasons, blockForeignChildren, blockReferencedRows, classifyRows, createScope, pendingChildCounts, SCOPE, scopeCounts, scopeSamples, type RollbackSample } from './rollback-scope.js';
-import { rollbackTarget, type RollbackTarget } from './rollback-targets.js';
+import { childTablesOf, rollbackTarget, type RollbackTarget } from './rollback-targets.js';
 
 export interface RollbackOptions {
   /** Collections to roll back, in any order; they are processed in reverse load order. */
@@ -77,6 +77,8 @@ export interface RollbackResult {
 export interface RollbackDeps {
   pool: pg.Pool;
   mapping: MigrationMapping;
+  /** Every collection of the configuration (not only those rolled back): whose child tables other rows may sit in. */
+  configured?: Iterable<MappedCollection>;
   events?: RollbackEvents;
 }
 
@@ -99,7 +101,8 @@ export async function rollback(deps: RollbackDeps, opts: RollbackOptions): Promi
   try {
     if (run) await markAbandonedRuns(pool, names);
     const targets: RollbackTarget[] = [];
-    for (const name of names) targets.push(await rollbackTarget(client, mapping.collections.get(name) as MappedCollection));
+    const childTables = childTablesOf(deps.configured ?? mapping.collections.values());
+    for (const name of names) targets.push(await rollbackTarget(client, mapping.collections.get(name) as MappedCollection, childTables));
     await createScope(client, names, opts.runId);
     for (const target of targets) {
       await classifyRows(client, target, opts.force);
