@@ -34,6 +34,12 @@ export async function rejectedKeys(q: Queryable, collection: string, keys: reado
   return new Set(r.rows.map((row) => row.k));
 }
 
+/** The reason recorded for each of `keys` that has a reject. */
+export async function rejectReasons(q: Queryable, collection: string, keys: readonly string[]): Promise<Map<string, string>> {
+  const r = await q.query<{ k: string; r: string }>(`SELECT source_key AS k, reason AS r FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`, [collection, keys]);
+  return new Map(r.rows.map((row) => [row.k, row.r]));
+}
+
 /** The first rejects of a collection in source-key order. */
 export async function rejectSamples(q: Queryable, collection: string, limit: number): Promise<{ sourceKey: string; fieldPath: string; reason: string }[]> {
   return readStateOr([], async () => {

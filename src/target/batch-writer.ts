@@ -221,13 +221,16 @@ async function writeIsolating(
     await client.query('RELEASE SAVEPOINT hm_batch');
     if (docs.length === 1) {
       const doc = docs[0] as BatchDocument;
-      refused.push({ sourceKey: doc.converted.sourceKey, fieldPath: fieldOfPgError(e, plan), reason: `PostgreSQL refused the row: ${describePgError(e)}`, document: doc.sourceJson() });
+      refused.push({ sourceKey: doc.converted.sourceKey, fieldPath: fieldOfPgError(e, plan), reason: `${REFUSED_BY_POSTGRES}${describePgError(e)}`, document: doc.sourceJson() });
       return 0;
     }
     const mid = docs.length >> 1;
     return (await writeIsolating(client, plan, runId, docs.slice(0, mid), options, refused, changes)) + (await writeIsolating(client, plan, runId, docs.slice(mid), options, refused, changes));
   }
 }
+
+/** How the reason of a document PostgreSQL refused begins (verify tells these from the conversion's rejects by it). */
+export const REFUSED_BY_POSTGRES = 'PostgreSQL refused the row: ';
 
 /** SQLSTATE classes caused by a row's content (22 data exception, 23 integrity violation): worth isolating. */
 function isDataError(e: unknown): boolean {

@@ -14,7 +14,8 @@ import type { CollectionVerification, VerifyMismatch } from './verify-result.js'
 import { foldPositions } from './verify-result.js';
 import { classifyKeys, readTargetRows, type KeyClassification } from './verify-target.js';
 import { changedDocuments } from '../../state/ownership.js';
-import { writePlanFor } from '../../target/batch-writer.js';
+import { REFUSED_BY_POSTGRES, writePlanFor } from '../../target/batch-writer.js';
+import { rejectReasons } from '../../state/rejects.js';
 
 /** Counters and samples of one collection, shared by its parallel batches. */
 export class CollectionTally {
@@ -77,8 +78,30 @@ export async function verifyBatch(ctx: BatchContext, docs: readonly Document[], 
     }
     if (opts.compare && uuid !== undefined) toCompare.push({ doc, key, uuid });
   });
+  if (opts.classify && state.rejected.size > 0) await recheckRejected(ctx, docs.filter((_, i) => state.rejected.has(keys[i] as string)));
   if (toCompare.length > 0) await compareDocuments(ctx, toCompare);
   return state;
+}
+
+/**
+ * A document set aside by the conversion or a reference may have been fixed in MongoDB since
+ * (without an updatedAt the sync never reads it again): converted again, one that now passes
+ * counts as not migrated, `rejected-since-fixed`, rather than as an accounted-for reject.
+ * PostgreSQL's own refusals (a duplicate key…) cannot be judged without writing: left as rejected.
+ */
+async function recheckRejected(ctx: BatchContext, docs: readonly Document[]): Promise<void> {
+  const { mapped, tally } = ctx;
+  const reasons = await rejectReasons(ctx.pool, mapped.name, docs.map((d) => sourceIdKey(d._id)));
+  const convertible = docs.filter((d) => !reasons.get(sourceIdKey(d._id))?.startsWith(REFUSED_BY_POSTGRES));
+  if (convertible.length === 0) return;
+  const settled = await settleBatch(mapped, convertible, { references: ctx.references, timing: newTiming(), deferred: 'settle' });
+  for (const d of settled.docs) {
+    tally.rejected--;
+    tally.notMigrated++;
+    if (tally.missingRows.length < tally.maxSamples) {
+      tally.missingRows.push({ sourceKey: d.converted.sourceKey, sourceId: displayId(d.converted.sourceKey), uuid: d.converted.uuid, reason: 'rejected-since-fixed' });
+    }
+  }
 }
 
 /**

@@ -44,8 +44,12 @@ export interface VerifyMissingRow {
   sourceId: string;
   /** The uuid the row would have (registered, or derived from the `_id`). */
   uuid: string | undefined;
-  /** Always 'not-migrated' since rows the application deleted moved to applicationChanges; 'row-deleted' kept for readers of older reports. */
-  reason: 'not-migrated' | 'row-deleted';
+  /**
+   * 'not-migrated'; 'rejected-since-fixed': set aside by an earlier run, but the document as it
+   * is now converts (migrate --incremental --detect-changes or --restart writes it); 'row-deleted'
+   * is kept for readers of older reports (rows the application deleted are applicationChanges).
+   */
+  reason: 'not-migrated' | 'rejected-since-fixed' | 'row-deleted';
 }
 
 export interface CollectionVerification {
