@@ -56,6 +56,9 @@ function groupByField(refs: readonly [string, PendingReference][]): Map<string, 
 /** Ids per `$in` query: keeps each query well under the 16 MB command limit and FerretDB fast. */
 const IN_CHUNK = 1000;
 
+/** A business key's document: its UUID and source key, null (none holds it) or 'ambiguous' (several do). */
+type BusinessKeyHit = { uuid: string; idKey: string } | null | 'ambiguous';
+
 /** What is known of a referenced UUID: a target row, a source document only, or nothing. */
 type Found = 'target' | 'source' | 'missing';
 
@@ -68,7 +71,7 @@ export class ReferenceIndex {
   private readonly rejected = new Map<string, Set<string>>();
   private readonly mapping: MigrationMapping;
   /** Business keys (`by`) per `collection\u0000path`: key of the value → the referenced UUID, null (none) or 'ambiguous'. */
-  private readonly byKeys = new Map<string, Map<string, { uuid: string; idKey: string } | null | 'ambiguous'>>();
+  private readonly byKeys = new Map<string, Map<string, BusinessKeyHit>>();
   private readonly maxKnown: number;
   private readonly maxRejected: number;
   /** True once a rejected set hit its bound: references to later rejected documents count as resolved. */
@@ -118,6 +121,15 @@ export class ReferenceIndex {
    */
   private async resolveBusinessKeys(docs: readonly ConvertedDocument[], keys: Db | undefined): Promise<void> {
     const wanted = new Map<string, { collection: string; path: readonly string[]; values: Map<string, unknown> }>();
+    // What this call resolves, read from the cache or the source, kept apart from the shared cache:
+    // another collection's batch may run the same lookups meanwhile (migrate, verify), and must
+    // never read a value as "none" while its query is still in flight, nor lose it to a reset.
+    const resolved = new Map<string, Map<string, BusinessKeyHit>>();
+    const local = (id: string) => {
+      let m = resolved.get(id);
+      if (!m) resolved.set(id, (m = new Map()));
+      return m;
+    };
     const pending: PendingReference[] = [];
     for (const d of docs) {
       for (const ref of d.references) {
@@ -125,7 +137,11 @@ export class ReferenceIndex {
         pending.push(ref);
         const id = `${ref.targetCollection}\u0000${ref.key.field.join('.')}`;
         const valueKey = sourceIdKey(ref.key.value);
-        if (this.byKeys.get(id)?.has(valueKey)) continue;
+        const cache = this.byKeys.get(id);
+        if (cache?.has(valueKey)) {
+          local(id).set(valueKey, cache.get(valueKey) as BusinessKeyHit);
+          continue;
+        }
         let w = wanted.get(id);
         if (!w) wanted.set(id, (w = { collection: ref.targetCollection, path: ref.key.field, values: new Map() }));
         w.values.set(valueKey, ref.key.value);
@@ -135,11 +151,10 @@ export class ReferenceIndex {
     const db = keys ?? this.sources.keys ?? this.sources.source;
     if (!db) throw new Error('references by a business key ("by") are resolved through MongoDB, and this command gave the reference index no source database');
     for (const [id, w] of wanted) {
-      let cache = this.byKeys.get(id);
-      if (!cache || cache.size > this.maxKnown) this.byKeys.set(id, (cache = new Map()));
+      const got = local(id);
       const field = w.path.join('.');
       const values = [...w.values];
-      for (const [key] of values) cache.set(key, null);
+      for (const [key] of values) got.set(key, null);
       for (let i = 0; i < values.length; i += IN_CHUNK) {
         const chunk = values.slice(i, i + IN_CHUNK).map(([, v]) => v);
         const found = await db
@@ -150,17 +165,21 @@ export class ReferenceIndex {
           const v = valueAt(d, w.path);
           if (v === undefined || v === null || Array.isArray(v)) continue;
           const key = sourceIdKey(v);
-          if (!cache.has(key)) continue;
+          if (!w.values.has(key)) continue;
           const uuid = idToUuid(w.collection, d._id);
-          const previous = cache.get(key);
+          const previous = got.get(key);
           const same = previous === null || previous === undefined || (previous !== 'ambiguous' && previous.uuid === uuid);
-          cache.set(key, same ? { uuid, idKey: sourceIdKey(d._id) } : 'ambiguous');
+          got.set(key, same ? { uuid, idKey: sourceIdKey(d._id) } : 'ambiguous');
         }
       }
+      // Published once complete.
+      let cache = this.byKeys.get(id);
+      if (!cache || cache.size > this.maxKnown) this.byKeys.set(id, (cache = new Map()));
+      for (const [key] of values) cache.set(key, got.get(key) ?? null);
     }
     for (const ref of pending) {
       if (ref.key?.kind !== 'source') continue;
-      const hit = this.byKeys.get(`${ref.targetCollection}\u0000${ref.key.field.join('.')}`)?.get(sourceIdKey(ref.key.value));
+      const hit = resolved.get(`${ref.targetCollection}\u0000${ref.key.field.join('.')}`)?.get(sourceIdKey(ref.key.value));
       if (hit === 'ambiguous') {
         ref.uuid = '';
         if (!ref.sourceText.endsWith(AMBIGUOUS)) ref.sourceText += AMBIGUOUS;
