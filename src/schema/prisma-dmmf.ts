@@ -10,5 +10,17 @@ import { createRequire } from 'node:module';
 export function dmmfDatamodelJson(text: string): string {
   const require = createRequire(import.meta.url);
   const wasm = require('@prisma/prisma-schema-wasm') as { get_datamodel(params: string): string };
-  return wasm.get_datamodel(JSON.stringify({ prismaSchema: text }));
+  return wasm.get_datamodel(JSON.stringify({ prismaSchema: withoutConnectionSettings(text) }));
+}
+
+/**
+ * A Prisma 5/6 schema names its connection in the datasource (`url = env("DATABASE_URL")`,
+ * `directUrl`, `shadowDatabaseUrl`); Prisma 7's parser, ours, refuses those lines ("The
+ * datasource property url is no longer supported"). They say nothing about the data model,
+ * and hybrid-migrate takes its connections from DATABASE_URL: blanked before parsing (line
+ * numbers in Prisma's messages stay right), so a schema an application still runs with works.
+ */
+export function withoutConnectionSettings(text: string): string {
+  return text.replace(/(datasource\s+\w+\s*\{)([^}]*)(\})/g, (_, open: string, body: string, close: string) =>
+    open + body.replace(/^([ \t]*)(url|directUrl|shadowDatabaseUrl)[ \t]*=[^\n]*$/gm, '$1') + close);
 }

@@ -72,3 +72,19 @@ describe("Prisma's own error for a schema it refuses", () => {
     expect(message).not.toMatch(/\u001b/);
   });
 });
+
+describe('a Prisma 5/6 schema, its connection still in the datasource', () => {
+  it('parses: url, directUrl and shadowDatabaseUrl are not the data model (Prisma 7 refuses them)', () => {
+    const old = `datasource db {\n  provider          = "postgresql"\n  url               = env("DATABASE_URL")\n  directUrl         = env("DIRECT_URL")\n  shadowDatabaseUrl = env("SHADOW_URL")\n}\nmodel Note {\n  id   String @id @db.Uuid\n  text String\n}\n`;
+    const schema = parsePrismaSchema(old);
+    expect([...schema.models.keys()]).toEqual(['Note']);
+    // An error further down still names its own line.
+    let message = '';
+    try {
+      parsePrismaSchema(`${old}model Bad {\n  id String @id\n  x Nope\n}\n`);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/schema\.prisma:13/);
+  });
+});
