@@ -16,7 +16,8 @@ import type { Db, Document, Filter } from 'mongodb';
 import type pg from 'pg';
 import { collectionColumns, type MigrationMapping } from '../core/mapping.js';
 import { valueAt, type ConvertedDocument, type PendingReference } from '../core/transform.js';
-import { idToUuid, sourceIdKey } from '../core/ids.js';
+import { idToUuid, sourceIdKey, uuidToObjectId } from '../core/ids.js';
+import { readStateOr, stateTable } from '../state/schema.js';
 import { convertScalar } from '../core/convert-value.js';
 import { EXACT_READ_OPTIONS } from '../source/mongo-source.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
@@ -28,6 +29,12 @@ export interface ReferenceSources {
   target?: pg.Pool;
   /** A prediction: the source database, whose documents would be migrated first. */
   source?: Db;
+  /**
+   * A prediction: the target's state, whose rejects of earlier runs are documents of the source
+   * that never arrive in the target (a later migrate does not write them again): references to
+   * them dangle. Absent, or without state tables: none.
+   */
+  earlierRejects?: pg.Pool;
   /** Known ids kept per target collection before the cache starts over. */
   maxKnown?: number;
   /** Documents remembered as predicted rejects per collection. */
@@ -105,7 +112,11 @@ export class ReferenceIndex {
       const byColumn = [...refs].filter(([, r]) => r.key?.kind === 'column');
       for (const uuid of await this.inTarget(collection, byId.map(([uuid]) => uuid))) found.set(uuid, 'target');
       const rest = byId.filter(([uuid]) => !found.has(uuid)).map(([uuid, r]): [string, string] => [uuid, r.sourceText]);
-      if (this.sources.source) for (const uuid of await this.inSource(this.sources.source, collection, rest)) found.set(uuid, 'source');
+      if (this.sources.source) {
+        const inSource = await this.inSource(this.sources.source, collection, rest);
+        for (const uuid of inSource) found.set(uuid, 'source');
+        await this.markEarlierRejects(collection, rest.filter(([uuid]) => found.get(uuid) === 'source'));
+      }
       if (byColumn.length > 0) {
         for (const k of await this.columnInTarget(collection, byColumn)) found.set(k, 'target');
         for (const k of await this.columnInSource(collection, byColumn.filter(([k]) => !found.has(k)))) found.set(k, 'source');
@@ -246,6 +257,28 @@ export class ReferenceIndex {
       }
     }
     return out;
+  }
+
+  /** A prediction: documents found in the source that an earlier run rejected are set aside, as if this run had. */
+  private async markEarlierRejects(collection: string, refs: readonly [string, string][]): Promise<void> {
+    const pool = this.sources.earlierRejects;
+    if (!pool || refs.length === 0) return;
+    const keyOf = new Map<string, string>();
+    for (const [uuid, sourceText] of refs) {
+      const hex = uuidToObjectId(uuid);
+      keyOf.set(hex !== null ? `oid:${hex}` : sourceText, uuid);
+    }
+    const keys = await readStateOr<string[]>([], async () => {
+      // A reject whose document a later run wrote after all (--restart) is no longer one.
+      const r = await pool.query<{ k: string }>(
+        `SELECT x.source_key AS k FROM ${stateTable('rejects')} x
+          WHERE x.collection = $1 AND x.source_key = ANY($2::text[])
+            AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = x.collection AND m.source_key = x.source_key)`,
+        [collection, [...keyOf.keys()]],
+      );
+      return r.rows.map((row) => row.k);
+    });
+    for (const k of keys) this.markRejected(collection, keyOf.get(k));
   }
 
   /** A prediction sets the referenced document aside: it exists in the source, but its row never will. */

@@ -257,7 +257,7 @@ async function runCollections(deps: MigrateDeps, opts: MigrateOptions, scope: Ru
     if ((await countDeferred(pool, names)) > 0) await run.ensure(pool);
   }
   // A dry run predicts: a reference also resolves when its document is in the source and not predicted rejected.
-  const references = new ReferenceIndex(mapping, { target: pool, source: opts.dryRun ? deps.db : undefined });
+  const references = new ReferenceIndex(mapping, { target: pool, ...(opts.dryRun ? { source: deps.db, earlierRejects: pool } : {}) });
   const workers = pLimit(opts.concurrency ?? mapping.concurrency);
   const done = new Map<string, Promise<void>>();
   for (const name of names) {

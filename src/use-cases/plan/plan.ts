@@ -138,8 +138,9 @@ export async function buildPlan(deps: PlanDeps, opts: PlanOptions): Promise<Plan
   const mode = await scanModeFor(db, opts.sample, deps.source.isFerretDb, names[0]);
   const database = await databaseStats(db);
   const earlierRuns = await readEarlierRuns(deps.pool, names);
-  // Nothing is written yet: a reference resolves when its document is in the source and not predicted rejected.
-  const references = new ReferenceIndex(mapping, { source: db });
+  // Nothing is written yet: a reference resolves when its document is in the source and not
+  // predicted rejected, by this scan or by an earlier run (its reject stays: migrate never writes it).
+  const references = new ReferenceIndex(mapping, { source: db, earlierRejects: deps.pool });
   const collections: CollectionPlan[] = [];
   // Load order matters: a document rejected in a parent collection makes references to it dangle.
   for (const name of names) {
