@@ -114,6 +114,7 @@ function resolveCollection(
   issues: ConfigIssue[],
 ): MappedCollection {
   const base = `collections.${name}`;
+  compositeIdIssue(model, `${base}.model`, 'the UUID of its document\'s _id', issues);
   const consumed: string[][] = [['_id']];
   const extraName = cfg.extraField === false ? undefined : (cfg.extraField ?? DEFAULTS.extraField);
   const extraColumn = extraName ? model.columnsByField.get(extraName) : undefined;
@@ -331,6 +332,7 @@ function resolveChild(
   const label = typeof child.from === 'string' ? child.from : model.name;
   if (typeof child.from === 'string') consumed.push(child.from.split('.'));
   for (const c of child.consumes ?? []) consumed.push(c.split('.'));
+  if (compositeIdIssue(model, `${base}.model`, 'a UUID made from its parent\'s id and its position', issues)) return undefined;
   const idColumn = model.columnsByField.get(model.idField);
   if (!idColumn) {
     issues.push({ path: `${base}.model`, message: `model "${model.name}" has no id field` });
@@ -419,4 +421,19 @@ function loadOrder(collections: ReadonlyMap<string, MappedCollection>): { order:
     deferred.push(breakable);
   }
   return { order, deferred, cycle: [] };
+}
+
+/**
+ * A model whose primary key is several fields (`@@id([orderId, position])`): every row the
+ * migration writes has one UUID id (what ownership, resume and rollback go by). Said with the
+ * fix, rather than found by the preflight as a primary key that differs from the schema.
+ */
+function compositeIdIssue(model: SchemaModel, path: string, idOf: string, issues: ConfigIssue[]): boolean {
+  if (!model.compositeId) return false;
+  const fields = model.compositeId.join(', ');
+  issues.push({
+    path,
+    message: `model "${model.name}" has a composite primary key @@id([${fields}]); hybrid-migrate gives every row one UUID id (${idOf}): add \`id String @id @db.Uuid\` to the model and make the pair @@unique([${fields}])`,
+  });
+  return true;
 }

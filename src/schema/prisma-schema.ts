@@ -63,6 +63,8 @@ export interface SchemaModel {
   columns: SchemaColumn[];
   columnsByField: ReadonlyMap<string, SchemaColumn>;
   idField: string;
+  /** A primary key of several fields (`@@id([orderId, position])`): the migration cannot write such a model. */
+  compositeId?: string[];
   relations: SchemaRelation[];
   /** Unique constraints (each a list of Prisma field names), the primary key excluded. */
   uniques: string[][];
@@ -206,6 +208,7 @@ function toModel(m: DmmfModel, enums: ReadonlyMap<string, readonly string[]>): S
     columns,
     columnsByField: new Map(columns.map((c) => [c.field, c])),
     idField,
+    ...(m.primaryKey && m.primaryKey.fields.length > 1 ? { compositeId: m.primaryKey.fields } : {}),
     relations,
     uniques,
   };

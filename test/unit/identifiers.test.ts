@@ -88,3 +88,17 @@ describe('a Prisma 5/6 schema, its connection still in the datasource', () => {
     expect(message).toMatch(/schema\.prisma:13/);
   });
 });
+
+describe('a model with a composite primary key', () => {
+  it('is a configuration error naming the fix (plan said fine, migrate exit 3 on a primary key that differs)', () => {
+    const schema = parsePrismaSchema(`datasource db {\n  provider = "postgresql"\n}\nmodel Order {\n  id    String @id @db.Uuid\n  items OrderLine[]\n}\nmodel OrderLine {\n  orderId  String @db.Uuid\n  position Int\n  sku      String\n  order    Order  @relation(fields: [orderId], references: [id])\n  @@id([orderId, position])\n}\n`);
+    const { issues } = resolveMapping({ collections: { orders: { model: 'Order', children: [{ model: 'OrderLine', from: 'items', parentField: 'orderId' }] } } }, schema);
+    expect(issues).toEqual([
+      {
+        path: 'collections.orders.children[0].model',
+        message: expect.stringContaining('model "OrderLine" has a composite primary key @@id([orderId, position]); hybrid-migrate gives every row one UUID id'),
+      },
+    ]);
+    expect(issues[0]?.message).toContain('add `id String @id @db.Uuid` to the model and make the pair @@unique([orderId, position])');
+  });
+});
