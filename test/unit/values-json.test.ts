@@ -14,7 +14,7 @@ describe('toJson — exact output', () => {
       okv('{"a":0.1,"b":1e+21,"c":5e-324,"d":7,"e":2.5}'),
     );
   });
-  it('Long, bigint and Decimal128 are exact number literals (jsonb numeric)', () => {
+  it('Long, bigint and Decimal128 are exact number literals (jsonb numeric), a Decimal128 with its own scale (1.50)', () => {
     expect(
       toJson({
         long: Long.fromString('9007199254740993'),
@@ -27,7 +27,7 @@ describe('toJson — exact output', () => {
     ).toEqual(
       okv(
         '{"long":9007199254740993,"big":-9223372036854775808,"dec":1234567890123456789012345678901.234,' +
-          `"exp":123000,"small":0.${'0'.repeat(39)}1,"scale":1.5}`,
+          `"exp":123000,"small":0.${'0'.repeat(39)}1,"scale":1.50}`,
       ),
     );
   });

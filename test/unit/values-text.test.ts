@@ -67,6 +67,7 @@ describe('toText', () => {
     ['Long beyond 2^53', Long.fromString('9007199254740993'), '9007199254740993', 'text-from-number'],
     ['bigint', 9007199254740993n, '9007199254740993', 'text-from-number'],
     ['Decimal128 exponent', Decimal128.fromString('1.5E+3'), '1500', 'text-from-number'],
+    ['Decimal128 keeps its scale', Decimal128.fromString('692.10'), '692.10', 'text-from-number'],
     ['boolean', true, 'true', 'text-from-boolean'],
     ['ObjectId', new ObjectId('5f1d7e2a9b3c4d5e6f708192'), '5f1d7e2a9b3c4d5e6f708192', 'text-from-objectid'],
     ['Date', new Date(Date.UTC(1969, 6, 20, 20, 17, 40, 5)), '1969-07-20T20:17:40.005Z', 'text-from-date'],

@@ -5,7 +5,8 @@
  *   and JS puts integer-like keys first when the driver builds the object).
  * - Int32/Double/number → JSON number, shortest round-trip form; -0 → 0 (coercion 'negative-zero').
  * - Long, bigint, Decimal128 → exact JSON number literal (jsonb numbers are arbitrary-precision
- *   numeric): Decimal128 as plain normalized decimal digits ("1.23E+5" → 123000, "1.50" → 1.5).
+ *   numeric): Decimal128 as plain decimal digits, its scale kept ("1.50" → 1.50, as jsonb keeps
+ *   it), an exponent form written out ("1.23E+5" → 123000).
  * - Date → ISO-8601 string with ms ('json-date-as-string'); ObjectId → 24-hex string
  *   ('json-objectid-as-string').
  * - Binary (and Buffer/Uint8Array) and every other BSON type (Timestamp, RegExp, MinKey…) →
@@ -21,6 +22,7 @@
 import { EJSON } from '../bson.js';
 import { type Conversion, bsonTypeOf, fail, isDate, ok } from './conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './decimal-text.js';
+import { PLAIN_DECIMAL } from './text.js';
 
 export interface JsonOptions {
   /** Deepest nesting of arrays/objects accepted (default 1000). */
@@ -225,14 +227,14 @@ class JsonWriter {
     }
   }
 
-  /** Plain normalized decimal digits: "1.23E+5" → 123000, "1.50" → 1.5. */
+  /** Plain decimal digits, its scale kept ("1.50" stays 1.50: jsonb keeps it too); an exponent form as plain digits ("1.23E+5" → 123000). */
   private writeDecimal128(v: object): void {
     const text = String(v);
     const r = parseDecimalLiteral(text);
     if (typeof r !== 'object') this.reject(`Decimal128 ${text} cannot be stored in jsonb`);
     const p = r as Exclude<typeof r, string>;
     if (p.negativeZero) this.note('negative-zero');
-    this.parts.push(formatDecimal(p.parts));
+    this.parts.push(PLAIN_DECIMAL.test(text) && !p.negativeZero ? text : formatDecimal(p.parts));
   }
 
   /** Any other BSON type: its canonical Extended JSON v2 object. */

@@ -69,6 +69,9 @@ export function codePointLength(s: string): number {
  * and valid Dates (ISO-8601 with ms) become text with a coercion; objects, arrays and binary
  * are rejected so the caller can route them elsewhere (e.g. jsonb).
  */
+/** A decimal written as plain digits, without exponent: `-12.50`. */
+export const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/;
+
 export function toText(value: unknown, options: TextOptions = {}): Conversion<string> {
   let text: string;
   let coercion: string | undefined;
@@ -98,9 +101,12 @@ export function toText(value: unknown, options: TextOptions = {}): Conversion<st
       text = String(value);
       coercion = 'text-from-number';
     } else if (t === 'Decimal128') {
-      const r = parseDecimalLiteral(String(value));
+      const own = String(value);
+      const r = parseDecimalLiteral(own);
       if (typeof r !== 'object') return fail(`${show(value)} is not text`);
-      text = formatDecimal(r.parts);
+      // Its own digits when plain ("692.10" stays 692.10: the scale is part of the value written);
+      // an exponent form as plain digits ("1.5E+3" → 1500).
+      text = PLAIN_DECIMAL.test(own) && !r.negativeZero ? own : formatDecimal(r.parts);
       coercion = 'text-from-number';
     } else {
       return fail(`is ${kindOf(value)}, expected text`);
