@@ -174,8 +174,12 @@ async function removeRows(collection: MappedCollection, schema: PrismaSchema, pl
       const changed = await changedDocuments(client, target, plan.childRefs, gone.filter((g) => removable.has(g.uuid)).map((g) => g.source_key));
       for (const c of changed.values()) removable.delete(c.uuid);
     }
-    // Rows still referenced by other rows (the application's or other migrated ones): kept.
-    for (const id of await referencedIds(client, collection, schema, plan, [...removable])) removable.delete(id);
+    // Rows still referenced by other rows (the application's or other migrated ones): kept. A
+    // mark deletes nothing, so it never breaks a reference: the referenced product of an order
+    // history is marked like any other (that is what a soft delete is for).
+    if (collection.onSourceDelete.mode !== 'mark') {
+      for (const id of await referencedIds(client, collection, schema, plan, [...removable])) removable.delete(id);
+    }
     const ids = [...removable];
     if (collection.onSourceDelete.mode === 'mark') {
       const column = quoteIdent(collection.model.columnsByField.get(collection.onSourceDelete.field)?.column ?? collection.onSourceDelete.field);
