@@ -15,7 +15,7 @@ import { objectIdToUuid, sourceIdKey } from '../../core/ids.js';
 import { qualifiedTable, quoteIdent, type PrismaSchema } from '../../schema/prisma-schema.js';
 import { writePlanFor, type WritePlan } from '../../target/batch-writer.js';
 import { analyzeRegistry, forgetEntries, knownSourceKeys, objectIdEntriesBetween, otherIdEntriesAfter } from '../../state/registry.js';
-import { changedDocuments, isMigrationChild, refreshRowHashes, unchangedOwnedRows } from '../../state/ownership.js';
+import { changedDocuments, isMigrationChild, refreshRowHashes, unchangedOwnedRows, type DocumentChange } from '../../state/ownership.js';
 import { recordConflicts } from '../../state/conflicts.js';
 import { processBatch, type BatchContext } from '../../pipeline/batch-pipeline.js';
 import { withTransaction } from '../../target/transaction.js';
@@ -163,16 +163,31 @@ export async function hasOtherIdTypes(db: BatchContext['db'], collection: string
 /** Removes (or marks) the rows of documents deleted in MongoDB, in one transaction per page. */
 async function removeRows(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: BatchContext, gone: { source_key: string; uuid: string }[]): Promise<void> {
   const uuids = gone.map((g) => g.uuid);
-  const { removed, kept } = await withTransaction(ctx.pool, async (client) => {
+  const { removed, kept, overwritten } = await withTransaction(ctx.pool, async (client) => {
     // This run changes something: its record commits with the change.
     await ctx.beforeWrite?.(client);
-    // Rows the application changed since migration: kept.
-    const removable = new Set(await unchangedOwnedRows(client, plan.main.table, plan.main.idColumn, uuids, collection.onConflict === 'overwrite'));
-    if (collection.onConflict !== 'overwrite' && plan.children.length > 0) {
+    // Rows the application changed since migration: kept, unless the collection says 'overwrite'
+    // (then they go too, and each is recorded as overwritten, never silently).
+    const overwrite = collection.onConflict === 'overwrite';
+    const removable = new Set(await unchangedOwnedRows(client, plan.main.table, plan.main.idColumn, uuids, false));
+    const changedByApp: DocumentChange[] = [];
+    for (const g of gone) {
+      if (!removable.has(g.uuid)) changedByApp.push({ sourceKey: g.source_key, uuid: g.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: g.uuid });
+    }
+    if (plan.children.length > 0) {
       // A document is a unit: one of its child rows changed or deleted by the application keeps all of it.
       const target = { collection: collection.name, table: plan.main.table, tableName: plan.main.model.table, idColumn: plan.main.idColumn };
       const changed = await changedDocuments(client, target, plan.childRefs, gone.filter((g) => removable.has(g.uuid)).map((g) => g.source_key));
-      for (const c of changed.values()) removable.delete(c.uuid);
+      for (const c of changed.values()) {
+        removable.delete(c.uuid);
+        changedByApp.push(c);
+      }
+    }
+    // Only a main row still there is overwritten (one the application deleted stays deleted, kept as before).
+    const overwritten = overwrite ? changedByApp : [];
+    if (overwrite) {
+      const present = new Set(await unchangedOwnedRows(client, plan.main.table, plan.main.idColumn, overwritten.map((c) => c.uuid), true));
+      for (const c of overwritten) if (present.has(c.uuid)) removable.add(c.uuid);
     }
     // Rows still referenced by other rows (the application's or other migrated ones): kept. A
     // mark deletes nothing, so it never breaks a reference: the referenced product of an order
@@ -199,10 +214,15 @@ async function removeRows(collection: MappedCollection, schema: PrismaSchema, pl
     }
     const kept = gone.filter((g) => !removable.has(g.uuid));
     await recordConflicts(client, collection.name, ctx.runId, 'deleted-in-source-but-kept', kept.map((k) => ({ sourceKey: k.source_key, uuid: k.uuid })));
-    return { removed: ids.length, kept: kept.length };
+    const replaced = overwritten.filter((c) => removable.has(c.uuid));
+    for (const kind of ['modified-by-application', 'deleted-by-application'] as const) {
+      await recordConflicts(client, collection.name, ctx.runId, kind, replaced.filter((c) => c.kind === kind), 'overwritten');
+    }
+    return { removed: ids.length, kept: kept.length, overwritten: replaced.length };
   });
   ctx.stats.deletedInSource += removed;
   ctx.stats.deleteBlocked += kept;
+  ctx.stats.overwritten += overwritten;
 }
 
 /** Ids among `ids` that some row references through a foreign key (the collection's own child rows excepted). */
