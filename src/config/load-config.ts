@@ -39,9 +39,20 @@ export async function loadConfig(explicitPath: string | undefined, cwd: string =
     const jiti = createJiti(pathToFileURL(path).href, { moduleCache: false, fsCache: false, interopDefault: true });
     loaded = await jiti.import(path, { default: true });
   } catch (cause) {
-    throw new ConfigError([{ path, message: `cannot load: ${(cause as Error).message?.split('\n')[0] ?? String(cause)}` }], { cause });
+    throw new ConfigError([{ path, message: `cannot load: ${loadErrorText(cause)}` }], { cause });
   }
   const issues = validateConfigShape(loaded);
   if (issues.length > 0) throw new ConfigError(issues.map((i) => ({ ...i, path: `${path}: ${i.path}` })));
   return { config: loaded as HybridMigrateConfig, path, dir: dirname(path) };
+}
+
+/**
+ * The loader's message, with the place it names: a syntax error's second line is where it is
+ * (`ParseError: Unexpected token, expected "," at /srv/shop/hybrid-migrate.config.ts:4:4`).
+ */
+export function loadErrorText(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const where = lines.slice(1).find((l) => /:\d+:\d+$/.test(l));
+  return where ? `${lines[0]} at ${where}` : (lines[0] ?? message);
 }

@@ -12,3 +12,16 @@ describe('hint for collections not in the configuration', () => {
     expect(hint).toBe('Not in hybrid-migrate.config.ts: "shipwreck" (did you mean "shipwrecks"?), "Users" (did you mean "users"?), "foo"; a collection not in the configuration uses the defaults by name.');
   });
 });
+
+describe('a configuration file that does not load', () => {
+  it('says where a syntax error is (it gave only "Unexpected token")', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { loadConfig } = await import('../../src/config/load-config.js');
+    const dir = mkdtempSync(join(tmpdir(), 'hm-cfg-'));
+    const file = join(dir, 'hybrid-migrate.config.ts');
+    writeFileSync(file, 'export default {\n  collections: {\n    orders: { model: "Order" \n    users: {}\n  },\n};\n');
+    await expect(loadConfig(file)).rejects.toThrow(new RegExp(`cannot load: .*Unexpected token.* at ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+`));
+  });
+});
