@@ -43,6 +43,19 @@ export interface ConnectPgOptions {
 /** How long a statement of the tool waits for a lock another session holds, unless --lock-timeout / lockTimeout say otherwise. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 
+/**
+ * What to check when the first connection fails. A certificate refused under `sslmode=require`:
+ * node-postgres verifies the certificate there, where libpq (psql, most drivers) only encrypts.
+ */
+export function connectHint(cause: unknown): string {
+  const code = String((cause as { code?: unknown } | null)?.code ?? '');
+  const message = cause instanceof Error ? cause.message : '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|certificate/i.test(`${code} ${message}`)) {
+    return 'The server\'s TLS certificate was not accepted: with sslmode=require (or verify-ca / verify-full) node-postgres verifies it, unlike psql. Give the CA (sslrootcert=/path/ca.pem in DATABASE_URL), or add uselibpqcompat=true to DATABASE_URL for libpq\'s meaning of sslmode=require (encrypted, certificate not verified).';
+  }
+  return 'Check DATABASE_URL: host, port, database name, credentials, and that the server is running.';
+}
+
 export async function connectPostgres(opts: ConnectPgOptions): Promise<PgTarget> {
   const secrets = passwordsOf([opts.url]);
   const display = redactUri(opts.url);
@@ -75,9 +88,7 @@ export async function connectPostgres(opts: ConnectPgOptions): Promise<PgTarget>
     serverVersion = `PostgreSQL ${r.rows[0]?.v ?? '?'}`;
   } catch (cause) {
     await pool.end().catch(() => undefined);
-    throw new ConnectionError('PostgreSQL', `PostgreSQL (${display}): ${scrub(describePgError(cause))}`, {
-      hint: 'Check DATABASE_URL: host, port, database name, credentials, and that the server is running.',
-    });
+    throw new ConnectionError('PostgreSQL', `PostgreSQL (${display}): ${scrub(describePgError(cause))}`, { hint: connectHint(cause) });
   }
   return { pool, serverVersion, display, scrub, metrics, lockTimeoutMs, applicationName, close: () => pool.end() };
 }

@@ -25,3 +25,13 @@ describe('a configuration file that does not load', () => {
     await expect(loadConfig(file)).rejects.toThrow(new RegExp(`cannot load: .*Unexpected token.* at ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+`));
   });
 });
+
+describe('the hint of a refused first PostgreSQL connection', () => {
+  it('names the TLS fix when the certificate was refused (sslmode=require verifies it in node-postgres), the usual checks otherwise', async () => {
+    const { connectHint } = await import('../../src/target/pg-target.js');
+    const tls = Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    expect(connectHint(tls)).toMatch(/uselibpqcompat=true/);
+    expect(connectHint(tls)).toMatch(/sslrootcert=/);
+    expect(connectHint(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('Check DATABASE_URL: host, port, database name, credentials, and that the server is running.');
+  });
+});
