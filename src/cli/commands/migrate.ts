@@ -4,6 +4,7 @@ import { migrate, type MigrateResult } from '../../use-cases/migrate/migrate.js'
 import { readFile } from 'node:fs/promises';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { DEFAULT_MEMORY_BUDGET_MB } from '../../runtime/memory-budget.js';
+import { referencesToUnmigrated, unmigratedReferenceLine } from '../../use-cases/migrate/reference-order.js';
 import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight, type Connections, type Setup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { createProgress } from '../progress.js';
@@ -151,6 +152,17 @@ async function migrateAction(rt: CommandRuntime, collections: string[], flags: M
     if (sourceChecked.status === 'rejected') throw sourceChecked.reason;
     if (targetChecked.status === 'rejected') throw targetChecked.reason;
     setup.collections = sourceChecked.value;
+    // A collection before those it refers to: a required reference would reject every document
+    // (refused, nothing written: the plain sync would never write them again); an optional one, a warning.
+    // (Under cron, --incremental, a warning only: a scheduled sync is not stopped by it.)
+    const unmigrated = await referencesToUnmigrated(setup.mapping, setup.collections, conns.pg.pool, conns.mongo.db);
+    const refused = flags.incremental ? [] : unmigrated.filter((r) => r.rejects);
+    if (refused.length > 0) {
+      throw new ConfigError(refused.map((r) => ({ path: `collections.${r.collection}`, message: unmigratedReferenceLine(r) })), {
+        hint: 'Migrate the referenced collections first (or name them in the same run, which loads them first); nothing was written.',
+      });
+    }
+    for (const r of unmigrated) rt.logger.warn({ code: 'HM_REFERENCED_NOT_MIGRATED', collection: r.collection, references: r.target }, unmigratedReferenceLine(r));
     outcome = await runMigration(rt, conns, setup, flags, { plan, progress, concurrency });
   } finally {
     stopDeadline();

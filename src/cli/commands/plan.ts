@@ -10,6 +10,7 @@ import { buildPlan, type CollectionPlan, type PlanEvents, type PlanReport } from
 import { planDirectory, writePlanFiles } from '../../use-cases/plan/plan-file.js';
 import { ExitCode } from '../../core/errors.js';
 import type { FieldPlan } from '../../core/plan-fields.js';
+import { referencesToUnmigrated, unmigratedReferenceLine } from '../../use-cases/migrate/reference-order.js';
 import { checkSourceCollections } from '../../source/mongo-source.js';
 import { connect, loadSetup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
@@ -59,6 +60,10 @@ Examples:
         // The database named and existing (exit 3): a misspelled one would be planned as empty collections.
         const source = await checkSourceCollections(conns.mongo.db, { uri: rt.env.MONGO_URI ?? '', dbName: global.mongoDb, collections: setup.collections });
         for (const c of source.missing) rt.logger.warn({ collection: c }, `collection "${c}" does not exist in MongoDB database "${conns.mongo.db.databaseName}": migrate will refuse it (exit 3) unless --skip-missing-collections`);
+        // The plan predicts references through the source (as if loaded in order): say when the order is not kept.
+        for (const r of await referencesToUnmigrated(setup.mapping, source.present, conns.pg.pool, conns.mongo.db)) {
+          rt.logger.warn({ code: 'HM_REFERENCED_NOT_MIGRATED', collection: r.collection, references: r.target }, unmigratedReferenceLine(r));
+        }
         report = await buildPlan(
           {
             db: conns.mongo.db,
