@@ -53,6 +53,7 @@ interface MigrateFlags {
   dryRun?: boolean;
   restart?: boolean;
   incremental?: boolean;
+  acceptSource?: boolean;
   detectDeletes?: boolean;
   detectChanges?: boolean;
   overlap?: number;
@@ -83,6 +84,7 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--dry-run', 'read and convert everything, check references, write nothing')
     .option('--restart', 'start the named collections over: checkpoints reset, rows upserted (never deleted), rows changed by the application kept')
     .option('--incremental', 'then sync what changed in MongoDB since the last run: new documents by _id, changed ones by updatedAt (cron)')
+    .option('--accept-source', "record MONGO_URI's database as the one this target is migrated from: once, after the source really moved (a restore under another name); without it a run against another database than the recorded one is refused (exit 3)")
     .option('--detect-deletes', 'with --incremental: compare id sets to remove (or mark) rows whose documents were deleted, and migrate documents no cursor could see')
     .option('--detect-changes', 'with --incremental: one ordered _id pass comparing each document\'s fingerprint with the one recorded at migration, to sync changes no updatedAt shows (collections without a maintained updatedAt)')
     .option('--overlap <duration>', 'with --incremental: read changed documents again from this long before the last cursor (default 5m)', duration)
@@ -210,6 +212,7 @@ async function runMigration(
       {
         collections: setup.collections,
         dryRun: Boolean(flags.dryRun),
+        acceptSource: Boolean(flags.acceptSource),
         restart: Boolean(flags.restart),
         incremental: Boolean(flags.incremental),
         detectDeletes: Boolean(flags.detectDeletes),

@@ -15,6 +15,7 @@ import { approximateCount } from '../../source/mongo-source.js';
 import { writePlanFor } from '../../target/batch-writer.js';
 import { acquireCollectionLocks } from '../../state/collection-lock.js';
 import { ensureStateSchema } from '../../state/schema.js';
+import { checkSourceDatabase } from '../../state/source-identity.js';
 import { analyzeStaleTables } from '../../target/table-stats.js';
 import { modelsOfCollections } from '../../target/preflight.js';
 import { markRangeDone, readCheckpoints, replaceCheckpoints, type CheckpointRow } from '../../state/checkpoints.js';
@@ -42,6 +43,8 @@ export interface MigrateOptions {
   incremental?: boolean;
   /** With incremental: compare id sets to find documents deleted in MongoDB (and unknown ones). */
   detectDeletes?: boolean;
+  /** MONGO_URI's database becomes the one this target is migrated from (the source moved). */
+  acceptSource?: boolean;
   /** With incremental: how far before the saved cursor changed documents are read again. Default 5 min. */
   overlapMs?: number;
   /** Stop cleanly at the next batch boundary after this long; the next run continues. */
@@ -194,6 +197,8 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   });
   const control = new RunControl(opts.signal, opts.maxDurationMs);
   if (!opts.dryRun) await ensureStateSchema(deps.pool);
+  // The source must be the database this target was migrated from (recorded by the first run that writes).
+  await checkSourceDatabase(deps.pool, deps.db.databaseName, { record: !opts.dryRun, accept: opts.acceptSource });
   const locks = opts.dryRun ? undefined : await acquireCollectionLocks(deps.pool, names);
   control.watchLocks(locks);
   const summaries: CollectionSummary[] = [];

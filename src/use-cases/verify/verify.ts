@@ -20,6 +20,7 @@ import { keepWithinBudget } from '../../runtime/memory-budget.js';
 import { analyzeStaleTables } from '../../target/table-stats.js';
 import { modelsOfCollections } from '../../target/preflight.js';
 import { rejectSamples } from '../../state/rejects.js';
+import { checkSourceDatabase } from '../../state/source-identity.js';
 import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { CollectionTally, displayId, verifyBatch, type BatchContext } from './verify-collection.js';
 import type { CollectionVerification, VerifyExtraRow, VerifyResult } from './verify-result.js';
@@ -65,6 +66,8 @@ export async function verify(deps: VerifyDeps, opts: VerifyOptions): Promise<Ver
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   await ensureStateSchema(deps.pool);
+  // Compared with another database than the one migrated from, every row would look extra.
+  await checkSourceDatabase(deps.pool, deps.db.databaseName, { record: false });
   await ensureVerificationsTable(deps.pool);
   await analyzeRegistry(deps.pool);
   const names = deps.mapping.loadOrder.filter((n) => opts.collections.includes(n));
