@@ -131,8 +131,16 @@ export class TimeoutError extends HybridMigrateError {
  * that says which database and what to do, rather than the driver's bare "connection 1 to
  * host:port closed".
  */
+/**
+ * The driver's error names for a server gone away. The pool's own (PoolClearedOnNetworkError:
+ * "Connection to host:port interrupted due to server monitor timeout", MongoPoolClearedError)
+ * extend MongoNetworkError under other names: a gateway frozen mid-run ended migrate with exit
+ * 6 and no word of MongoDB (found by a black-box run), where the same fault in verify said exit 4.
+ */
+const MONGO_LOST = /^(Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|ServerClosed|PoolClosed|PoolCleared|WaitQueueTimeout)Error|PoolClearedOnNetworkError)$/;
+
 export function mongoConnectionLost(err: unknown): ConnectionError | undefined {
-  if (!(err instanceof Error) || !/^Mongo(Network|NetworkTimeout|ServerSelection|TopologyClosed|ServerClosed|PoolClosed)Error$/.test(err.name)) return undefined;
+  if (!(err instanceof Error) || !MONGO_LOST.test(err.name)) return undefined;
   return new ConnectionError('MongoDB', `lost the connection to MongoDB during the run: ${err.message}`, {
     hint: 'Every batch committed before is consistent (a checkpoint commits with its rows). Once MongoDB answers again, rerun the same command: it resumes after the last committed batch.',
     cause: err,

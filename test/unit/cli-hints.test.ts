@@ -35,3 +35,24 @@ describe('the hint of a refused first PostgreSQL connection', () => {
     expect(connectHint(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('Check DATABASE_URL: host, port, database name, credentials, and that the server is running.');
   });
 });
+
+describe('MongoDB gone during a run', () => {
+  it("the pool's errors (a frozen gateway: 'interrupted due to server monitor timeout') are a lost MongoDB connection, exit 4", async () => {
+    const { MongoNetworkError } = await import('mongodb');
+    const { mongoConnectionLost, ExitCode } = await import('../../src/core/errors.js');
+    // The driver's pool errors extend MongoNetworkError under their own names (not exported: named here as the driver names them).
+    const named = (name: string, message: string) => Object.defineProperty(new MongoNetworkError(message), 'name', { value: name });
+    const errors = [
+      named('PoolClearedOnNetworkError', 'Connection to 127.0.0.1:37017 interrupted due to server monitor timeout'),
+      named('MongoPoolClearedError', 'Connection pool for 127.0.0.1:37017 was cleared because another operation failed'),
+      named('MongoWaitQueueTimeoutError', 'Timed out while checking out a connection from connection pool'),
+      new MongoNetworkError('connection 3 to 127.0.0.1:37017 closed'),
+    ];
+    for (const e of errors) {
+      const lost = mongoConnectionLost(e);
+      expect(lost?.exitCode, e.name).toBe(ExitCode.Connection);
+      expect(lost?.message).toMatch(/^lost the connection to MongoDB during the run/);
+    }
+    expect(mongoConnectionLost(new Error('other'))).toBeUndefined();
+  });
+});
