@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import pino, { type Logger } from 'pino';
-import { ExitCode, HybridMigrateError, TimeoutError, mongoConnectionLost, pgConnectionLost, pgTimeoutKind } from '../core/errors.js';
+import { ExitCode, HybridMigrateError, TimeoutError, mongoConnectionLost, pgConnectionLost, pgPermissionDenied, pgTimeoutKind } from '../core/errors.js';
 import { passwordsOf, redactText } from '../core/redact.js';
 import type { GlobalOptions } from './context.js';
 import { registerInit } from './commands/init.js';
@@ -117,7 +117,7 @@ function exitCodeOf(e: unknown, runtime: CommandRuntime): number {
     );
     return ExitCode.Interrupted;
   }
-  const lost = mongoConnectionLost(e) ?? pgConnectionLost(e);
+  const lost = mongoConnectionLost(e) ?? pgConnectionLost(e) ?? pgPermissionDenied(e);
   if (lost) return exitCodeOf(lost, runtime);
   // A timeout no command explained (migrate and rollback name the blocker): still exit 7, with the setting and the fix.
   const timeout = pgTimeoutKind(e);

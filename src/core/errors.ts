@@ -147,6 +147,20 @@ export function mongoConnectionLost(err: unknown): ConnectionError | undefined {
   });
 }
 
+/**
+ * PostgreSQL refused a statement for want of a privilege (42501: a read-only role, a schema it
+ * may not create in): a ConnectionError naming what to grant, exit 4 like refused credentials,
+ * rather than exit 6 "the run stopped part-way; rerunning resumes", which rerunning never
+ * fixes (found by a black-box run with a SELECT-only role).
+ */
+export function pgPermissionDenied(err: unknown): ConnectionError | undefined {
+  if (!(err instanceof Error) || err instanceof HybridMigrateError || (err as { code?: unknown }).code !== '42501') return undefined;
+  return new ConnectionError('PostgreSQL', `PostgreSQL refused the role in DATABASE_URL a privilege: ${err.message.replace(/\s+/g, ' ').trim()}`, {
+    hint: 'The role needs SELECT, INSERT, UPDATE and DELETE on the application\'s tables, and CREATE on the database the first time (the tool keeps its state in the hybrid_migrate schema, then owns it); read-only commands (plan, status, --dry-run) need SELECT. Grant them, or use a role that has them, then rerun: what was committed is kept.',
+    cause: err,
+  });
+}
+
 /** SQLSTATEs and node-postgres messages meaning the PostgreSQL session went away (terminated, server shut down, socket closed). */
 const PG_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
 const PG_LOST_MESSAGE = /^(Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)|terminating connection due to administrator command|server closed the connection unexpectedly/i;
