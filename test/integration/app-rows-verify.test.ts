@@ -3,6 +3,7 @@
  * deleted since migration apart (changedByApplication, deletedByApplication, with samples
  * naming the table and row), apart from its mismatched / missing counts, and they do not make it exit 1.
  */
+import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
@@ -40,5 +41,29 @@ describe('verify after the application changed migrated rows', () => {
     expect(byUuid.get(itemOrder)).toMatchObject({ kind: 'modified-by-application', table: 'order_items', row: item });
     expect(byUuid.get(mainOrder)).toMatchObject({ kind: 'modified-by-application', table: 'orders', row: mainOrder });
     expect(byUuid.get(deleted)).toMatchObject({ kind: 'deleted-by-application', table: 'orders', row: deleted });
+  });
+});
+
+describe('verify after the application added lines to migrated orders', () => {
+  it("an added line is the application's own row: not compared; one where MongoDB then added its own is the application's change", async () => {
+    // Order 5: the application adds a line at position 7. Order 6: at position 1, then MongoDB pushes a second item (position 1 too).
+    const added = objectIdToUuid(ids[5] as ObjectId);
+    const clash = objectIdToUuid(ids[6] as ObjectId);
+    for (const [order, position] of [[added, 7], [clash, 1]] as const) {
+      await t.pg.query(`INSERT INTO order_items (id, order_id, position, name, quantity, unit_price) VALUES ($1, $2, $3, 'app line', 1, 100)`, [randomUUID(), order, position]);
+    }
+    await t.db.collection('orders').updateOne({ _id: ids[6] }, { $push: { items: { name: 'Second', quantity: 2, unitPrice: 50 } } as never, $set: { updatedAt: new Date() } });
+    const sync = await runCli(['--json', 'migrate', 'orders', '--incremental'], env);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(JSON.parse(sync.stdout).collections[0]).toMatchObject({ skippedModified: 1 });
+
+    const r = await runCli(['verify', 'orders', '--json', '--no-report'], env);
+    const orders = JSON.parse(r.stdout).collections[0];
+    expect(orders.mismatches, JSON.stringify(orders.mismatches)).toEqual([]);
+    expect(orders).toMatchObject({ mismatched: 0 });
+    const byUuid = new Map((orders.applicationChanges as { uuid: string }[]).map((c) => [c.uuid, c]));
+    expect(byUuid.has(added)).toBe(false);
+    expect(byUuid.get(clash)).toMatchObject({ kind: 'modified-by-application', table: 'order_items' });
+    expect(r.code, r.stdout).toBe(0);
   });
 });

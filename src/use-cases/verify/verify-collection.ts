@@ -13,7 +13,8 @@ import { newTiming, settleBatch } from '../../pipeline/settle-batch.js';
 import type { CollectionVerification, VerifyMismatch } from './verify-result.js';
 import { foldPositions } from './verify-result.js';
 import { classifyKeys, readTargetRows, type KeyClassification } from './verify-target.js';
-import { changedDocuments } from '../../state/ownership.js';
+import { changedDocuments, type DocumentChange } from '../../state/ownership.js';
+import { stateTable } from '../../state/schema.js';
 import { REFUSED_BY_POSTGRES, writePlanFor } from '../../target/batch-writer.js';
 import { rejectReasons } from '../../state/rejects.js';
 
@@ -151,11 +152,25 @@ async function applicationChanges(ctx: BatchContext, keys: readonly string[]): P
   const plan = writePlanFor(ctx.mapped);
   const target = { collection: ctx.mapped.name, table: plan.main.table, tableName: ctx.mapped.model.table, idColumn: plan.main.idColumn };
   const changed = await changedDocuments(ctx.pool, target, plan.childRefs, keys);
+  // A document the sync left alone for the application (a line it added where the document now
+  // has one of its own): its migrated rows are intact, so only the conflict it recorded tells.
+  for (const c of await keptConflicts(ctx.pool, ctx.mapped.name, keys.filter((k) => !changed.has(k)))) changed.set(c.sourceKey, c);
   for (const c of changed.values()) {
     ctx.tally.changedByApplication++;
     if (ctx.tally.applicationChanges.length < ctx.tally.maxSamples) ctx.tally.applicationChanges.push({ ...c, sourceId: displayId(c.sourceKey) });
   }
   return new Set(changed.keys());
+}
+
+/** Documents of `keys` with a conflict recorded as kept for the application, as the change it names. */
+async function keptConflicts(pool: pg.Pool, collection: string, keys: readonly string[]): Promise<DocumentChange[]> {
+  if (keys.length === 0) return [];
+  const r = await pool.query<{ k: string; u: string; kind: DocumentChange['kind']; t: string | null; row: string | null }>(
+    `SELECT source_key AS k, uuid::text AS u, kind, row_table AS t, row_uuid::text AS row FROM ${stateTable('conflicts')}
+      WHERE collection = $1 AND source_key = ANY($2::text[]) AND resolution = 'kept' AND kind IN ('modified-by-application', 'deleted-by-application')`,
+    [collection, keys],
+  );
+  return r.rows.map((c) => ({ sourceKey: c.k, uuid: c.u, kind: c.kind, table: c.t ?? '', row: c.row ?? c.u }));
 }
 
 function safeUuid(collection: string, id: unknown): string | undefined {
