@@ -154,17 +154,13 @@ async function migrateAction(rt: CommandRuntime, collections: string[], flags: M
     if (sourceChecked.status === 'rejected') throw sourceChecked.reason;
     if (targetChecked.status === 'rejected') throw targetChecked.reason;
     setup.collections = sourceChecked.value;
-    // A collection before those it refers to: a required reference would reject every document
-    // (refused, nothing written: the plain sync would never write them again); an optional one, a warning.
-    // (Under cron, --incremental, a warning only: a scheduled sync is not stopped by it.)
-    const unmigrated = await referencesToUnmigrated(setup.mapping, setup.collections, conns.pg.pool, conns.mongo.db);
-    const refused = flags.incremental ? [] : unmigrated.filter((r) => r.rejects);
-    if (refused.length > 0) {
-      throw new ConfigError(refused.map((r) => ({ path: `collections.${r.collection}`, message: unmigratedReferenceLine(r) })), {
-        hint: 'Migrate the referenced collections first (or name them in the same run, which loads them first); nothing was written.',
-      });
+    // A collection before those it refers to: migrate refuses it where a reference would reject
+    // every document (see refuseUnmigratedReferences); the rest, and a dry run's (a prediction
+    // as if loaded in order) or --incremental's (cron is not stopped by it), are warnings.
+    const refusing = !flags.dryRun && !flags.incremental;
+    for (const r of await referencesToUnmigrated(setup.mapping, setup.collections, conns.pg.pool, conns.mongo.db)) {
+      if (!(refusing && r.rejects)) rt.logger.warn({ code: 'HM_REFERENCED_NOT_MIGRATED', collection: r.collection, references: r.target }, unmigratedReferenceLine(r));
     }
-    for (const r of unmigrated) rt.logger.warn({ code: 'HM_REFERENCED_NOT_MIGRATED', collection: r.collection, references: r.target }, unmigratedReferenceLine(r));
     outcome = await runMigration(rt, conns, setup, flags, { plan, progress, concurrency });
   } finally {
     stopDeadline();
@@ -213,6 +209,7 @@ async function runMigration(
         collections: setup.collections,
         dryRun: Boolean(flags.dryRun),
         acceptSource: Boolean(flags.acceptSource),
+        refuseUnmigratedReferences: !flags.dryRun && !flags.incremental,
         restart: Boolean(flags.restart),
         incremental: Boolean(flags.incremental),
         detectDeletes: Boolean(flags.detectDeletes),

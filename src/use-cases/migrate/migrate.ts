@@ -8,7 +8,7 @@ import type { Db } from 'mongodb';
 import type pg from 'pg';
 import pLimit from 'p-limit';
 import { collectionColumns, type MappedCollection, type MigrationMapping } from '../../core/mapping.js';
-import { ConnectionError, HybridMigrateError, ExitCode } from '../../core/errors.js';
+import { ConfigError, ConnectionError, HybridMigrateError, ExitCode } from '../../core/errors.js';
 import type { CollectionLocks } from '../../state/collection-lock.js';
 import { checkRanges, computeRanges } from '../../source/partitions.js';
 import { approximateCount } from '../../source/mongo-source.js';
@@ -31,6 +31,7 @@ import { ReferenceIndex } from '../../pipeline/reference-index.js';
 import { UniqueKeyPrediction } from '../../pipeline/batch-sinks.js';
 import { countDeferred, resolveDeferredReferences } from '../../state/deferred-refs.js';
 import { completeHeldChildRows } from './held-child-rows.js';
+import { referencesToUnmigrated, unmigratedReferenceLine } from './reference-order.js';
 import { mappingFingerprint } from '../../pipeline/fingerprint.js';
 
 export interface MigrateOptions {
@@ -45,6 +46,12 @@ export interface MigrateOptions {
   detectDeletes?: boolean;
   /** MONGO_URI's database becomes the one this target is migrated from (the source moved). */
   acceptSource?: boolean;
+  /**
+   * Refuse (exit 3, nothing written) a collection whose required references point to a
+   * collection with documents that is neither migrated nor in the run: each of its documents
+   * would be rejected, and no later run writes them again (reference-order.ts).
+   */
+  refuseUnmigratedReferences?: boolean;
   /** With incremental: how far before the saved cursor changed documents are read again. Default 5 min. */
   overlapMs?: number;
   /** Stop cleanly at the next batch boundary after this long; the next run continues. */
@@ -203,6 +210,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   control.watchLocks(locks);
   const summaries: CollectionSummary[] = [];
   try {
+    if (opts.refuseUnmigratedReferences) await refuseUnmigratedReferences(deps, names);
     if (!opts.dryRun) await markAbandonedRuns(deps.pool, names);
     const deferredResolved = await runCollections(deps, opts, { names, run, control, summaries });
     if (control.lockLost) {
@@ -231,6 +239,15 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
     control.dispose();
     await locks?.release();
   }
+}
+
+/** See MigrateOptions.refuseUnmigratedReferences: checked once the collections are locked (a run holding them says so first, exit 5). */
+async function refuseUnmigratedReferences(deps: MigrateDeps, names: readonly string[]): Promise<void> {
+  const refused = (await referencesToUnmigrated(deps.mapping, names, deps.pool, deps.db)).filter((r) => r.rejects);
+  if (refused.length === 0) return;
+  throw new ConfigError(refused.map((r) => ({ path: `collections.${r.collection}`, message: unmigratedReferenceLine(r) })), {
+    hint: 'Migrate the referenced collections first (or name them in the same run, which loads them first); nothing was written.',
+  });
 }
 
 function inLoadOrder(names: readonly string[], summaries: readonly CollectionSummary[]): CollectionSummary[] {
