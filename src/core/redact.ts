@@ -13,7 +13,8 @@ const URI_PATTERN = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@'"]*@)?([^\s/?#'"]*)([^\s'
 export function redactUri(uri: string): string {
   try {
     const url = new URL(uri);
-    const user = url.username ? `${decodeSafe(url.username)}:***@` : url.password ? '***@' : '';
+    // `user:***@` only where a password stands: a URL without one is shown as written (`postgres@host`).
+    const user = url.username ? `${decodeSafe(url.username)}${url.password ? ':***' : ''}@` : url.password ? '***@' : '';
     const path = url.pathname && url.pathname !== '/' ? url.pathname : '';
     return `${url.protocol}//${user}${url.host}${path}`;
   } catch {

@@ -17,6 +17,8 @@ describe('redactUri', () => {
     ['postgresql://h/db?user=u&password=secretpw', 'postgresql://h/db'],
     ['postgresql://:onlypw@h/db', 'postgresql://***@h/db'],
     ['postgresql://h:5432', 'postgresql://h:5432'],
+    // No password: nothing to hide, and `postgres:***@` suggested one (found by a black-box run).
+    ['postgresql://postgres@127.0.0.1:5432/postgres', 'postgresql://postgres@127.0.0.1:5432/postgres'],
     // WHATWG URL cannot parse a multi-host list: only the scheme is kept (safe, if terse)
     ['mongodb://admin:pa%24%24w0rd@mongo1:27017,mongo2:27017/shop?authSource=admin', 'mongodb://***'],
     ['not a uri at all password=x', '***'],
