@@ -51,6 +51,12 @@ export async function rejectSamples(q: Queryable, collection: string, limit: num
   });
 }
 
+/** Forgets the rejects of documents just written (inside that batch's transaction). */
+export async function forgetWrittenRejects(q: Queryable, collection: string, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await q.query(`DELETE FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`, [collection, keys]);
+}
+
 /** Rejects recorded per collection. */
 export async function rejectsPerCollection(q: Queryable, collections: readonly string[]): Promise<Map<string, number>> {
   return readStateOr(new Map(), async () => {

@@ -16,7 +16,7 @@ import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-s
 import { copyLine, copyRows } from './copy.js';
 import { changedDocuments, isMigrationChild, replaceableRowSql, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
 import { recordedSourceHashes, registerRows } from '../state/registry.js';
-import { recordRejects, type RejectRecord } from '../state/rejects.js';
+import { forgetWrittenRejects, recordRejects, type RejectRecord } from '../state/rejects.js';
 import { recordDeferred, type DeferredRecord } from '../state/deferred-refs.js';
 import { recordConflicts } from '../state/conflicts.js';
 import { describePgError } from './pg-target.js';
@@ -179,6 +179,12 @@ export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, 
     const skippedModified = kept.map((c) => c.sourceKey);
     const newRejects = await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
     const refusedKeys = new Set(refused.map((r) => r.sourceKey));
+    if (options.mode === 'upsert' && written > 0) {
+      // A document rejected by an earlier run and written now (fixed in MongoDB, --restart,
+      // --detect-changes) is no reject any more: status and plan count what is still set aside.
+      const keptKeys = new Set(kept.map((c) => c.sourceKey));
+      await forgetWrittenRejects(client, plan.collection.name, docs.map((d) => d.converted.sourceKey).filter((k) => !refusedKeys.has(k) && !keptKeys.has(k)));
+    }
     await recordDeferred(client, plan.collection.name, runId, docs.filter((d) => !refusedKeys.has(d.converted.sourceKey)).flatMap((d) => d.deferred));
     // One conflict per document kept, naming the row found changed or deleted.
     for (const kind of ['modified-by-application', 'deleted-by-application'] as const) {

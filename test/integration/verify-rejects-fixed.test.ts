@@ -2,8 +2,9 @@
  * A document set aside by migrate and fixed in MongoDB since, without an updatedAt the sync
  * could see: verify said "agree" (rejected, accounted for) although the document now converts
  * and has no row (found by a black-box run: a NaN reading set to 5). It is now not migrated,
- * `rejected-since-fixed`, and `migrate --incremental --detect-changes` writes it; a reject
- * that still fails stays a reject.
+ * `rejected-since-fixed`, and `migrate --incremental --detect-changes` writes it (and forgets
+ * its reject, which stayed in hybrid_migrate.rejects and was counted by status); a reject that
+ * still fails stays a reject.
  */
 import { describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
@@ -39,5 +40,8 @@ describe('verify re-checks rejected documents', () => {
     const last = await runCli(['verify', 'orders', '--no-report', '--json'], env);
     expect(last.code, last.stdout + last.stderr).toBe(0);
     expect((JSON.parse(last.stdout) as VerifyJson).collections[0]).toMatchObject({ rejected: 1, notMigrated: 0 });
+    // The reject of the document written since is gone (it stayed, and status counted it).
+    const rejects = await t.pg.query<{ source_key: string }>(`SELECT source_key FROM hybrid_migrate.rejects WHERE collection = 'orders'`);
+    expect(rejects.rows).toEqual([{ source_key: `oid:${bad[1]?._id.toHexString()}` }]);
   }, 120_000);
 });
