@@ -146,7 +146,10 @@ describe('status', () => {
     const { report } = await status(['workspaces', 'orders']);
     expect(byName(report, 'workspaces')).toMatchObject({ lastVerification: { outcome: 'clean' }, readyForPhase3: { ready: true, blockers: [], unknown: [] } });
     expect(byName(report, 'orders').readyForPhase3.blockers).toContain('last verification found differences (2)');
-    await t.db.collection('workspaces').updateOne({}, { $set: { updatedAt: new Date(Date.now() + 1000) } });
+    // Stamped now, after the pass's start: a stamp ahead of the clock (it was now + 1 s) counts as
+    // "in the future" until status's own clock passes it, which made this depend on how long the
+    // CLI takes to start (it failed once the schema parse got 0.5 s faster).
+    await t.db.collection('workspaces').updateOne({}, { $set: { updatedAt: new Date() } });
     const later = await status(['workspaces']);
     expect(byName(later.report, 'workspaces').readyForPhase3).toMatchObject({
       ready: false,
