@@ -107,7 +107,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
 function exitCodeOf(e: unknown, runtime: CommandRuntime): number {
   if (e instanceof ExitWith) return e.code;
   if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return ExitCode.Ok;
+    // No command at all shows the usage as an error (commander's exitCode 1): a usage error, exit 2,
+    // so a script with a dropped argument does not pass for a success (it exited 0).
+    if (e.code === 'commander.help') return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return ExitCode.Ok;
     return ExitCode.Usage;
   }
   if (runtime.signal.aborted && isCanceledStatement(e)) {

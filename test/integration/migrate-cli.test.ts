@@ -217,4 +217,13 @@ describe('bad input', () => {
     const r2 = await runCli(['migrate', '--no-such-flag'], env);
     expect(r2.code).toBe(2);
   });
+
+  it('no command at all: exit 2 with the usage (it exited 0, so a script with a dropped argument passed); --help exits 0', async () => {
+    for (const args of [[], ['--json']]) {
+      const r = await runCli(args, env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout + r.stderr).toMatch(/Usage: hybrid-migrate/);
+    }
+    expect((await runCli(['--help'], env)).code).toBe(0);
+  });
 });
