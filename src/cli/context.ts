@@ -11,7 +11,7 @@ import { loadConfig, type LoadedConfig } from '../config/load-config.js';
 import { resolveMapping } from '../config/resolve-mapping.js';
 import { loadPrismaSchema, type PrismaSchema } from '../schema/prisma-schema.js';
 import { connectMongo, type MongoSource } from '../source/mongo-source.js';
-import { connectPostgres, diagnoseTimeout, type PgTarget } from '../target/pg-target.js';
+import { connectPostgres, diagnoseTimeout, type PgTarget, type TimeoutDoing } from '../target/pg-target.js';
 import { canceledAtDeadline, registerPgSessions } from './interrupt.js';
 import { InvalidArgumentError } from 'commander';
 import { modelsOfCollections, preflightTarget } from '../target/preflight.js';
@@ -170,16 +170,16 @@ export function tablesOf(setup: Setup): Map<string, string> {
  * Runs `work` and turns a PostgreSQL lock_timeout / statement_timeout into a TimeoutError (exit 7)
  * naming the database, the collection, the blocking sessions and the fix, while the pool is still open.
  */
-export async function explainingTimeouts<T>(pg: PgTarget, setup: Setup, work: () => Promise<T>, opts: { maxDurationMs?: number } = {}): Promise<T> {
+export async function explainingTimeouts<T>(pg: PgTarget, setup: Setup, work: () => Promise<T>, opts: { maxDurationMs?: number; doing?: TimeoutDoing } = {}): Promise<T> {
   try {
     return await work();
   } catch (e) {
     if (canceledAtDeadline(e)) {
       // --max-duration is a hard deadline: a batch still waiting for a lock then was canceled (src/cli/interrupt.ts).
       const asLockTimeout = Object.assign(new Error(`--max-duration passed while waiting for a lock: ${(e as Error).message}`), { code: '55P03', cause: e });
-      throw await diagnoseTimeout(pg, asLockTimeout, { tables: tablesOf(setup), gaveUp: `--max-duration (${(opts.maxDurationMs ?? 0) / 1000} s) passed while a batch was waiting` });
+      throw await diagnoseTimeout(pg, asLockTimeout, { tables: tablesOf(setup), gaveUp: `--max-duration (${(opts.maxDurationMs ?? 0) / 1000} s) passed while a batch was waiting`, doing: opts.doing });
     }
-    throw await diagnoseTimeout(pg, e, { tables: tablesOf(setup) });
+    throw await diagnoseTimeout(pg, e, { tables: tablesOf(setup), doing: opts.doing });
   }
 }
 

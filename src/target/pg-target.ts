@@ -121,7 +121,18 @@ export interface TimeoutContext {
   lockTimeoutFlag?: string;
   /** Why the wait ended when it was not lock_timeout (`--max-duration (20 s) passed while waiting`). */
   gaveUp?: string;
+  /** What the command was doing, for the message: migrate writes (the default), verify reads, rollback deletes. */
+  doing?: TimeoutDoing;
 }
+
+/** What a command does to a collection's tables, as a timeout's message says it. */
+export type TimeoutDoing = 'writing' | 'reading' | 'rolling back';
+
+const STOPPED: Record<TimeoutDoing, string> = {
+  writing: 'the batch was not written, what was committed before is kept',
+  reading: 'verify stopped there (it changes nothing in the application\'s tables)',
+  'rolling back': 'that batch was not deleted, what was committed before is kept',
+};
 
 interface Blocker {
   pid: number;
@@ -141,6 +152,7 @@ interface Blocker {
 export async function diagnoseTimeout(target: PgTarget, err: unknown, ctx: TimeoutContext = {}): Promise<unknown> {
   const kind = pgTimeoutKind(err);
   if (!kind) return err;
+  const doing = ctx.doing ?? 'writing';
   const e = err as Error & { where?: string; table?: string };
   const tables = ctx.tables ?? new Map<string, string>();
   const database = target.display;
@@ -156,7 +168,7 @@ export async function diagnoseTimeout(target: PgTarget, err: unknown, ctx: Timeo
     const value = setting ? `${setting.setting}${setting.unit ?? ''}` : 'unknown';
     const collection = collectionOf(relation);
     return new TimeoutError(
-      `PostgreSQL (${database}) canceled a statement of the tool after statement_timeout (${value}, set by the ${setting?.source ?? 'server'} configuration)${collection ? ` while writing collection "${collection}"` : relation ? ` on table "${relation}"` : ''}: ${e.message}. What was committed before is kept.`,
+      `PostgreSQL (${database}) canceled a statement of the tool after statement_timeout (${value}, set by the ${setting?.source ?? 'server'} configuration)${collection ? ` while ${doing} collection "${collection}"` : relation ? ` on table "${relation}"` : ''}: ${e.message}. What was committed before is kept.`,
       {
         entity: collection ?? 'PostgreSQL',
         hint: "Raise statement_timeout for the role the tool connects as (ALTER ROLE <role> IN DATABASE <db> SET statement_timeout = '10min', or 0 for no limit), or use a smaller --batch-size so each batch is one shorter statement; then rerun the same command: it resumes after the last committed batch.",
@@ -174,7 +186,7 @@ export async function diagnoseTimeout(target: PgTarget, err: unknown, ctx: Timeo
   const seconds = target.lockTimeoutMs > 0 ? `${target.lockTimeoutMs / 1000} s` : "the server's setting";
   const why = ctx.gaveUp ?? `gave up waiting ${seconds} (lock_timeout)`;
   return new TimeoutError(
-    `PostgreSQL (${database}): ${why} for a lock${collection ? ` while writing collection "${collection}"` : relation ? ` on table "${relation}"` : ''}; the batch was not written, what was committed before is kept.` +
+    `PostgreSQL (${database}): ${why} for a lock${collection ? ` while ${doing} collection "${collection}"` : relation ? ` on table "${relation}"` : ''}; ${STOPPED[doing]}.` +
       (described.length > 0 ? `\nBlocked by:\n${described.map((d) => `  - ${target.scrub(d)}`).join('\n')}` : '\nNo other session held a lock on the tool\'s tables any more when it gave up.'),
     {
       entity: collection ?? 'PostgreSQL',

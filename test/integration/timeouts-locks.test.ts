@@ -120,6 +120,8 @@ describe('lock_timeout: a lock held by the application ends the run with exit 7,
         expect(r.code, r.stderr).toBe(7);
         expect(r.stderr).toContain(`pid ${blocker.pid}`);
         expect(r.stderr).toContain('shop-app-blocker');
+        // Said as what rollback does (it read "while writing … the batch was not written", migrate's words).
+        expect(r.stderr).toMatch(/while rolling back collection "orders"; that batch was not deleted/);
       } finally {
         await blocker.release();
       }

@@ -77,7 +77,7 @@ application or still referenced; listed) · 5 locked by a running migrate · 130
             batchSize: flags.batchSize ?? 5000,
             signal: rt.signal,
           },
-        ));
+        ), { doing: 'rolling back' });
       } finally {
         await pg.close();
       }

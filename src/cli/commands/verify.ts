@@ -88,7 +88,7 @@ async function verifyAction(rt: CommandRuntime, collections: string[], flags: Ve
     // Columns that differ from the schema would be compared as differences of every row: say what differs instead.
     await preflight(conns.pg, setup);
     const run = { rt, conns, setup, flags, concurrency, reportDir, json: Boolean(global.json) };
-    await explainingTimeouts(conns.pg, setup, () => (flags.dryRun ? dryRun(run) : compare(run)));
+    await explainingTimeouts(conns.pg, setup, () => (flags.dryRun ? dryRun(run) : compare(run)), { doing: 'reading' });
   } finally {
     await conns.close();
   }
