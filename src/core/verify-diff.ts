@@ -13,8 +13,10 @@ export type TargetRow = Readonly<Record<string, string | null>>;
 /** What PostgreSQL holds for one document: its row and, per child mapping, the rows whose parent it is. */
 export interface TargetRows {
   main: TargetRow | undefined;
-  /** Indexed like `MappedCollection.children`. */
+  /** Indexed like `MappedCollection.children`: the migration's own child rows only. */
   children: readonly (readonly TargetRow[])[];
+  /** The first child row under this document that is not the migration's (the application added it), if any. */
+  foreign?: { table: string; row: string };
 }
 
 /** One difference between the converted document and the stored rows. */

@@ -121,6 +121,8 @@ async function compareDocuments(ctx: BatchContext, items: readonly { doc: Docume
   const converted = new Map(settled.docs.map((d) => [d.converted.sourceKey, d.converted]));
   const rejected = new Map(settled.rejects.map((r) => [r.sourceKey, r]));
   const differing = new Map<string, VerifyMismatch[]>();
+  // Documents under which the application added a child row of its own: changed by the application.
+  const added = new Map<string, DocumentChange>();
   for (const it of items) {
     const target = rows.get(it.uuid);
     // A registered row that is gone is counted by the registry scan (verify.ts), in full and sample mode alike.
@@ -136,9 +138,10 @@ async function compareDocuments(ctx: BatchContext, items: readonly { doc: Docume
     }
     const diffs = diffDocument(mapped, doc, target);
     if (doc.uuid !== it.uuid) diffs.unshift({ field: '(id)', column: mapped.model.table, source: doc.uuid, target: it.uuid });
-    if (diffs.length > 0) differing.set(it.key, diffs.map((d) => ({ ...base, ...d })));
+    if (target.foreign) added.set(it.key, { sourceKey: it.key, uuid: it.uuid, kind: 'modified-by-application', ...target.foreign });
+    if (diffs.length > 0 || target.foreign) differing.set(it.key, diffs.map((d) => ({ ...base, ...d })));
   }
-  const changed = await applicationChanges(ctx, [...differing.keys()]);
+  const changed = await applicationChanges(ctx, [...differing.keys()], added);
   for (const [key, diffs] of differing) if (!changed.has(key)) tally.addMismatches(diffs);
 }
 
@@ -147,7 +150,7 @@ async function compareDocuments(ctx: BatchContext, items: readonly { doc: Docume
  * (registry hashes of the main row and the child rows): counted apart, with samples, and not
  * as mismatches — the difference is the application's, not the migration's.
  */
-async function applicationChanges(ctx: BatchContext, keys: readonly string[]): Promise<Set<string>> {
+async function applicationChanges(ctx: BatchContext, keys: readonly string[], added: ReadonlyMap<string, DocumentChange>): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
   const plan = writePlanFor(ctx.mapped);
   const target = { collection: ctx.mapped.name, table: plan.main.table, tableName: ctx.mapped.model.table, idColumn: plan.main.idColumn };
@@ -155,6 +158,7 @@ async function applicationChanges(ctx: BatchContext, keys: readonly string[]): P
   // A document the sync left alone for the application (a line it added where the document now
   // has one of its own): its migrated rows are intact, so only the conflict it recorded tells.
   for (const c of await keptConflicts(ctx.pool, ctx.mapped.name, keys.filter((k) => !changed.has(k)))) changed.set(c.sourceKey, c);
+  for (const [key, c] of added) if (!changed.has(key)) changed.set(key, c);
   for (const c of changed.values()) {
     ctx.tally.changedByApplication++;
     if (ctx.tally.applicationChanges.length < ctx.tally.maxSamples) ctx.tally.applicationChanges.push({ ...c, sourceId: displayId(c.sourceKey) });

@@ -72,11 +72,17 @@ export async function readTargetRows(pool: pg.Pool, mapped: MappedCollection, uu
         const owner = out.get(row[PARENT] as string);
         // Child rows of a parent row that is gone cannot exist (foreign key); ignore defensively.
         if (!owner) continue;
-        // A line the application added to a migrated order is its own row: never compared (nor
-        // counted), as the README says; before, it made the document "mismatched" (exit 1).
+        // A line the application added to a migrated order is its own row: not compared with the
+        // source, but named, so that the document counts as changed by the application (before,
+        // the line made it "mismatched", a migration defect, exit 1).
+        // (A version-5 id out of place, a line of the migration's moved to another position, is
+        // still compared: that is a difference to report, not a row of the application's.)
         const id = row[child.idColumn.column];
         const at = position === undefined ? NaN : Number(row[position]);
-        if (id && !isMigrationChild({ id, parent: row[PARENT] as string, position: at }, child.model.name)) continue;
+        if (id && id[14] !== '5' && !isMigrationChild({ id, parent: row[PARENT] as string, position: at }, child.model.name)) {
+          owner.foreign ??= { table: child.model.table, row: id };
+          continue;
+        }
         (owner.children[ci] as TargetRow[]).push(row);
       }
     }),
