@@ -243,7 +243,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
 
 /** See MigrateOptions.refuseUnmigratedReferences: checked once the collections are locked (a run holding them says so first, exit 5). */
 async function refuseUnmigratedReferences(deps: MigrateDeps, names: readonly string[]): Promise<void> {
-  const refused = (await referencesToUnmigrated(deps.mapping, names, deps.pool, deps.db)).filter((r) => r.rejects);
+  const refused = (await referencesToUnmigrated(deps.mapping, names, deps.pool, deps.db)).filter((r) => r.rejects && !r.empty);
   if (refused.length === 0) return;
   throw new ConfigError(refused.map((r) => ({ path: `collections.${r.collection}`, message: unmigratedReferenceLine(r) })), {
     hint: 'Migrate the referenced collections first (or name them in the same run, which loads them first); nothing was written.',

@@ -17,6 +17,8 @@ export interface UnmigratedReference {
   target: string;
   /** Some of those fields reject their document when the reference is missing (required, or `onMissing: 'reject'`). */
   rejects: boolean;
+  /** `target` has no document in MongoDB (a misspelt `references`, an empty collection): warned about, never refused. */
+  empty?: boolean;
 }
 
 export async function referencesToUnmigrated(mapping: MigrationMapping, names: readonly string[], pool: pg.Pool, db: Db): Promise<UnmigratedReference[]> {
@@ -36,20 +38,24 @@ export async function referencesToUnmigrated(mapping: MigrationMapping, names: r
     }
   }
   const out: UnmigratedReference[] = [];
-  const checked = new Map<string, boolean>();
+  const checked = new Map<string, 'unmigrated' | 'empty' | 'ok'>();
   for (const ref of wanted.values()) {
-    let unmigrated = checked.get(ref.target);
-    if (unmigrated === undefined) {
-      unmigrated = !(await hasRegisteredRows(pool, ref.target)) && (await db.collection(ref.target).findOne({}, { projection: { _id: 1 } })) !== null;
-      checked.set(ref.target, unmigrated);
+    let state = checked.get(ref.target);
+    if (state === undefined) {
+      state = (await hasRegisteredRows(pool, ref.target)) ? 'ok' : (await db.collection(ref.target).findOne({}, { projection: { _id: 1 } })) !== null ? 'unmigrated' : 'empty';
+      checked.set(ref.target, state);
     }
-    if (unmigrated) out.push(ref);
+    if (state === 'unmigrated') out.push(ref);
+    else if (state === 'empty') out.push({ ...ref, empty: true });
   }
   return out;
 }
 
 /** The warning (or refusal) line, with the fix. */
 export function unmigratedReferenceLine(r: UnmigratedReference): string {
+  if (r.empty) {
+    return `${r.collection} refers to ${r.target} (${r.fields.join(', ')}), which has no document in MongoDB and no row migrated: each such reference would be an orphan${r.rejects ? ' (its document rejected, the reference being required)' : ''}; check the name in the configuration (references: '${r.target}')`;
+  }
   const outcome = r.rejects ? 'every document holding such a reference would be rejected' : 'each such reference would be an orphan (NULL, kept in legacyExtra.$orphans)';
   return `${r.collection} refers to ${r.target} (${r.fields.join(', ')}), which is neither migrated yet nor in this run: ${outcome}; migrate ${r.target} first, or both together (hybrid-migrate migrate ${r.target} ${r.collection})`;
 }
