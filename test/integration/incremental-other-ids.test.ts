@@ -9,18 +9,7 @@ import { Int32, ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
-
-const base = Date.UTC(2021, 0, 1);
-
-const order = (id: unknown, ws: ObjectId, j: number) => ({
-  _id: id,
-  workspaceId: ws,
-  clientName: `Client ${j}`,
-  status: 'pending',
-  items: [{ name: 'Article', quantity: 1, unitPrice: 1000 + j }],
-  statusHistory: [{ status: 'pending', at: new Date(base + j * 1000) }],
-  createdAt: new Date(base + j * 1000),
-});
+import { simpleOrder } from '../support/simple-orders.js';
 
 describe('migrate --incremental finds new documents of any _id type without updatedAt', () => {
   it('string, integer and ObjectId _ids inserted after the migration, below and above the migrated ones', async () => {
@@ -28,15 +17,15 @@ describe('migrate --incremental finds new documents of any _id type without upda
     try {
       const env = { MONGO_URI: mongoUriFor(db.mongoUri, db.mongoDbName), DATABASE_URL: db.databaseUrl };
       const ws = new ObjectId();
-      await db.db.collection('workspaces').insertOne({ _id: ws, name: 'Shop', slug: 'shop', currency: 'XOF', createdAt: new Date(base) });
+      await db.db.collection('workspaces').insertOne({ _id: ws, name: 'Shop', slug: 'shop', currency: 'XOF', createdAt: new Date(Date.UTC(2021, 0, 1)) });
       const first = [...Array.from({ length: 10 }, (_, j) => `listing-${String(j * 10).padStart(3, '0')}`), ...Array.from({ length: 5 }, (_, j) => new Int32(100 + j)), new ObjectId()];
-      await db.db.collection('orders').insertMany(first.map((id, j) => order(id, ws, j)) as never[]);
+      await db.db.collection('orders').insertMany(first.map((id, j) => simpleOrder(id, ws, j)) as never[]);
       const migrate = await runCli(['migrate', '--skip-missing-collections', '--batch-size', '4'], env);
       expect(migrate.code, migrate.stderr).toBe(0);
 
       // New: a string between two migrated ones, an integer below them all, an ObjectId above the high-water mark.
       const added = ['listing-005', new Int32(7), new ObjectId()];
-      await db.db.collection('orders').insertMany(added.map((id, j) => order(id, ws, 50 + j)) as never[]);
+      await db.db.collection('orders').insertMany(added.map((id, j) => simpleOrder(id, ws, 50 + j)) as never[]);
       const sync = await runCli(['migrate', 'orders', '--incremental', '--batch-size', '4', '--json'], env);
       expect(sync.code, sync.stderr).toBe(0);
       const orders = (JSON.parse(sync.stdout) as { collections: { name: string; migrated: number }[] }).collections.find((c) => c.name === 'orders');

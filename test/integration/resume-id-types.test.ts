@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
 import { expectExact } from '../support/crash-checks.js';
+import { simpleOrder } from '../support/simple-orders.js';
 import { sourceIdKey } from '../../src/core/ids.js';
 
 const N = 60;
@@ -58,15 +59,7 @@ describe('kill -9 after a commit, then rerun: resumes after an _id of any type',
         // The insert command itself: the driver's insertMany replaces a null _id with a new ObjectId.
         await db.db.command({
           insert: 'orders',
-          documents: ids.map((id, j) => ({
-            _id: id,
-            workspaceId: ws,
-            clientName: `Client ${j}`,
-            status: 'pending',
-            items: [{ name: 'Article', quantity: 1, unitPrice: 1000 + j }],
-            statusHistory: [{ status: 'pending', at: new Date(base + j * 1000) }],
-            createdAt: new Date(base + j * 1000),
-          })),
+          documents: ids.map((id, j) => simpleOrder(id, ws, j, base)),
         });
         expect((await runCli(['migrate', 'workspaces'], env)).code).toBe(0);
         const batch = String(c.batch ?? BATCH);

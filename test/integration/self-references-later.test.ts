@@ -16,7 +16,7 @@ import { ObjectId } from 'mongodb';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmptyPostgresDatabase, useTestDatabases } from '../support/databases.js';
-import { mongoUriFor, runCli } from '../support/cli.js';
+import { mongoUriFor, runCli, type CliEnv } from '../support/cli.js';
 import { migrationSql } from '../support/init-pipeline.js';
 
 const N = 60;
@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 /** A fresh target database with init's tables; `fn` gets its environment and a pool. */
-async function withTarget(fn: (env: Record<string, string>, pool: pg.Pool) => Promise<void>): Promise<void> {
+async function withTarget(fn: (env: CliEnv, pool: pg.Pool) => Promise<void>): Promise<void> {
   const target = await createEmptyPostgresDatabase();
   const pool = new pg.Pool({ connectionString: target.databaseUrl, max: 2 });
   try {

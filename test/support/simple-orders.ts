@@ -23,6 +23,19 @@ export async function insertSimpleOrders(db: Db, n: number, opts: { workspaceId?
   return ws;
 }
 
+/** The j-th plain order with the given `_id` (one item, one status entry, dated `base` + j seconds), as the id-type tests insert it. */
+export function simpleOrder(id: unknown, workspaceId: ObjectId, j: number, base = Date.UTC(2021, 0, 1)): Record<string, unknown> {
+  return {
+    _id: id,
+    workspaceId,
+    clientName: `Client ${j}`,
+    status: 'pending',
+    items: [{ name: 'Article', quantity: 1, unitPrice: 1000 + j }],
+    statusHistory: [{ status: 'pending', at: new Date(base + j * 1000) }],
+    createdAt: new Date(base + j * 1000),
+  };
+}
+
 /** A value nested `levels` objects deep (MongoDB's limit is 100), ending in `{ leaf: 'bottom' }`. */
 export function nested(levels: number): Record<string, unknown> {
   let v: Record<string, unknown> = { leaf: 'bottom' };
