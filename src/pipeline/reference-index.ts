@@ -17,7 +17,7 @@ import type pg from 'pg';
 import { collectionColumns, type MigrationMapping } from '../core/mapping.js';
 import { valueAt, type ConvertedDocument, type PendingReference } from '../core/transform.js';
 import { idToUuid, sourceIdKey, uuidToObjectId } from '../core/ids.js';
-import { readStateOr, stateTable } from '../state/schema.js';
+import { standingRejects } from '../state/rejects.js';
 import { convertScalar } from '../core/convert-value.js';
 import { EXACT_READ_OPTIONS } from '../source/mongo-source.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
@@ -268,17 +268,7 @@ export class ReferenceIndex {
       const hex = uuidToObjectId(uuid);
       keyOf.set(hex !== null ? `oid:${hex}` : sourceText, uuid);
     }
-    const keys = await readStateOr<string[]>([], async () => {
-      // A reject whose document a later run wrote after all (--restart) is no longer one.
-      const r = await pool.query<{ k: string }>(
-        `SELECT x.source_key AS k FROM ${stateTable('rejects')} x
-          WHERE x.collection = $1 AND x.source_key = ANY($2::text[])
-            AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = x.collection AND m.source_key = x.source_key)`,
-        [collection, [...keyOf.keys()]],
-      );
-      return r.rows.map((row) => row.k);
-    });
-    for (const k of keys) this.markRejected(collection, keyOf.get(k));
+    for (const k of await standingRejects(pool, collection, [...keyOf.keys()])) this.markRejected(collection, keyOf.get(k));
   }
 
   /** A prediction sets the referenced document aside: it exists in the source, but its row never will. */

@@ -43,6 +43,21 @@ export async function recordConflicts(
   );
 }
 
+/** Of `keys`, the documents with a conflict recorded as kept for the application (changed or deleted by it), with the row it names. */
+export async function keptConflicts(
+  q: Queryable,
+  collection: string,
+  keys: readonly string[],
+): Promise<{ sourceKey: string; uuid: string; kind: 'modified-by-application' | 'deleted-by-application'; table: string; row: string }[]> {
+  if (keys.length === 0) return [];
+  const r = await q.query<{ k: string; u: string; kind: 'modified-by-application' | 'deleted-by-application'; t: string | null; row: string | null }>(
+    `SELECT source_key AS k, uuid::text AS u, kind, row_table AS t, row_uuid::text AS row FROM ${stateTable('conflicts')}
+      WHERE collection = $1 AND source_key = ANY($2::text[]) AND resolution = 'kept' AND kind IN ('modified-by-application', 'deleted-by-application')`,
+    [collection, keys],
+  );
+  return r.rows.map((c) => ({ sourceKey: c.k, uuid: c.u, kind: c.kind, table: c.t ?? '', row: c.row ?? c.u }));
+}
+
 /** Forgets the conflicts of documents no longer registered (rollback). */
 export async function forgetUnmappedConflicts(q: Queryable, collection: string): Promise<void> {
   await readStateOr(undefined, async () => {

@@ -28,16 +28,28 @@ export async function recordRejects(q: Queryable, collection: string, runId: str
   return r.rowCount ?? 0;
 }
 
-/** Of `keys`, the rejected ones that the registry does not know (migrated since). */
-export async function rejectedKeys(q: Queryable, collection: string, keys: readonly string[]): Promise<Set<string>> {
-  const r = await q.query<{ k: string }>(`SELECT source_key AS k FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`, [collection, keys]);
-  return new Set(r.rows.map((row) => row.k));
-}
-
 /** The reason recorded for each of `keys` that has a reject. */
 export async function rejectReasons(q: Queryable, collection: string, keys: readonly string[]): Promise<Map<string, string>> {
   const r = await q.query<{ k: string; r: string }>(`SELECT source_key AS k, reason AS r FROM ${stateTable('rejects')} WHERE collection = $1 AND source_key = ANY($2::text[])`, [collection, keys]);
   return new Map(r.rows.map((row) => [row.k, row.r]));
+}
+
+/**
+ * Of `keys`, those whose documents are set aside for good: rejected and not registered since
+ * (a reject a later --restart or --detect-changes wrote after all is none). Nothing when the
+ * state does not exist yet.
+ */
+export async function standingRejects(q: Queryable, collection: string, keys: readonly string[]): Promise<string[]> {
+  if (keys.length === 0) return [];
+  return readStateOr<string[]>([], async () => {
+    const r = await q.query<{ k: string }>(
+      `SELECT x.source_key AS k FROM ${stateTable('rejects')} x
+        WHERE x.collection = $1 AND x.source_key = ANY($2::text[])
+          AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = x.collection AND m.source_key = x.source_key)`,
+      [collection, keys],
+    );
+    return r.rows.map((row) => row.k);
+  });
 }
 
 /** The first rejects of a collection in source-key order. */

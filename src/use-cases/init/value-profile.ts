@@ -7,6 +7,7 @@
 import { sourceIdKey, parseReference } from '../../core/ids.js';
 import { isDate, isObjectIdLike, toBigInt, toBoolean, toDecimal, toFloat8, toInt32, toText, toTimestamp } from '../../core/values/index.js';
 import { DEFAULT_PATH_CAP, bsonTypeName, walkDocument, type BsonTypeName } from '../../core/type-histogram.js';
+import { PLAIN_DECIMAL } from '../../core/values/text.js';
 
 /** The column types a scalar value is tried against. */
 export const CANDIDATES = ['text', 'int', 'bigint', 'decimal', 'float', 'boolean', 'timestamp', 'timestampUtc', 'epochSeconds', 'uuid'] as const;
@@ -164,7 +165,7 @@ function isNonFinite(value: unknown): boolean {
 /** A Decimal128 written as plain digits ("123.00"), else the converter's text. */
 function declaredDecimal(value: unknown, converted: string): string {
   const own = String(value);
-  return /^-?\d+(\.\d+)?$/.test(own) ? own : converted;
+  return PLAIN_DECIMAL.test(own) ? own : converted;
 }
 
 function digitsOf(p: ValueProfile, text: string): void {

@@ -14,9 +14,8 @@ import type { CollectionVerification, VerifyMismatch } from './verify-result.js'
 import { foldPositions } from './verify-result.js';
 import { classifyKeys, readTargetRows, type KeyClassification } from './verify-target.js';
 import { changedDocuments, type DocumentChange } from '../../state/ownership.js';
-import { stateTable } from '../../state/schema.js';
+import { keptConflicts } from '../../state/conflicts.js';
 import { REFUSED_BY_POSTGRES, writePlanFor } from '../../target/batch-writer.js';
-import { rejectReasons } from '../../state/rejects.js';
 
 /** Counters and samples of one collection, shared by its parallel batches. */
 export class CollectionTally {
@@ -79,7 +78,7 @@ export async function verifyBatch(ctx: BatchContext, docs: readonly Document[], 
     }
     if (opts.compare && uuid !== undefined) toCompare.push({ doc, key, uuid });
   });
-  if (opts.classify && state.rejected.size > 0) await recheckRejected(ctx, docs.filter((_, i) => state.rejected.has(keys[i] as string)));
+  if (opts.classify && state.rejected.size > 0) await recheckRejected(ctx, docs.filter((_, i) => state.rejected.has(keys[i] as string)), state.rejected);
   if (toCompare.length > 0) await compareDocuments(ctx, toCompare);
   return state;
 }
@@ -90,9 +89,8 @@ export async function verifyBatch(ctx: BatchContext, docs: readonly Document[], 
  * counts as not migrated, `rejected-since-fixed`, rather than as an accounted-for reject.
  * PostgreSQL's own refusals (a duplicate key…) cannot be judged without writing: left as rejected.
  */
-async function recheckRejected(ctx: BatchContext, docs: readonly Document[]): Promise<void> {
+async function recheckRejected(ctx: BatchContext, docs: readonly Document[], reasons: ReadonlyMap<string, string>): Promise<void> {
   const { mapped, tally } = ctx;
-  const reasons = await rejectReasons(ctx.pool, mapped.name, docs.map((d) => sourceIdKey(d._id)));
   const convertible = docs.filter((d) => !reasons.get(sourceIdKey(d._id))?.startsWith(REFUSED_BY_POSTGRES));
   if (convertible.length === 0) return;
   const settled = await settleBatch(mapped, convertible, { references: ctx.references, timing: newTiming(), deferred: 'settle' });
@@ -164,17 +162,6 @@ async function applicationChanges(ctx: BatchContext, keys: readonly string[], ad
     if (ctx.tally.applicationChanges.length < ctx.tally.maxSamples) ctx.tally.applicationChanges.push({ ...c, sourceId: displayId(c.sourceKey) });
   }
   return new Set(changed.keys());
-}
-
-/** Documents of `keys` with a conflict recorded as kept for the application, as the change it names. */
-async function keptConflicts(pool: pg.Pool, collection: string, keys: readonly string[]): Promise<DocumentChange[]> {
-  if (keys.length === 0) return [];
-  const r = await pool.query<{ k: string; u: string; kind: DocumentChange['kind']; t: string | null; row: string | null }>(
-    `SELECT source_key AS k, uuid::text AS u, kind, row_table AS t, row_uuid::text AS row FROM ${stateTable('conflicts')}
-      WHERE collection = $1 AND source_key = ANY($2::text[]) AND resolution = 'kept' AND kind IN ('modified-by-application', 'deleted-by-application')`,
-    [collection, keys],
-  );
-  return r.rows.map((c) => ({ sourceKey: c.k, uuid: c.u, kind: c.kind, table: c.t ?? '', row: c.row ?? c.u }));
 }
 
 function safeUuid(collection: string, id: unknown): string | undefined {

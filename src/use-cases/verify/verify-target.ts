@@ -11,19 +11,19 @@ import type { TargetRow, TargetRows } from '../../core/verify-diff.js';
 import { writtenColumns } from '../../core/transform.js';
 import { qualifiedTable, quoteIdent } from '../../schema/prisma-schema.js';
 import { registeredUuids, registeredRowCount as registeredRows, registryPage, unregisteredRows as unregistered, type RegistryEntry, type RegistryTarget } from '../../state/registry.js';
-import { rejectedKeys } from '../../state/rejects.js';
+import { rejectReasons } from '../../state/rejects.js';
 
 /** Registry state of a batch of source keys. */
 export interface KeyClassification {
   /** source_key → uuid registered in id_map. */
   migrated: Map<string, string>;
-  /** source keys with a reject and no id_map entry. */
-  rejected: Set<string>;
+  /** source keys with a reject and no id_map entry → the reason recorded. */
+  rejected: Map<string, string>;
 }
 
 export async function classifyKeys(pool: pg.Pool, collection: string, keys: readonly string[]): Promise<KeyClassification> {
-  const [migrated, rejected] = await Promise.all([registeredUuids(pool, collection, keys), rejectedKeys(pool, collection, keys)]);
-  return { migrated, rejected: new Set([...rejected].filter((k) => !migrated.has(k))) };
+  const [migrated, rejected] = await Promise.all([registeredUuids(pool, collection, keys), rejectReasons(pool, collection, keys)]);
+  return { migrated, rejected: new Map([...rejected].filter(([k]) => !migrated.has(k))) };
 }
 
 /**
