@@ -9,6 +9,7 @@ import type { MigrationMapping } from '../core/mapping.js';
 import { qualifiedTable, quoteIdent } from '../schema/prisma-schema.js';
 import { readStateOr, rowHashSql, stateTable, type Queryable } from './schema.js';
 import { withTransaction } from '../target/transaction.js';
+import { unchangedSql } from './ownership.js';
 
 /** Resolves the deferred references of `collections`; returns how many rows were updated. */
 export async function resolveDeferredReferences(pool: pg.Pool, mapping: MigrationMapping, collections: readonly string[]): Promise<number> {
@@ -28,7 +29,7 @@ export async function resolveDeferredReferences(pool: pg.Pool, mapping: Migratio
     const keep = col.source.onMissing === 'keep' && extra !== undefined;
     await withTransaction(pool, async (client) => {
       // Only rows still as the migration wrote them (hash unchanged) are completed.
-      const unchanged = `${rowHashSql('t')} = m.row_hash`;
+      const unchanged = unchangedSql('t');
       const set = await client.query(
         `UPDATE ${table} t SET ${column} = d.target_uuid
            FROM ${stateTable('deferred_refs')} d, ${stateTable('id_map')} m

@@ -7,13 +7,13 @@
  * killed rollback resumes from a consistent state.
  */
 import type pg from 'pg';
-import { rowHashSql, stateTable } from '../../state/schema.js';
+import { legacyRowHashSql, rowHashLikeSql, rowHashSql, stateTable } from '../../state/schema.js';
 import { forgetEntries } from '../../state/registry.js';
 import { forgetDeferredOf } from '../../state/deferred-refs.js';
 import { joinCondition, migrationChildSql, type ReferencingKey } from './rollback-foreign-keys.js';
 import { childRefsOf, ROWS, SCOPE, type ScopeStatus } from './rollback-scope.js';
 import type { ChildTarget, RollbackTarget } from './rollback-targets.js';
-import { childRowChange, isMigrationChild, type ChildRow } from '../../state/ownership.js';
+import { childRowChange, isMigrationChild, legacyDigestParents, type ChildRow } from '../../state/ownership.js';
 import { faultPoint } from '../../runtime/fault.js';
 
 export interface BatchCounts {
@@ -47,7 +47,7 @@ export async function rollbackBatch(client: pg.ClientBase, target: RollbackTarge
 async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uuids: readonly string[], force: boolean): Promise<BatchCounts> {
   const verdicts = new Map<string, Verdict>(uuids.map((u) => [u, { status: 'gone', reason: 'no longer in the table' }]));
   const locked = await client.query<{ id: string; hash: string; row_hash: string; child_rows: string | null }>(
-    `SELECT t.${target.idColumn}::text AS id, ${rowHashSql('t')} AS hash, s.row_hash, s.child_rows
+    `SELECT t.${target.idColumn}::text AS id, ${rowHashLikeSql('t', 's.row_hash')} AS hash, s.row_hash, s.child_rows
        FROM ${target.table} t JOIN ${SCOPE} s ON s.uuid = t.${target.idColumn}
       WHERE t.${target.idColumn} = ANY($1::uuid[]) ORDER BY t.${target.idColumn} FOR UPDATE OF t`,
     [uuids],
@@ -60,16 +60,18 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
   };
   const pending = () => [...verdicts].filter(([, v]) => v.status === 'pending').map(([id]) => id);
 
-  const own = await ownChildren(client, target, pending(), block);
+  const recorded = new Map(locked.rows.filter((r) => r.child_rows !== null).map((r) => [r.id, r.child_rows as string]));
+  // Parents whose child rows were recorded in the legacy hash format: theirs are hashed in it too.
+  const legacy = force ? new Set<string>() : legacyDigestParents(recorded);
+  const own = await ownChildren(client, target, pending(), block, legacy.size > 0);
   if (!force) {
     // A document is a unit: one of its child rows changed or deleted by the application keeps all of it.
     const refs = childRefsOf(target);
-    const recorded = new Map(locked.rows.filter((r) => r.child_rows !== null).map((r) => [r.id, r.child_rows as string]));
     const digests = new Map<string, string[]>();
     for (const [i, rows] of own.entries()) {
       for (const row of rows) {
         const list = digests.get(row.parent) ?? [];
-        list.push(`${i}.${row.position}.${row.hash}`);
+        list.push(`${i}.${row.position}.${legacy.has(row.parent) ? row.hash0 : row.hash}`);
         digests.set(row.parent, list);
       }
     }
@@ -116,16 +118,19 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
   return { deleted: deleted?.rowCount ?? 0, children, gone: count('gone'), modified: count('modified'), blocked: count('blocked'), nulled };
 }
 
+/** A child row of the migration's, locked, with its hash (and in the legacy format when asked for). */
+type OwnChild = ChildRow & { hash: string; hash0?: string };
+
 /** Locks the children of `parents`; a child that is not exactly the migration's blocks its parent. */
-async function ownChildren(client: pg.ClientBase, target: RollbackTarget, parents: string[], block: (id: string, reason: string) => void): Promise<(ChildRow & { hash: string })[][]> {
-  const out: (ChildRow & { hash: string })[][] = [];
+async function ownChildren(client: pg.ClientBase, target: RollbackTarget, parents: string[], block: (id: string, reason: string) => void, legacy: boolean): Promise<OwnChild[][]> {
+  const out: OwnChild[][] = [];
   for (const child of target.children) {
-    const r = parents.length === 0 ? { rows: [] as (ChildRow & { hash: string })[] } : await client.query<ChildRow & { hash: string }>(
-      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position, ${rowHashSql('c')} AS hash
+    const r = parents.length === 0 ? { rows: [] as OwnChild[] } : await client.query<OwnChild>(
+      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position, ${rowHashSql('c')} AS hash${legacy ? `, ${legacyRowHashSql('c')} AS hash0` : ''}
          FROM ${child.table} c WHERE c.${child.parentColumn} = ANY($1::uuid[]) ORDER BY 1 FOR UPDATE`,
       [parents],
     );
-    const own: (ChildRow & { hash: string })[] = [];
+    const own: OwnChild[] = [];
     for (const row of r.rows) {
       if (isMigrationChild(row, child.modelName)) own.push(row);
       else block(row.parent, `has application child rows in ${child.label}`);
@@ -176,7 +181,7 @@ async function checkReferences(
     const r = await client.query<{ target: string; ref: string | null; scope_status: string | null; migrated: boolean; migrated_child: boolean; unchanged: boolean }>(
       `SELECT t.${target.idColumn}::text AS target, ${pk ? `r.${pk}::text` : 'NULL'} AS ref,
               ${pk ? 's.status' : 'NULL'} AS scope_status, ${pk ? '(m.uuid IS NOT NULL)' : 'false'} AS migrated, ${migrationChildSql(key, 'r')} AS migrated_child,
-              ${pk ? `coalesce(${rowHashSql('r')} = m.row_hash, false)` : 'false'} AS unchanged
+              ${pk ? `coalesce(${rowHashLikeSql('r', 'm.row_hash')} = m.row_hash, false)` : 'false'} AS unchanged
          FROM ${target.table} t JOIN ${key.table} r ON ${joinCondition(key, 'r', 't')}
          ${pk ? `LEFT JOIN ${SCOPE} s ON s.uuid = r.${pk} LEFT JOIN ${stateTable('id_map')} m ON m.uuid = r.${pk}` : ''}
         WHERE t.${target.idColumn} = ANY($1::uuid[])`,

@@ -10,10 +10,10 @@
  * rollback never issues DROP.
  */
 import type pg from 'pg';
-import { rowHashSql, stateTable } from '../../state/schema.js';
+import { rowHashLikeSql, stateTable } from '../../state/schema.js';
 import { joinCondition, migrationChildSql, type ReferencingKey } from './rollback-foreign-keys.js';
 import type { RollbackTarget } from './rollback-targets.js';
-import { childRowChange, childRowsDigest, isMigrationChild, type ChildRow, type ChildTableRef } from '../../state/ownership.js';
+import { childRowChange, childRowsDigest, isMigrationChild, legacyDigestParents, type ChildRow, type ChildTableRef } from '../../state/ownership.js';
 
 export const SCOPE = 'pg_temp.hm_rollback_scope';
 
@@ -45,7 +45,7 @@ export async function classifyRows(client: pg.ClientBase, target: RollbackTarget
   await client.query(
     `UPDATE ${SCOPE} s SET status = 'modified', reason = 'changed since it was migrated'
        FROM ${target.table} t
-      WHERE s.collection = $1 AND s.status = 'pending' AND t.${target.idColumn} = s.uuid AND ${rowHashSql('t')} <> s.row_hash`,
+      WHERE s.collection = $1 AND s.status = 'pending' AND t.${target.idColumn} = s.uuid AND ${rowHashLikeSql('t', 's.row_hash')} <> s.row_hash`,
     [target.collection],
   );
   await classifyChildRows(client, target);
@@ -68,7 +68,7 @@ async function classifyChildRows(client: pg.ClientBase, target: RollbackTarget, 
     );
     if (page.rows.length === 0) return;
     after = (page.rows[page.rows.length - 1] as { uuid: string }).uuid;
-    const current = await childRowsDigest(client, refs, page.rows.map((r) => r.uuid));
+    const current = await childRowsDigest(client, refs, page.rows.map((r) => r.uuid), legacyDigestParents(page.rows.map((r) => [r.uuid, r.child_rows])));
     const ids: string[] = [];
     const reasons: string[] = [];
     for (const row of page.rows) {
