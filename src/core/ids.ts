@@ -15,7 +15,7 @@
  * Every other `_id` (string, number, …) → UUIDv5 over a project namespace and a type-tagged
  * canonical key (sourceIdKey).
  */
-import { hash } from 'node:crypto';
+import { sha1 } from './sha1.js';
 import { EJSON } from './bson.js';
 import { bsonTypeOf, isDate } from './values/conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './values/decimal-text.js';
@@ -162,14 +162,23 @@ export function uuidToObjectId(uuid: string): string | null {
 
 const NAMESPACE_BYTES = Buffer.from(PROJECT_NAMESPACE_UUID.replaceAll('-', ''), 'hex');
 
+/** The namespace followed by a name, in a buffer reused from id to id (grown for a long name). */
+let nameInput = Buffer.alloc(256);
+NAMESPACE_BYTES.copy(nameInput, 0);
+const nameDigest = new Uint8Array(20);
+
 /** UUIDv5 (SHA-1) of the project namespace and `namespace + '\u0000' + key` (UTF-8). */
 export function nameUuid(namespace: string, key: string): string {
-  // One buffer and one call: a hash object per id cost more than the hashing (a child id is made per child row).
+  // A child id is made per child row: no allocation but the text, and SHA-1 in JavaScript (sha1.ts).
   const name = `${namespace}\u0000${key}`;
-  const input = Buffer.allocUnsafe(NAMESPACE_BYTES.length + Buffer.byteLength(name, 'utf8'));
-  NAMESPACE_BYTES.copy(input, 0);
-  input.write(name, NAMESPACE_BYTES.length, 'utf8');
-  const h = hash('sha1', input, 'buffer');
+  const room = NAMESPACE_BYTES.length + name.length * 3;
+  if (nameInput.length < room) {
+    nameInput = Buffer.alloc(room);
+    NAMESPACE_BYTES.copy(nameInput, 0);
+  }
+  const length = NAMESPACE_BYTES.length + nameInput.write(name, NAMESPACE_BYTES.length, 'utf8');
+  const h = nameDigest;
+  sha1(nameInput, length, h);
   h[6] = ((h[6] as number) & 0x0f) | 0x50;
   h[8] = ((h[8] as number) & 0x3f) | 0x80;
   return hexText(h, 16, UUID_DASHES);
