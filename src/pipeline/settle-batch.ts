@@ -10,7 +10,7 @@ import { convertDocument, settleReferences, type ConvertedDocument, type Pending
 import { canonicalExtendedJson } from '../core/canonical.js';
 import type { BatchDocument, RejectRecord } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
-import { SLICE_DOCS, yieldToIo } from '../runtime/cooperative.js';
+import { SLICE_DOCS, Slices } from '../runtime/cooperative.js';
 import { idOfSourceKey } from './source-keys.js';
 
 /** What the pipeline tells about each document as it goes (counters, plan findings, drift). */
@@ -95,12 +95,17 @@ export function convertBatch(collection: MappedCollection, docs: readonly Docume
 export async function convertBatchYielding(collection: MappedCollection, docs: readonly Document[], steps: Pick<SettleSteps, 'references' | 'observer' | 'timing'>): Promise<ConvertedBatch> {
   const rejects: RejectRecord[] = [];
   const converted: ConvertedBatch['converted'] = [];
+  const slices = new Slices();
+  let started = performance.now();
   for (let start = 0; start < docs.length; start += SLICE_DOCS) {
-    if (start > 0) await yieldToIo();
-    const started = performance.now();
+    if (start > 0 && slices.due()) {
+      steps.timing.convertMs += performance.now() - started;
+      await slices.next();
+      started = performance.now();
+    }
     converted.push(...convertAll(collection, docs.slice(start, start + SLICE_DOCS), steps, rejects));
-    steps.timing.convertMs += performance.now() - started;
   }
+  steps.timing.convertMs += performance.now() - started;
   return { converted, rejects };
 }
 
@@ -124,11 +129,12 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
     references.exists(target, uuid) || (target === collection.name && (inBatch ??= new Set(converted.map((c) => c.doc.uuid))).has(uuid) && !setAside.has(uuid));
   const later = steps.holdLaterChildRows && steps.keys ? await laterSelfReferences(collection, converted, exists, references, steps.keys) : undefined;
   let sliceStarted = started;
+  const slices = new Slices();
   for (let i = 0; i < converted.length; i++) {
-    if (i > 0 && i % SLICE_DOCS === 0) {
+    if (i > 0 && i % SLICE_DOCS === 0 && slices.due()) {
       // Beside another batch's write, a slice at a time (only the slices count as converting).
       timing.convertMs += performance.now() - sliceStarted;
-      await yieldToIo();
+      await slices.next();
       sliceStarted = performance.now();
     }
     const { doc, source } = converted[i] as ConvertedBatch['converted'][number];

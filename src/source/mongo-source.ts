@@ -11,7 +11,7 @@ import { mongoUriTimeouts } from '../config/connection-urls.js';
 import { ConfigError, ConnectionError } from '../core/errors.js';
 import { MetricsRecorder } from '../core/metrics.js';
 import { redactText, redactUri, passwordsOf } from '../core/redact.js';
-import { SLICE_DOCS, yieldToIo } from '../runtime/cooperative.js';
+import { SLICE_DOCS, Slices } from '../runtime/cooperative.js';
 
 /** Options that make the driver hand us BSON values without loss. */
 export const EXACT_READ_OPTIONS = { useBigInt64: true, promoteBuffers: false, promoteValues: true, bsonRegExp: true } as const;
@@ -215,8 +215,9 @@ function rawBatch(buffers: Uint8Array[], bytes: number): RawBatch {
     decode: () => buffers.map(decodeOne),
     decodeYielding: async () => {
       const docs: Document[] = [];
+      const slices = new Slices();
       for (let i = 0; i < buffers.length; i++) {
-        if (i > 0 && i % SLICE_DOCS === 0) await yieldToIo();
+        if (i > 0 && i % SLICE_DOCS === 0 && slices.due()) await slices.next();
         docs.push(decodeOne(buffers[i] as Uint8Array));
       }
       return docs;

@@ -22,7 +22,7 @@ import { recordConflicts } from '../state/conflicts.js';
 import { describePgError } from './pg-target.js';
 import { withTransaction } from './transaction.js';
 import { faultPoint } from '../runtime/fault.js';
-import { SLICE_DOCS, yieldToIo } from '../runtime/cooperative.js';
+import { SLICE_DOCS, Slices } from '../runtime/cooperative.js';
 
 export type { RejectRecord, DeferredRecord };
 
@@ -132,8 +132,9 @@ export function sourceHash(doc: ConvertedDocument): string {
  * nothing changes a settled document's rows.
  */
 export async function prepareRows(docs: readonly BatchDocument[]): Promise<void> {
+  const slices = new Slices();
   for (let i = 0; i < docs.length; i++) {
-    if (i > 0 && i % SLICE_DOCS === 0) await yieldToIo();
+    if (i > 0 && i % SLICE_DOCS === 0 && slices.due()) await slices.next();
     sourceHash((docs[i] as BatchDocument).converted);
   }
 }
