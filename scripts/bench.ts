@@ -105,31 +105,62 @@ async function cli(
   return { code, stdout, ms: performance.now() - started, peakRssMb: peakKb / 1024, killed };
 }
 
+const USAGE = `Usage: npm run bench -- [options]   (or: node dist/scripts/bench.js [options])
+
+Measures migrate side by side with the simplest copies of the same generated orders, in one
+run, and prints a Markdown report of rates, ratios, CPU per 1,000 documents and peak RSS.
+
+  --scale N              orders generated (default 1000000)
+  --seed N               data seed (default 42)
+  --copy-slice N         orders in P, the raw COPY (default 200000)
+  --create-slice N       orders in Prisma create per document (default 2000)
+  --createmany-slice N   orders in Prisma createMany (default 20000)
+  --mongo-uri URI        a MongoDB-class server instead of the FerretDB the bench starts
+  --source-pid PID       the source server's local processes whose CPU is counted (repeatable)
+  --source-analyze URL   DocumentDB's PostgreSQL, ANALYZEd after the data is loaded
+  --compare-bin PATH     another build's bin/hybrid-migrate, measured as T0 in the same run
+  --variant "FLAGS"      extra migrate flags, each measured as T1, T2… (repeatable)
+  --skip-resume, --skip-capped, --skip-verify, --skip-detect-changes
+                         leave out the long measures
+  -h, --help             this text`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      scale: { type: 'string', default: '1000000' },
-      seed: { type: 'string', default: '42' },
-      'copy-slice': { type: 'string', default: '200000' },
-      'create-slice': { type: 'string', default: '2000' },
-      'createmany-slice': { type: 'string', default: '20000' },
-      // Long runs at 1M orders: the resume and no-budget measures each cost a full migration.
-      'skip-resume': { type: 'boolean', default: false },
-      'skip-capped': { type: 'boolean', default: false },
-      'skip-verify': { type: 'boolean', default: false },
-      'skip-detect-changes': { type: 'boolean', default: false },
-      // A MongoDB-class server instead of the FerretDB the bench starts (see BENCHMARKS.md).
-      'mongo-uri': { type: 'string' },
-      // The source server's local processes whose CPU is counted (default: the one listening on the URI's port).
-      'source-pid': { type: 'string', multiple: true },
-      // DocumentDB: the PostgreSQL behind the MongoDB-class server, ANALYZEd after the data is loaded (its statistics lag a bulk load).
-      'source-analyze': { type: 'string' },
-      // Another build of the tool (its bin/hybrid-migrate), measured as T0 in the same run: before/after figures side by side.
-      'compare-bin': { type: 'string' },
-      // Extra flags for migrate, each measured as T1, T2… with this build (e.g. --variant "--concurrency 1").
-      variant: { type: 'string', multiple: true },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        scale: { type: 'string', default: '1000000' },
+        seed: { type: 'string', default: '42' },
+        'copy-slice': { type: 'string', default: '200000' },
+        'create-slice': { type: 'string', default: '2000' },
+        'createmany-slice': { type: 'string', default: '20000' },
+        // Long runs at 1M orders: the resume and no-budget measures each cost a full migration.
+        'skip-resume': { type: 'boolean', default: false },
+        'skip-capped': { type: 'boolean', default: false },
+        'skip-verify': { type: 'boolean', default: false },
+        'skip-detect-changes': { type: 'boolean', default: false },
+        // A MongoDB-class server instead of the FerretDB the bench starts (see BENCHMARKS.md).
+        'mongo-uri': { type: 'string' },
+        // The source server's local processes whose CPU is counted (default: the one listening on the URI's port).
+        'source-pid': { type: 'string', multiple: true },
+        // DocumentDB: the PostgreSQL behind the MongoDB-class server, ANALYZEd after the data is loaded (its statistics lag a bulk load).
+        'source-analyze': { type: 'string' },
+        // Another build of the tool (its bin/hybrid-migrate), measured as T0 in the same run: before/after figures side by side.
+        'compare-bin': { type: 'string' },
+        // Extra flags for migrate, each measured as T1, T2… with this build (e.g. --variant "--concurrency 1").
+        variant: { type: 'string', multiple: true },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const scale = Number(values.scale);
   const seed = Number(values.seed);
   const copySlice = Math.min(scale, Number(values['copy-slice']));
