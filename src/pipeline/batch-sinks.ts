@@ -31,6 +31,7 @@ export interface BatchSink {
 export interface BatchWrite {
   options: WriteOptions;
   progress: BatchInput['progress'];
+  whilePostgresWorks?: BatchInput['whilePostgresWorks'];
 }
 
 /** Writes the batch, its rejects and its progress in one transaction (target/batch-writer). */
@@ -41,7 +42,7 @@ export function writeSink(pool: pg.Pool, plan: WritePlan, runId: string, write: 
         if (beforeWrite && (done.written > 0 || done.rejected > 0 || done.conflicts > 0)) await beforeWrite(client);
         await write.progress(client, done);
       };
-      const outcome = await writeBatch(pool, plan, runId, { docs: batch.docs, rejects: batch.rejects, progress }, write.options);
+      const outcome = await writeBatch(pool, plan, runId, { docs: batch.docs, rejects: batch.rejects, progress, whilePostgresWorks: write.whilePostgresWorks }, write.options);
       return { written: outcome.written, refused: outcome.refused, skippedModified: outcome.skippedModified.length, overwritten: outcome.overwritten.length, unchanged: outcome.unchanged };
     },
   };

@@ -41,6 +41,13 @@ export interface BatchInput {
    * batch's transaction: progress is never ahead of or behind the data.
    */
   progress: (client: pg.PoolClient, outcome: BatchProgress) => Promise<void>;
+  /**
+   * Work for Node while PostgreSQL is busy with the batch and needs nothing from Node: called
+   * (once) right after the registry statement, the batch's longest, has been sent. A range
+   * worker collects garbage there (the memory budget): between batches, the collection kept
+   * PostgreSQL waiting for the next batch's first statement.
+   */
+  whilePostgresWorks?: () => void;
 }
 
 /** What a batch changed, as its progress records it. */
@@ -176,7 +183,15 @@ export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, 
       docs = await changedOnly(client, plan.collection.name, docs);
       unchanged = input.docs.length - docs.length;
     }
-    const written = await writeIsolating(client, plan, runId, docs, options, refused, { kept, overwritten });
+    let meanwhile = input.whilePostgresWorks;
+    const once = () => {
+      const run = meanwhile;
+      meanwhile = undefined;
+      run?.();
+    };
+    const written = await writeIsolating(client, plan, runId, docs, options, refused, { kept, overwritten }, once);
+    // A batch that registered nothing (all refused, unchanged or kept) still gets its turn.
+    once();
     const skippedModified = kept.map((c) => c.sourceKey);
     const newRejects = await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
     const refusedKeys = new Set(refused.map((r) => r.sourceKey));
@@ -211,12 +226,13 @@ async function writeIsolating(
   options: WriteOptions,
   refused: RejectRecord[],
   changes: { kept: DocumentChange[]; overwritten: DocumentChange[] },
+  whilePostgresWorks: () => void,
 ): Promise<number> {
   if (docs.length === 0) return 0;
   await client.query('SAVEPOINT hm_batch');
   try {
     const found: { kept: DocumentChange[]; overwritten: DocumentChange[] } = { kept: [], overwritten: [] };
-    const n = await writeDocs(client, plan, runId, docs, options, found);
+    const n = await writeDocs(client, plan, runId, docs, options, found, whilePostgresWorks);
     await client.query('RELEASE SAVEPOINT hm_batch');
     // Only what a committed attempt found: a refused half is split and checked again.
     changes.kept.push(...found.kept);
@@ -232,7 +248,10 @@ async function writeIsolating(
       return 0;
     }
     const mid = docs.length >> 1;
-    return (await writeIsolating(client, plan, runId, docs.slice(0, mid), options, refused, changes)) + (await writeIsolating(client, plan, runId, docs.slice(mid), options, refused, changes));
+    return (
+      (await writeIsolating(client, plan, runId, docs.slice(0, mid), options, refused, changes, whilePostgresWorks)) +
+      (await writeIsolating(client, plan, runId, docs.slice(mid), options, refused, changes, whilePostgresWorks))
+    );
   }
 }
 
@@ -262,6 +281,7 @@ async function writeDocs(
   allDocs: readonly BatchDocument[],
   options: WriteOptions,
   changes: { kept: DocumentChange[]; overwritten: DocumentChange[] },
+  whilePostgresWorks: () => void,
 ): Promise<number> {
   let docs = allDocs;
   if (options.mode === 'upsert') {
@@ -320,7 +340,9 @@ async function writeDocs(
   if (writtenUuids.length === 0) return 0;
   const target = { collection: plan.collection.name, tableName: plan.main.model.table, table: plan.main.table, idColumn: plan.main.idColumn };
   const children = plan.children.length > 0 ? { tables: plan.childRefs, ids: writtenChildIds(plan, docs, writtenUuids) } : undefined;
-  await registerRows(client, target, runId, { keys, uuids, hashes, children }, writtenUuids);
+  const registering = registerRows(client, target, runId, { keys, uuids, hashes, children }, writtenUuids);
+  whilePostgresWorks();
+  await registering;
   return writtenUuids.length;
 }
 

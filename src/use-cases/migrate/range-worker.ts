@@ -53,10 +53,14 @@ export async function migrateBatches(task: PartitionTask, ctx: BatchContext, bat
       if (writing) await writing;
       writing = undefined;
       if (ctx.signal.aborted) break;
-      // The batch before is committed and garbage now: the cheapest moment to give memory back.
-      keepWithinBudget(ctx.memoryBudgetBytes ?? 0);
+      // The batch before is committed and garbage now. A write gives memory back while
+      // PostgreSQL registers this batch (between two batches, PostgreSQL would wait for it); a
+      // prediction, which keeps PostgreSQL waiting for nothing, here.
+      const giveMemoryBack = () => keepWithinBudget(ctx.memoryBudgetBytes ?? 0);
+      if (ctx.dryRun) giveMemoryBack();
       const write = writePrepared(task, ctx, prepared, {
         options: { mode: task.mode, onConflict: task.collection.onConflict },
+        whilePostgresWorks: giveMemoryBack,
         progress: (client, done) =>
           advanceCheckpoint(client, { collection: task.collection.name, partition: task.partition, runId: ctx.runId }, { lastKey: ejson(last._id), read: docs.length, ...done }),
       });
