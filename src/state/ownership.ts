@@ -10,7 +10,7 @@
  * and rollback, so the four can never disagree.
  */
 import { childUuid } from '../core/ids.js';
-import { isLegacyRowHash, legacyRowHashSql, rowHashLikeSql, rowHashSql, stateTable, type Queryable } from './schema.js';
+import { rowHashFormat, rowHashInSql, rowHashLikeSql, rowHashSql, stateTable, type Queryable, type RowHashFormat } from './schema.js';
 
 /** A child row as read for the ownership test. */
 export interface ChildRow {
@@ -69,42 +69,63 @@ export interface ChildTableRef {
 
 /**
  * Per parent, the evidence of its child rows as the migration wrote them: one entry
- * `<child table index>.<position>.<md5 of the row as PostgreSQL stores it>` per child row that
- * is exactly the migration's (childUuid of parent and position), space-separated, in table then
- * position order. Recorded in id_map.child_rows with the parent's registry entry; compared
- * with the current rows before anything overwrites or deletes the document. Every parent of
- * `parents` gets an entry ('' when it has no child rows). One indexed read per child table.
+ * `<child table index>.<position>.<hash of the row as PostgreSQL stores it>` per child row
+ * that is exactly the migration's (childUuid of parent and position), space-separated, in
+ * table then position order. Recorded in id_map.child_rows with the parent's registry entry;
+ * compared with the current rows before anything overwrites or deletes the document. Every
+ * parent of `parents` gets an entry ('' when it has no child rows), its hashes in the format
+ * `formats` gives for it (the current one when absent). One indexed read per child table.
  */
-export async function childRowsDigest(q: Queryable, children: readonly ChildTableRef[], parents: readonly string[], legacy: ReadonlySet<string> = NONE): Promise<Map<string, string>> {
+export async function childRowsDigest(q: Queryable, children: readonly ChildTableRef[], parents: readonly string[], formats: ReadonlyMap<string, RowHashFormat> = NONE): Promise<Map<string, string>> {
   const parts = new Map<string, string[]>(parents.map((p) => [p.toLowerCase(), []]));
   if (parents.length === 0 || children.length === 0) return new Map([...parts].map(([p]) => [p, '']));
   for (const [i, child] of children.entries()) {
-    const r = await q.query<{ id: string; parent: string; position: number; h: string; h0?: string }>(
-      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position, ${rowHashSql('c')} AS h${legacy.size > 0 ? `, ${legacyRowHashSql('c')} AS h0` : ''}
+    const r = await q.query<ChildRow & ChildHashes>(
+      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position, ${childHashColumnsSql('c', formats.values())}
          FROM ${child.table} c WHERE c.${child.parentColumn} = ANY($1::uuid[]) ORDER BY 2, 3`,
       [parents],
     );
     for (const row of r.rows) {
       if (!isMigrationChild(row, child.modelName)) continue;
-      parts.get(row.parent)?.push(`${i}.${row.position}.${legacy.has(row.parent) ? row.h0 : row.h}`);
+      parts.get(row.parent)?.push(`${i}.${row.position}.${childHashOf(row, formats.get(row.parent) ?? 'xmin')}`);
     }
   }
   return new Map([...parts].map(([p, list]) => [p, list.join(' ')]));
 }
 
-const NONE: ReadonlySet<string> = new Set();
+const NONE: ReadonlyMap<string, RowHashFormat> = new Map();
 
-/** Whether a recorded child-rows digest holds hashes of the legacy format (its parents' current digest must be made in it too). */
-export function isLegacyDigest(digest: string): boolean {
-  const space = digest.indexOf(' ');
-  const first = space < 0 ? digest : digest.slice(0, space);
-  return first !== '' && isLegacyRowHash(first.split('.')[2] ?? '');
+/** A child row's hash in each format asked for (childHashColumnsSql): the current one always. */
+export interface ChildHashes {
+  h_xmin: string;
+  h_text?: string;
+  h_legacy?: string;
 }
 
-/** Of recorded digests by parent uuid, the (lowercase) parents whose digest is in the legacy format. */
-export function legacyDigestParents(recorded: Iterable<readonly [string, string]>): Set<string> {
-  const out = new Set<string>();
-  for (const [parent, digest] of recorded) if (isLegacyDigest(digest)) out.add(parent.toLowerCase());
+/** The select-list of a child row's hashes: the current format's, and each of `formats`. */
+export function childHashColumnsSql(alias: string, formats: Iterable<RowHashFormat>): string {
+  return [...new Set<RowHashFormat>(['xmin', ...formats])].map((f) => `${rowHashInSql(alias, f)} AS h_${f}`).join(', ');
+}
+
+/** A child row's hash in `format` (selected by childHashColumnsSql). */
+export function childHashOf(row: ChildHashes, format: RowHashFormat): string {
+  return row[`h_${format}`] as string;
+}
+
+/** The format of a recorded child-rows digest's hashes (its parent's current digest must be made in it too). */
+export function digestFormat(digest: string): RowHashFormat {
+  const space = digest.indexOf(' ');
+  const first = space < 0 ? digest : digest.slice(0, space);
+  return first === '' ? 'xmin' : rowHashFormat(first.split('.')[2] ?? '');
+}
+
+/** Of recorded digests by parent uuid, the format of each (lowercase) parent's digest that is not the current one. */
+export function digestFormats(recorded: Iterable<readonly [string, string]>): Map<string, RowHashFormat> {
+  const out = new Map<string, RowHashFormat>();
+  for (const [parent, digest] of recorded) {
+    const format = digestFormat(digest);
+    if (format !== 'xmin') out.set(parent.toLowerCase(), format);
+  }
   return out;
 }
 
@@ -168,7 +189,7 @@ export async function changedDocuments(
     else if (row.child_rows !== null && children.length > 0) withChildren.push({ k: row.k, u: row.u, recorded: row.child_rows });
   }
   if (withChildren.length === 0) return out;
-  const current = await childRowsDigest(q, children, withChildren.map((d) => d.u), legacyDigestParents(withChildren.map((d) => [d.u, d.recorded])));
+  const current = await childRowsDigest(q, children, withChildren.map((d) => d.u), digestFormats(withChildren.map((d) => [d.u, d.recorded])));
   for (const d of withChildren) {
     const change = childRowChange(d.u, d.recorded, current.get(d.u) ?? '', children);
     if (change) out.set(d.k, { sourceKey: d.k, uuid: d.u, ...change });
@@ -177,19 +198,12 @@ export async function changedDocuments(
 }
 
 /**
- * The same digest as childRowsDigest, for child rows the migration has just written (their ids
- * known: exactly the migration's, nothing to test), as SQL computed and aggregated in
- * PostgreSQL by primary key: a subquery of (parent uuid, d), the child ids of `children[i]`
- * being the uuid[] parameter number `firstParam + i`. The registry joins it into the statement
- * that registers the parents, so the digests never cross the wire (the hot path of a bulk load).
- * The ids are joined from unnest, not tested with `= ANY`: on a large table PostgreSQL chose
- * a (parallel) sequential scan for `= ANY` of a few thousand ids, a cost that grew with the
- * table (84 ms against 9 ms by the primary key, for 4,447 rows of 423,000).
+ * The digest childRowsDigest makes, for the child rows a document has just been written with,
+ * made in Node from its rows (nothing read back): `<table index>.<position>.#` per child row,
+ * in table then position order, '#' standing for the hash every row of the write shares (the
+ * registry puts in the xmin of the document's main row: one transaction wrote them all).
  */
-export function writtenChildRowsDigestSql(children: readonly ChildTableRef[], firstParam: number): string {
-  const parts = children.map(
-    (child, i) =>
-      `SELECT c.${child.parentColumn} AS parent, ${i} AS t, c.${child.positionColumn}::bigint AS pos, ${rowHashSql('c')} AS h FROM unnest($${firstParam + i}::uuid[]) AS w(id) JOIN ${child.table} c ON c.${child.idColumn} = w.id`,
-  );
-  return `SELECT x.parent, string_agg(x.t || '.' || x.pos || '.' || x.h, ' ' ORDER BY x.t, x.pos) AS d FROM (${parts.join(' UNION ALL ')}) x GROUP BY x.parent`;
+export function writtenChildRowsTemplate(rows: readonly { table: number; position: number }[]): string {
+  const sorted = [...rows].sort((a, b) => a.table - b.table || a.position - b.position);
+  return sorted.map((r) => `${r.table}.${r.position}.#`).join(' ');
 }

@@ -9,7 +9,6 @@ import { uuidToObjectId } from '../core/ids.js';
 import { ejson } from '../source/partitions.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { readStateOr, rowHashSql, stateTable, type Queryable, type StateTables } from './schema.js';
-import { writtenChildRowsDigestSql, type ChildTableRef } from './ownership.js';
 
 /** Where the registry entries of a batch point: the collection's main table and its id column (quoted). */
 export interface RegistryTarget {
@@ -22,39 +21,30 @@ export interface RegistryTarget {
   idColumn: string;
 }
 
-/** The child rows a batch has just written: per child table (ownership's order), their ids. */
-export interface WrittenChildren {
-  tables: readonly ChildTableRef[];
-  ids: readonly (readonly string[])[];
-}
-
 /**
  * Registers the rows just written (inside the batch's transaction), in ONE statement: each
- * entry takes the row's hash from what PostgreSQL stores, the digest of its child rows as
- * PostgreSQL stores them (ownership's written-child-rows digest, computed in the same
- * statement; '' when it has none, null when the collection has no child tables), and the
- * document's conversion hash.
+ * entry takes the row's hash (rowHashSql: its xmin) from its main row, read by primary key,
+ * the digest of its child rows (ownership's writtenChildRowsTemplate, the main row's hash put
+ * in for '#': the same write wrote them; null when the collection has no child tables), and
+ * the document's conversion hash. Only the written documents are passed.
  */
 export async function registerRows(
   q: Queryable,
   target: RegistryTarget,
   runId: string,
-  entries: { keys: string[]; uuids: string[]; hashes: string[]; children?: WrittenChildren },
-  written: readonly string[],
+  entries: { keys: readonly string[]; uuids: readonly string[]; hashes: readonly string[]; children?: readonly string[] },
 ): Promise<void> {
-  const children = entries.children && entries.children.tables.length > 0 ? entries.children : undefined;
   const id = `t.${target.idColumn}`;
+  const children = entries.children !== undefined;
   await q.query(
-    `${children ? `WITH c AS (${writtenChildRowsDigestSql(children.tables, 8)}) ` : ''}
-     INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash, child_rows)
-     SELECT $1, k.key, ${id}, $2, $3, ${rowHashSql('t')}, k.hash, ${children ? `coalesce(c.d, '')` : 'NULL'}
-       FROM unnest($4::text[], $5::uuid[], $6::text[]) AS k(key, id, hash)
+    `INSERT INTO ${stateTable('id_map')} (collection, source_key, uuid, target_table, run_id, row_hash, source_hash, child_rows)
+     SELECT $1, k.key, ${id}, $2, $3, w.h, k.hash, ${children ? `replace(k.children, '#', w.h)` : 'NULL'}
+       FROM unnest($4::text[], $5::uuid[], $6::text[]${children ? ', $7::text[]' : ''}) AS k(key, id, hash${children ? ', children' : ''})
        JOIN ${target.table} t ON ${id} = k.id
-       ${children ? `LEFT JOIN c ON c.parent = ${id}` : ''}
-      WHERE ${id} = ANY($7::uuid[])
+       CROSS JOIN LATERAL (SELECT ${rowHashSql('t')} AS h) w
      ON CONFLICT (collection, source_key) DO UPDATE
        SET uuid = EXCLUDED.uuid, run_id = EXCLUDED.run_id, row_hash = EXCLUDED.row_hash, source_hash = EXCLUDED.source_hash, child_rows = EXCLUDED.child_rows, migrated_at = now()`,
-    [target.collection, target.tableName, runId, entries.keys, entries.uuids, entries.hashes, written, ...(children?.ids ?? [])],
+    [target.collection, target.tableName, runId, entries.keys, entries.uuids, entries.hashes, ...(children ? [entries.children] : [])],
   );
 }
 

@@ -153,35 +153,54 @@ async function recordedDigest(pool: pg.Pool, key: string): Promise<string | unde
 export const STATE_LOCK_CLASS = 0x484d;
 
 /**
- * The SQL expression of a row's hash, computed by PostgreSQL from what it actually stores: 'r'
- * and the md5 of the row's text (record output: every column as PostgreSQL prints it, so any
- * change of a value's text changes it). `alias.*`, never the bare alias, which a column of the
- * same name would shadow.
+ * The SQL expression of a row's hash, as the registry records it now: 'x' and the row's xmin,
+ * the id of the transaction that wrote this version of the row. Any UPDATE of the row, even
+ * one that writes the same values back, makes a new version with another xmin; a row lock
+ * (FOR UPDATE, FOR KEY SHARE) does not, nor do VACUUM (FULL), CLUSTER or freezing. Reading it
+ * costs PostgreSQL nothing: the rows just written need no read back (every row a batch writes
+ * carries the same xmin, so the registry records it from one row per document).
+ * What rewrites rows into new versions without the application (pg_dump and restore, a
+ * logical copy, pg_repack, ALTER TABLE … TYPE) makes them read as changed: the safe side.
  */
 export function rowHashSql(alias: string): string {
+  return `('x' || ${alias}.xmin::text)`;
+}
+
+/**
+ * The hash of registry entries written in the format before the current one: 'r' and the md5
+ * of the row's text (record output: every column as PostgreSQL prints it).
+ */
+export function textRowHashSql(alias: string): string {
   return `('r' || md5((${alias}.*)::text))`;
 }
 
 /**
- * A row's hash in the format `recorded` (an SQL expression: a recorded hash) was written in:
- * rowHashSql's, or the format of registry entries written before it (32 hex digits:
- * md5(to_jsonb(row)), which cost PostgreSQL about four times as much per row).
- */
-export function rowHashLikeSql(alias: string, recorded: string): string {
-  return `(CASE WHEN length(${recorded}) = 32 THEN ${legacyRowHashSql(alias)} ELSE ${rowHashSql(alias)} END)`;
-}
-
-/**
- * The hash of registry entries written before rowHashSql's format, as it was computed then
- * for the whole row (then written `to_jsonb(alias)`, which a column named like the alias
- * shadowed: such an entry reads as a change now, which keeps the row).
+ * The hash of registry entries written in the first format (32 hex digits), as it was
+ * computed then for the whole row (then written `to_jsonb(alias)`, which a column named like
+ * the alias shadowed: such an entry reads as a change now, which keeps the row).
  */
 export function legacyRowHashSql(alias: string): string {
   return `md5(to_jsonb(${alias}.*)::text)`;
 }
 
-/** Whether a recorded hash is in the legacy format (legacyRowHashSql). */
-export const isLegacyRowHash = (hash: string): boolean => hash.length === 32;
+/** The formats a recorded row hash can be in: current (xmin), text md5, first (jsonb md5). */
+export type RowHashFormat = 'xmin' | 'text' | 'legacy';
+
+/** The format a recorded hash was written in. */
+export function rowHashFormat(hash: string): RowHashFormat {
+  if (hash.startsWith('x')) return 'xmin';
+  return hash.length === 32 ? 'legacy' : 'text';
+}
+
+/** A row's hash in the format `recorded` (an SQL expression: a recorded hash) was written in. */
+export function rowHashLikeSql(alias: string, recorded: string): string {
+  return `(CASE WHEN left(${recorded}, 1) = 'x' THEN ${rowHashSql(alias)} WHEN length(${recorded}) = 32 THEN ${legacyRowHashSql(alias)} ELSE ${textRowHashSql(alias)} END)`;
+}
+
+/** The SQL expression of a row's hash in `format`. */
+export function rowHashInSql(alias: string, format: RowHashFormat): string {
+  return format === 'xmin' ? rowHashSql(alias) : format === 'text' ? textRowHashSql(alias) : legacyRowHashSql(alias);
+}
 
 export const stateTable = (name: 'runs' | 'id_map' | 'checkpoints' | 'rejects' | 'deferred_refs' | 'meta' | 'sync_state' | 'conflicts' | 'verifications') => `${S}.${quoteIdent(name)}`;
 

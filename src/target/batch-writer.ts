@@ -14,7 +14,7 @@ import type { ConvertedDocument } from '../core/transform.js';
 import { writtenColumns } from '../core/transform.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { copyLine, copyRows } from './copy.js';
-import { changedDocuments, isMigrationChild, replaceableRowSql, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
+import { changedDocuments, isMigrationChild, replaceableRowSql, writtenChildRowsTemplate, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
 import { recordedSourceHashes, registerRows } from '../state/registry.js';
 import { forgetWrittenRejects, recordRejects, type RejectRecord } from '../state/rejects.js';
 import { recordDeferred, type DeferredRecord } from '../state/deferred-refs.js';
@@ -308,13 +308,7 @@ async function writeDocs(
   }
   const mainLines: string[] = [];
   const childLines: string[][] = plan.children.map(() => []);
-  const keys: string[] = [];
-  const uuids: string[] = [];
-  const hashes: string[] = [];
   for (const d of docs) {
-    keys.push(d.converted.sourceKey);
-    uuids.push(d.converted.uuid);
-    hashes.push(sourceHash(d.converted));
     const lines = linesOf(d.converted);
     for (let r = 0; r < d.converted.rows.length; r++) {
       const row = d.converted.rows[r] as ConvertedDocument['rows'][number];
@@ -322,7 +316,7 @@ async function writeDocs(
       else (childLines[row.child] as string[]).push(lines[r] as string);
     }
   }
-  let writtenUuids = uuids;
+  let written = docs;
   if (options.mode === 'fresh') {
     await copyRows(client, plan.main.table, plan.main.columns, mainLines);
     for (let i = 0; i < plan.children.length; i++) {
@@ -330,20 +324,46 @@ async function writeDocs(
       await copyRows(client, child.table, child.columns, childLines[i] as string[]);
     }
   } else {
-    writtenUuids = mainLines.length > 0 ? await upsertRows(client, plan, mainLines, childLines, options.onConflict) : [];
+    const writtenUuids = mainLines.length > 0 ? await upsertRows(client, plan, mainLines, childLines, options.onConflict) : [];
     // The guard refused a row changed since the check above (the application is writing now).
-    const written = new Set(writtenUuids);
+    const writtenSet = new Set(writtenUuids.map((u) => u.toLowerCase()));
+    written = docs.filter((d) => writtenSet.has(d.converted.uuid.toLowerCase()));
     for (const d of docs) {
-      if (!written.has(d.converted.uuid)) changes.kept.push({ sourceKey: d.converted.sourceKey, uuid: d.converted.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: d.converted.uuid });
+      if (!writtenSet.has(d.converted.uuid.toLowerCase())) changes.kept.push({ sourceKey: d.converted.sourceKey, uuid: d.converted.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: d.converted.uuid });
     }
   }
-  if (writtenUuids.length === 0) return 0;
+  if (written.length === 0) return 0;
   const target = { collection: plan.collection.name, tableName: plan.main.model.table, table: plan.main.table, idColumn: plan.main.idColumn };
-  const children = plan.children.length > 0 ? { tables: plan.childRefs, ids: writtenChildIds(plan, docs, writtenUuids) } : undefined;
-  const registering = registerRows(client, target, runId, { keys, uuids, hashes, children }, writtenUuids);
-  whilePostgresWorks();
-  await registering;
-  return writtenUuids.length;
+  const registering = registerRows(client, target, runId, registryEntries(plan, written));
+  try {
+    whilePostgresWorks();
+  } finally {
+    // Awaited even when the hook threw: the statement is on the batch's connection, and its failure must not go unhandled.
+    await registering;
+  }
+  return written.length;
+}
+
+/** The registry's arrays for documents just written: keys, uuids, conversion hashes and (with child tables) child-rows templates. */
+function registryEntries(plan: WritePlan, docs: readonly BatchDocument[]): { keys: string[]; uuids: string[]; hashes: string[]; children?: string[] } {
+  const keys: string[] = [];
+  const uuids: string[] = [];
+  const hashes: string[] = [];
+  const children: string[] = [];
+  const positionIndex = plan.children.map((c) => c.columns.indexOf(c.positionColumn as string));
+  for (const d of docs) {
+    keys.push(d.converted.sourceKey);
+    uuids.push(d.converted.uuid);
+    hashes.push(sourceHash(d.converted));
+    if (plan.children.length === 0) continue;
+    const rows: { table: number; position: number }[] = [];
+    for (const row of d.converted.rows) {
+      if (row.child === null) continue;
+      rows.push({ table: row.child, position: Number(row.values[positionIndex[row.child] as number]) });
+    }
+    children.push(writtenChildRowsTemplate(rows));
+  }
+  return plan.children.length > 0 ? { keys, uuids, hashes, children } : { keys, uuids, hashes };
 }
 
 /**
@@ -384,22 +404,6 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
   await client.query(`DELETE FROM ${stage}`);
   for (const child of plan.children) await client.query(`DELETE FROM pg_temp.${stagingName(child.model)}`);
   return ids;
-}
-
-/** Per child table, the ids of the child rows just written for the documents in `written` (exactly the migration's). */
-function writtenChildIds(plan: WritePlan, docs: readonly BatchDocument[], written: readonly string[]): string[][] {
-  const writtenSet = new Set(written.map((u) => u.toLowerCase()));
-  const idIndex = plan.children.map((c) => c.columns.indexOf(c.idColumn));
-  const out: string[][] = plan.children.map(() => []);
-  for (const d of docs) {
-    if (!writtenSet.has(d.converted.uuid.toLowerCase())) continue;
-    for (const row of d.converted.rows) {
-      if (row.child === null) continue;
-      const id = row.values[idIndex[row.child] as number];
-      if (id) (out[row.child] as string[]).push(id);
-    }
-  }
-  return out;
 }
 
 /** Documents whose child rows would take a (parent, position) that a child row of the application holds. */

@@ -98,31 +98,78 @@ describe('the row hash', () => {
     expect(await rows()).toEqual(AFTER_RESTART);
   }, 120_000);
 
-  it('reads registry entries written in the earlier format in that format', async () => {
-    // The registry as an earlier version wrote it: md5(to_jsonb(row)) of the main row and of each child row.
-    await t.pg.query(`UPDATE hybrid_migrate.id_map m SET row_hash = md5(to_jsonb(x)::text) FROM hash_items x WHERE x.id = m.uuid`);
-    await t.pg.query(`
-      UPDATE hybrid_migrate.id_map m SET child_rows = d.digest
-        FROM (SELECT x.item_id, string_agg('0.' || x.position || '.' || md5(to_jsonb(x)::text), ' ' ORDER BY x.position) AS digest FROM hash_lines x GROUP BY x.item_id) d
-       WHERE d.item_id = m.uuid`);
-    const legacy = await t.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM hybrid_migrate.id_map WHERE length(row_hash) = 32 AND child_rows ~ '^0\\.0\\.[0-9a-f]{32}$'`);
-    expect(legacy.rows[0]?.n).toBe(3);
-    await changeBothSides();
+  // The two formats earlier versions recorded: md5(to_jsonb(row)) (32 hex digits), then 'r' || md5(row text).
+  const EARLIER = {
+    jsonb: { row: (a: string) => `md5(to_jsonb(${a})::text)`, pattern: '^[0-9a-f]{32}$' },
+    text: { row: (a: string) => `'r' || md5((${a}.*)::text)`, pattern: '^r[0-9a-f]{32}$' },
+  };
+  for (const [name, format] of Object.entries(EARLIER)) {
+    it(`reads registry entries written in an earlier format (${name}) in that format`, async () => {
+      await t.pg.query(`UPDATE hybrid_migrate.id_map m SET row_hash = ${format.row('x')} FROM hash_items x WHERE x.id = m.uuid`);
+      await t.pg.query(`
+        UPDATE hybrid_migrate.id_map m SET child_rows = d.digest
+          FROM (SELECT x.item_id, string_agg('0.' || x.position || '.' || ${format.row('x')}, ' ' ORDER BY x.position) AS digest FROM hash_lines x GROUP BY x.item_id) d
+         WHERE d.item_id = m.uuid`);
+      const earlier = await t.pg.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM hybrid_migrate.id_map WHERE row_hash ~ $1 AND child_rows ~ ('^0\\.0\\.' || substr($1, 2))`,
+        [format.pattern],
+      );
+      expect(earlier.rows[0]?.n).toBe(3);
+      await changeBothSides();
 
-    const verify = await runCli(['--config', config, 'verify', '--json', '--no-report'], env);
-    expect(JSON.parse(verify.stdout).collections[0]).toMatchObject({ changedByApplication: 2 });
+      const verify = await runCli(['--config', config, 'verify', '--json', '--no-report'], env);
+      expect(JSON.parse(verify.stdout).collections[0]).toMatchObject({ changedByApplication: 2 });
 
+      const again = await runCli(['--config', config, 'migrate', '--restart', '--json'], env);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout).collections[0]).toMatchObject({ read: 3, migrated: 1, skippedModified: 2 });
+      expect(await rows()).toEqual(AFTER_RESTART);
+      // What the restart wrote is recorded in the current format; the two kept documents keep theirs.
+      const formats = await t.pg.query<{ current: boolean; n: number }>(`SELECT row_hash LIKE 'x%' AS current, count(*)::int AS n FROM hybrid_migrate.id_map GROUP BY 1 ORDER BY 1`);
+      expect(formats.rows).toEqual([{ current: false, n: 2 }, { current: true, n: 1 }]);
+
+      const rollback = await runCli(['--config', config, '--json', 'rollback', 'items'], env);
+      expect(JSON.parse(rollback.stdout).collections[0]).toMatchObject({ deleted: 1, skippedModified: 2 });
+      const left = await t.pg.query<{ id: string }>(`SELECT id::text FROM hash_items ORDER BY id`);
+      expect(left.rows.map((r) => r.id)).toEqual([uuid(0), uuid(1)]);
+    }, 120_000);
+  }
+
+  it('records the version of each row the migration wrote: its xmin, for the main row and every child row', async () => {
+    const r = await t.pg.query<{ row_hash: string; child_rows: string; xmin: string; line_xmin: string }>(
+      `SELECT m.row_hash, m.child_rows, i.xmin::text AS xmin, l.xmin::text AS line_xmin
+         FROM hybrid_migrate.id_map m JOIN hash_items i ON i.id = m.uuid JOIN hash_lines l ON l.item_id = i.id ORDER BY i.id`,
+    );
+    expect(r.rows).toHaveLength(3);
+    for (const row of r.rows) {
+      expect(row.row_hash).toBe(`x${row.xmin}`);
+      expect(row.child_rows).toBe(`0.0.x${row.line_xmin}`);
+    }
+  }, 120_000);
+
+  it('counts an UPDATE that writes the same values back as a change of the application\'s', async () => {
+    await t.pg.query(`UPDATE hash_items SET name = name WHERE id = $1`, [uuid(0)]);
+    await t.pg.query(`UPDATE hash_lines SET qty = qty WHERE item_id = $1`, [uuid(1)]);
+    await t.db.collection('items').updateMany({}, { $set: { name: 'renamed in MongoDB' } });
     const again = await runCli(['--config', config, 'migrate', '--restart', '--json'], env);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).collections[0]).toMatchObject({ read: 3, migrated: 1, skippedModified: 2 });
-    expect(await rows()).toEqual(AFTER_RESTART);
-    // What the restart wrote is recorded in the current format; the two kept documents keep theirs.
-    const formats = await t.pg.query<{ len: number; n: number }>(`SELECT length(row_hash) AS len, count(*)::int AS n FROM hybrid_migrate.id_map GROUP BY 1 ORDER BY 1`);
-    expect(formats.rows).toEqual([{ len: 32, n: 2 }, { len: 33, n: 1 }]);
+    const names = await t.pg.query<{ name: string }>(`SELECT name FROM hash_items ORDER BY id`);
+    expect(names.rows.map((n) => n.name)).toEqual(['item 0', 'item 1', 'renamed in MongoDB']);
+  }, 120_000);
 
+  it('keeps rows the migration\'s through VACUUM FULL, CLUSTER and freezing (they keep their xmin)', async () => {
+    await t.pg.query(`VACUUM (FULL, FREEZE) hash_items`);
+    await t.pg.query(`CLUSTER hash_lines USING hash_lines_pkey`);
+    await t.pg.query(`VACUUM (FREEZE) hash_lines`);
+    await t.db.collection('items').updateMany({}, { $set: { name: 'renamed in MongoDB', 'lines.0.qty': 2 } });
+    // The rows differ from the documents now: MongoDB's change, none of the application's.
+    const verify = await runCli(['--config', config, 'verify', '--json', '--no-report'], env);
+    expect(JSON.parse(verify.stdout).collections[0]).toMatchObject({ changedByApplication: 0 });
+    const again = await runCli(['--config', config, 'migrate', '--restart', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).collections[0]).toMatchObject({ read: 3, migrated: 3, skippedModified: 0 });
     const rollback = await runCli(['--config', config, '--json', 'rollback', 'items'], env);
-    expect(JSON.parse(rollback.stdout).collections[0]).toMatchObject({ deleted: 1, skippedModified: 2 });
-    const left = await t.pg.query<{ id: string }>(`SELECT id::text FROM hash_items ORDER BY id`);
-    expect(left.rows.map((r) => r.id)).toEqual([uuid(0), uuid(1)]);
+    expect(JSON.parse(rollback.stdout).collections[0]).toMatchObject({ deleted: 3, skippedModified: 0 });
   }, 120_000);
 });

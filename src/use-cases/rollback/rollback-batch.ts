@@ -7,13 +7,13 @@
  * killed rollback resumes from a consistent state.
  */
 import type pg from 'pg';
-import { legacyRowHashSql, rowHashLikeSql, rowHashSql, stateTable } from '../../state/schema.js';
+import { rowHashLikeSql, rowHashSql, stateTable, type RowHashFormat } from '../../state/schema.js';
 import { forgetEntries } from '../../state/registry.js';
 import { forgetDeferredOf } from '../../state/deferred-refs.js';
 import { joinCondition, migrationChildSql, type ReferencingKey } from './rollback-foreign-keys.js';
 import { childRefsOf, ROWS, SCOPE, type ScopeStatus } from './rollback-scope.js';
 import type { ChildTarget, RollbackTarget } from './rollback-targets.js';
-import { childRowChange, isMigrationChild, legacyDigestParents, type ChildRow } from '../../state/ownership.js';
+import { childHashColumnsSql, childHashOf, childRowChange, digestFormats, isMigrationChild, type ChildHashes, type ChildRow } from '../../state/ownership.js';
 import { faultPoint } from '../../runtime/fault.js';
 
 export interface BatchCounts {
@@ -61,9 +61,9 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
   const pending = () => [...verdicts].filter(([, v]) => v.status === 'pending').map(([id]) => id);
 
   const recorded = new Map(locked.rows.filter((r) => r.child_rows !== null).map((r) => [r.id, r.child_rows as string]));
-  // Parents whose child rows were recorded in the legacy hash format: theirs are hashed in it too.
-  const legacy = force ? new Set<string>() : legacyDigestParents(recorded);
-  const own = await ownChildren(client, target, pending(), block, legacy.size > 0);
+  // Parents whose child rows were recorded in an earlier hash format: theirs are hashed in it too.
+  const formats = force ? new Map<string, RowHashFormat>() : digestFormats(recorded);
+  const own = await ownChildren(client, target, pending(), block, new Set(formats.values()));
   if (!force) {
     // A document is a unit: one of its child rows changed or deleted by the application keeps all of it.
     const refs = childRefsOf(target);
@@ -71,7 +71,7 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
     for (const [i, rows] of own.entries()) {
       for (const row of rows) {
         const list = digests.get(row.parent) ?? [];
-        list.push(`${i}.${row.position}.${legacy.has(row.parent) ? row.hash0 : row.hash}`);
+        list.push(`${i}.${row.position}.${childHashOf(row, formats.get(row.parent) ?? 'xmin')}`);
         digests.set(row.parent, list);
       }
     }
@@ -118,15 +118,15 @@ async function lockCheckDelete(client: pg.ClientBase, target: RollbackTarget, uu
   return { deleted: deleted?.rowCount ?? 0, children, gone: count('gone'), modified: count('modified'), blocked: count('blocked'), nulled };
 }
 
-/** A child row of the migration's, locked, with its hash (and in the legacy format when asked for). */
-type OwnChild = ChildRow & { hash: string; hash0?: string };
+/** A child row of the migration's, locked, with its hash (and in the earlier formats asked for). */
+type OwnChild = ChildRow & ChildHashes;
 
 /** Locks the children of `parents`; a child that is not exactly the migration's blocks its parent. */
-async function ownChildren(client: pg.ClientBase, target: RollbackTarget, parents: string[], block: (id: string, reason: string) => void, legacy: boolean): Promise<OwnChild[][]> {
+async function ownChildren(client: pg.ClientBase, target: RollbackTarget, parents: string[], block: (id: string, reason: string) => void, formats: ReadonlySet<RowHashFormat>): Promise<OwnChild[][]> {
   const out: OwnChild[][] = [];
   for (const child of target.children) {
     const r = parents.length === 0 ? { rows: [] as OwnChild[] } : await client.query<OwnChild>(
-      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position, ${rowHashSql('c')} AS hash${legacy ? `, ${legacyRowHashSql('c')} AS hash0` : ''}
+      `SELECT c.${child.idColumn}::text AS id, c.${child.parentColumn}::text AS parent, c.${child.positionColumn} AS position, ${childHashColumnsSql('c', formats)}
          FROM ${child.table} c WHERE c.${child.parentColumn} = ANY($1::uuid[]) ORDER BY 1 FOR UPDATE`,
       [parents],
     );

@@ -13,7 +13,7 @@ import type pg from 'pg';
 import { rowHashLikeSql, stateTable } from '../../state/schema.js';
 import { joinCondition, migrationChildSql, type ReferencingKey } from './rollback-foreign-keys.js';
 import type { RollbackTarget } from './rollback-targets.js';
-import { childRowChange, childRowsDigest, isMigrationChild, legacyDigestParents, type ChildRow, type ChildTableRef } from '../../state/ownership.js';
+import { childRowChange, childRowsDigest, isMigrationChild, digestFormats, type ChildRow, type ChildTableRef } from '../../state/ownership.js';
 
 export const SCOPE = 'pg_temp.hm_rollback_scope';
 
@@ -68,7 +68,7 @@ async function classifyChildRows(client: pg.ClientBase, target: RollbackTarget, 
     );
     if (page.rows.length === 0) return;
     after = (page.rows[page.rows.length - 1] as { uuid: string }).uuid;
-    const current = await childRowsDigest(client, refs, page.rows.map((r) => r.uuid), legacyDigestParents(page.rows.map((r) => [r.uuid, r.child_rows])));
+    const current = await childRowsDigest(client, refs, page.rows.map((r) => r.uuid), digestFormats(page.rows.map((r) => [r.uuid, r.child_rows])));
     const ids: string[] = [];
     const reasons: string[] = [];
     for (const row of page.rows) {
