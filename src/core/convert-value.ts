@@ -67,7 +67,9 @@ function bytesOf(value: unknown): Uint8Array | undefined {
   return undefined;
 }
 
-/** Converts a value for a list column (`String[]`): a PostgreSQL array literal. */
+const NULL_ELEMENT_FIX = 'Prisma lists cannot hold null elements (its client fails on such a row); drop them with a transform, e.g. (v) => Array.isArray(v) ? v.filter((x) => x != null) : v';
+
+/** Converts a value for a list column (`String[]`): a PostgreSQL array literal, without null elements (Prisma cannot read them). */
 export function convertList(column: SchemaColumn, value: unknown, options: ValueOptions): Conversion<string> {
   let coercion: string | undefined;
   let items: readonly unknown[];
@@ -79,10 +81,9 @@ export function convertList(column: SchemaColumn, value: unknown, options: Value
   const parts: string[] = [];
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
-    if (item === null || item === undefined) {
-      parts.push('NULL');
-      continue;
-    }
+    // PostgreSQL would store it, but Prisma's client fails on a list holding NULL ("expected
+    // non-nullable type", prisma/prisma#26335): the application could no longer read the row.
+    if (item === null || item === undefined) return { ok: false, reason: `element [${i}] is null: ${NULL_ELEMENT_FIX}` };
     const r = convertScalar(column, item, options);
     if (!r.ok) return { ok: false, reason: `element [${i}] ${r.reason}` };
     if (r.coercion) coercion = coercion ? `${coercion},${r.coercion}` : r.coercion;

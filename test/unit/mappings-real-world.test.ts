@@ -80,6 +80,14 @@ describe('arrays of plain values (item 4)', () => {
     expect(rowOf(movies, { _id: new ObjectId(), title: 'T', genres: ['Short', 'Drama "x"'] }).genres).toBe('{"Short","Drama \\"x\\""}');
   });
 
+  it('a null element in a scalar list rejects with the element path: Prisma cannot read a list holding NULL', () => {
+    // Prisma's client fails on such a row ("expected non-nullable type String, found incompatible value of null"): the application would break on it.
+    const movies = mapped({ collections: { movies: { model: 'Movie' } } }, 'movies');
+    const r = convertDocument(movies, { _id: new ObjectId(), title: 'T', genres: ['Short', null, 'Drama'] });
+    expect(r).toMatchObject({ ok: false, path: 'genres' });
+    expect(r.ok ? '' : r.reason).toMatch(/^genres element \[1\] is null: Prisma lists cannot hold null elements/);
+  });
+
   it('an element that is neither an object nor a plain value rejects with the element path', () => {
     const movies = mapped({ collections: { movies: { model: 'Movie', children: [{ model: 'Tag', from: 'keywords' }] } } }, 'movies');
     const r = convertDocument(movies, { _id: new ObjectId(), title: 'T', keywords: ['a', ['b']] });
