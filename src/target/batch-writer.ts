@@ -13,7 +13,7 @@ import type { MappedCollection } from '../core/mapping.js';
 import type { ConvertedDocument } from '../core/transform.js';
 import { writtenColumns } from '../core/transform.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
-import { copyLine, copyRows } from './copy.js';
+import { copyLine, copyRowBytes, RowBytes } from './copy.js';
 import { changedDocuments, isMigrationChild, replaceableRowSql, writtenChildRowsTemplate, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
 import { recordedSourceHashes, registerRows } from '../state/registry.js';
 import { forgetWrittenRejects, recordRejects, type RejectRecord } from '../state/rejects.js';
@@ -129,7 +129,8 @@ export function writePlanFor(collection: MappedCollection): WritePlan {
 /** Hash of everything a document becomes (its rows, child rows included): equal hash, nothing to write again. */
 export function sourceHash(doc: ConvertedDocument): string {
   let h = hashCache.get(doc);
-  if (h === undefined) hashCache.set(doc, (h = hashLines(linesOf(doc))));
+  // The md5 of the document's COPY lines, one after the other, in UTF-8.
+  if (h === undefined) hashCache.set(doc, (h = hash('md5', encodedRows(doc).bytes, 'hex')));
   return h;
 }
 
@@ -148,28 +149,33 @@ export async function prepareRows(docs: readonly BatchDocument[]): Promise<void>
 
 const hashCache = new WeakMap<ConvertedDocument, string>();
 
-function hashLines(lines: readonly string[]): string {
-  let length = 0;
-  for (const line of lines) length += line.length;
-  // One call for an ordinary document (a hash object per document cost more than its hashing);
-  // a large one is fed line by line rather than copied into one more string. Same digest.
-  if (length <= ONE_SHOT_HASH_CHARS) return hash('md5', lines.join(''), 'hex');
-  const h = createHash('md5');
-  for (const line of lines) h.update(line);
-  return h.digest('hex');
+/** A document's COPY lines, encoded: row r's line is `bytes` up to `ends[r]`, from the end of the row before. */
+interface EncodedRows {
+  bytes: Buffer;
+  ends: number[];
 }
 
-const ONE_SHOT_HASH_CHARS = 1 << 20;
-
 /**
- * The COPY lines of a document's rows, built once and shared by the hash and the COPY
- * itself: a document near the 16 MB BSON limit must not be turned into text three times.
+ * The COPY lines of a document's rows, built once and shared by the hash and the COPY itself
+ * (a document near the 16 MB BSON limit must not be turned into text three times), and kept
+ * as UTF-8 in a Buffer: off the JS heap, the lines of a batch waiting for its write are not
+ * copied from one young generation to the next by every scavenge, nor joined again into
+ * chunks and encoded by the COPY stream.
  */
-const lineCache = new WeakMap<ConvertedDocument, string[]>();
-function linesOf(doc: ConvertedDocument): string[] {
-  let lines = lineCache.get(doc);
-  if (!lines) lineCache.set(doc, (lines = doc.rows.map((row) => copyLine(row.values))));
-  return lines;
+const encodedCache = new WeakMap<ConvertedDocument, EncodedRows>();
+function encodedRows(doc: ConvertedDocument): EncodedRows {
+  let encoded = encodedCache.get(doc);
+  if (!encoded) {
+    const lines = doc.rows.map((row) => copyLine(row.values));
+    const ends = new Array<number>(lines.length);
+    let total = 0;
+    for (let r = 0; r < lines.length; r++) ends[r] = total += Buffer.byteLength(lines[r] as string);
+    const bytes = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (const line of lines) offset += bytes.write(line, offset);
+    encodedCache.set(doc, (encoded = { bytes, ends }));
+  }
+  return encoded;
 }
 
 export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, options: WriteOptions): Promise<BatchOutcome> {
@@ -306,22 +312,21 @@ async function writeDocs(
     }
     if (docs.length === 0) return 0;
   }
-  const mainLines: string[] = [];
-  const childLines: string[][] = plan.children.map(() => []);
+  const mainLines = new RowBytes();
+  const childLines = plan.children.map(() => new RowBytes());
   for (const d of docs) {
-    const lines = linesOf(d.converted);
-    for (let r = 0; r < d.converted.rows.length; r++) {
+    const { bytes, ends } = encodedRows(d.converted);
+    for (let r = 0, start = 0; r < d.converted.rows.length; start = ends[r] as number, r++) {
       const row = d.converted.rows[r] as ConvertedDocument['rows'][number];
-      if (row.child === null) mainLines.push(lines[r] as string);
-      else (childLines[row.child] as string[]).push(lines[r] as string);
+      (row.child === null ? mainLines : (childLines[row.child] as RowBytes)).push(bytes, start, ends[r] as number);
     }
   }
   let written = docs;
   if (options.mode === 'fresh') {
-    await copyRows(client, plan.main.table, plan.main.columns, mainLines);
+    await copyRowBytes(client, plan.main.table, plan.main.columns, mainLines);
     for (let i = 0; i < plan.children.length; i++) {
       const child = plan.children[i] as TableWrite;
-      await copyRows(client, child.table, child.columns, childLines[i] as string[]);
+      await copyRowBytes(client, child.table, child.columns, childLines[i] as RowBytes);
     }
   } else {
     const writtenUuids = mainLines.length > 0 ? await upsertRows(client, plan, mainLines, childLines, options.onConflict) : [];
@@ -372,9 +377,9 @@ function registryEntries(plan: WritePlan, docs: readonly BatchDocument[]): { key
  * child rows; rows changed by the application are left alone and reported. New rows are
  * inserted. Never touches a row the application created (its id cannot be one of ours).
  */
-async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: string[], childLines: string[][], onConflict: 'skip' | 'overwrite'): Promise<string[]> {
+async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: RowBytes, childLines: RowBytes[], onConflict: 'skip' | 'overwrite'): Promise<string[]> {
   const stage = await stageTable(client, plan.main);
-  await copyRows(client, stage, plan.main.columns, mainLines);
+  await copyRowBytes(client, stage, plan.main.columns, mainLines);
   const sets = plan.main.columns.filter((c) => c !== plan.main.idColumn).map((c) => `${c} = EXCLUDED.${c}`);
   // Only rows the migration wrote (in id_map) are ever updated; with 'skip', only while unchanged since.
   const guard = replaceableRowSql('t', plan.main.idColumn, onConflict);
@@ -389,7 +394,7 @@ async function upsertRows(client: pg.PoolClient, plan: WritePlan, mainLines: str
   for (let i = 0; i < plan.children.length; i++) {
     const child = plan.children[i] as TableWrite;
     const childStage = await stageTable(client, child);
-    await copyRows(client, childStage, child.columns, childLines[i] as string[]);
+    await copyRowBytes(client, childStage, child.columns, childLines[i] as RowBytes);
     // Replace only the child rows the migration wrote (their UUID derives from parent and position):
     // a line the application added to a migrated order stays.
     const existing = await client.query<{ id: string; parent: string; position: number }>(
