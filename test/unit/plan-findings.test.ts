@@ -114,6 +114,22 @@ describe('drift detector', () => {
     expect(d.warnings()[2]).toMatch(/2 more occurrence/);
   });
 
+  it('finds nested paths in arrays and objects, the same with every document read (paths remembered between documents)', () => {
+    const nested = new TypeHistogram();
+    nested.observe(decoded({ _id: new ObjectId(), items: [{ sku: 'a', qty: new Int32(1) }], address: { city: 'x' }, grid: [[new Int32(1)]] }));
+    const p = { createdAt: '2025-01-01T00:00:00.000Z', scan: { kind: 'full' }, collections: [{ name: 'orders', histogram: nested.toJSON() }] };
+    const d = createDriftDetector(p, 'orders');
+    const first = new ObjectId();
+    d.observe({ _id: first, items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2, note: 'n' }], address: { city: 'y', zip: 1 }, grid: [['s']] });
+    d.observe({ _id: new ObjectId(), items: [{ sku: 'c', qty: 3, note: 'm' }], address: { city: 'z' }, grid: [[2]] });
+    const at = `first in oid:${first.toHexString()}`;
+    expect(d.warnings()).toEqual([
+      `orders.items[].note: field not seen by the plan of 2025-01-01T00:00:00.000Z: 2 occurrence(s), ${at}`,
+      `orders.address.zip: field not seen by the plan of 2025-01-01T00:00:00.000Z: 1 occurrence(s), ${at}`,
+      `orders.grid[][]: string values, the plan of 2025-01-01T00:00:00.000Z saw only int: 1 occurrence(s), ${at}`,
+    ]);
+  });
+
   it('says so when the plan did not cover the collection', () => {
     const d = createDriftDetector(plan, 'orders');
     d.observe({ a: 1 });
