@@ -21,7 +21,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli } from '../support/cli.js';
 import { renderMigrationSql } from '../../src/schema/render-migration-sql.js';
-import { objectIdToUuid } from '../../src/core/ids.js';
+import { objectIdToUuid, sourceIdKey } from '../../src/core/ids.js';
 
 const t = useTestDatabases();
 
@@ -171,5 +171,18 @@ describe('the row hash', () => {
     expect(JSON.parse(again.stdout).collections[0]).toMatchObject({ read: 3, migrated: 3, skippedModified: 0 });
     const rollback = await runCli(['--config', config, '--json', 'rollback', 'items'], env);
     expect(JSON.parse(rollback.stdout).collections[0]).toMatchObject({ deleted: 3, skippedModified: 0 });
+  }, 120_000);
+});
+
+describe('the registry of documents with odd string _ids', () => {
+  // Each is one element of the registry statement's text[] parameter.
+  const ids = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', ' sp ', 'ünï ✓', '\\"', 'x\ty'];
+
+  it('registers documents whose string _ids hold quotes, backslashes, commas, braces and NULL', async () => {
+    await t.db.collection('items').insertMany(ids.map((_id, i) => ({ _id: _id as unknown as ObjectId, t: 'odd', name: `odd ${i}`, lines: [{ c: 'x', qty: i }] })));
+    const again = await runCli(['--config', config, 'migrate', '--restart', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    const keys = await t.pg.query<{ source_key: string }>(`SELECT source_key FROM hybrid_migrate.id_map WHERE source_key NOT LIKE 'oid:%'`);
+    expect(keys.rows.map((k) => k.source_key).sort()).toEqual(ids.map((id) => sourceIdKey(id)).sort());
   }, 120_000);
 });
