@@ -321,7 +321,7 @@ async function writeDocs(
       (row.child === null ? mainLines : (childLines[row.child] as RowBytes)).push(bytes, start, ends[r] as number);
     }
   }
-  let written = docs;
+  let written: readonly BatchDocument[] = docs;
   if (options.mode === 'fresh') {
     await copyRowBytes(client, plan.main.table, plan.main.columns, mainLines);
     for (let i = 0; i < plan.children.length; i++) {
@@ -332,9 +332,11 @@ async function writeDocs(
     const writtenUuids = mainLines.length > 0 ? await upsertRows(client, plan, mainLines, childLines, options.onConflict) : [];
     // The guard refused a row changed since the check above (the application is writing now).
     const writtenSet = new Set(writtenUuids.map((u) => u.toLowerCase()));
-    written = docs.filter((d) => writtenSet.has(d.converted.uuid.toLowerCase()));
+    const upserted: BatchDocument[] = [];
+    written = upserted;
     for (const d of docs) {
-      if (!writtenSet.has(d.converted.uuid.toLowerCase())) changes.kept.push({ sourceKey: d.converted.sourceKey, uuid: d.converted.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: d.converted.uuid });
+      if (writtenSet.has(d.converted.uuid.toLowerCase())) upserted.push(d);
+      else changes.kept.push({ sourceKey: d.converted.sourceKey, uuid: d.converted.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: d.converted.uuid });
     }
   }
   if (written.length === 0) return 0;

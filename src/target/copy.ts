@@ -49,11 +49,9 @@ export class RowBytes {
   }
 }
 
-/** Streams `rows` into `COPY <table> (<columns>) FROM STDIN` on `client`, in chunks of about 1 MB. */
+/** Streams `rows` into `COPY <table> (<columns>) FROM STDIN` on `client`. */
 export async function copyRowBytes(client: pg.PoolClient, table: string, columns: readonly string[], rows: RowBytes): Promise<void> {
-  if (rows.length === 0) return;
-  const stream = client.query(copyStreams.from(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  await pipeline(Readable.from(withFault(byteChunks(rows, 1 << 20))), stream);
+  if (rows.length > 0) await copyChunks(client, table, columns, byteChunks(rows, CHUNK_BYTES));
 }
 
 function* byteChunks(rows: RowBytes, size: number): Generator<Buffer> {
@@ -75,14 +73,19 @@ function* byteChunks(rows: RowBytes, size: number): Generator<Buffer> {
 
 /** Streams `lines` into `COPY <table> (<columns>) FROM STDIN` on `client`. */
 export async function copyRows(client: pg.PoolClient, table: string, columns: readonly string[], lines: readonly string[]): Promise<void> {
-  if (lines.length === 0) return;
+  if (lines.length > 0) await copyChunks(client, table, columns, chunk(lines, CHUNK_BYTES));
+}
+
+/** Chunks of ~1 MB keep memory flat and the socket busy. */
+const CHUNK_BYTES = 1 << 20;
+
+async function copyChunks(client: pg.PoolClient, table: string, columns: readonly string[], chunks: Iterable<string | Buffer>): Promise<void> {
   const stream = client.query(copyStreams.from(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
-  // Chunks of ~1 MB keep memory flat and the socket busy.
-  await pipeline(Readable.from(withFault(chunk(lines, 1 << 20))), stream);
+  await pipeline(Readable.from(withFault(chunks)), stream);
 }
 
 /** The crash tests' kill point inside a COPY: after its first chunk went out, before the end. */
-function* withFault<T extends string | Buffer>(chunks: Iterable<T>): Generator<T> {
+function* withFault(chunks: Iterable<string | Buffer>): Generator<string | Buffer> {
   let first = true;
   for (const c of chunks) {
     yield c;
