@@ -109,7 +109,11 @@ export interface CollectionConfig {
    * reported by `plan`, and `plan --strict` fails).
    */
   extraField?: string | false;
-  /** Source fields that are dropped on purpose (e.g. `__v`). `__v` is always ignored. */
+  /**
+   * Source fields that are dropped on purpose (e.g. `__v`), top-level or dotted (`meta.debug`).
+   * `__v` is always ignored. A model field that would take an ignored field by its name is left
+   * unwritten (database default or NULL); one configured to read it is a configuration error.
+   */
   ignore?: string[];
   /** Source field that tells when a document last changed (incremental sync). Default: `updatedAt`. */
   updatedAtField?: string;

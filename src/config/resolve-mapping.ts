@@ -123,6 +123,7 @@ function resolveCollection(
     issues.push({ path: `${base}.extraField`, message: `field "${extraColumn.field}" of "${model.name}" must be Json to keep unmapped source fields` });
   }
 
+  const ignored = new Set(['__v', ...(cfg.ignore ?? [])]);
   const columns = resolveColumns(model, cfg.fields ?? {}, `${base}.fields`, '', {
     schema,
     collectionOfModel,
@@ -130,10 +131,17 @@ function resolveCollection(
     consumed,
     extra: extraColumn?.kind.type === 'json' ? extraColumn : undefined,
     idSource: 'document',
+    ignored: { paths: (cfg.ignore ?? []).map((p) => p.split('.')), setting: `${base}.ignore` },
   });
+  // A dotted entry (`meta.debug`) drops that nested field: taken out of the extra JSON like a mapped path.
+  for (const p of cfg.ignore ?? []) if (p.includes('.')) consumed.push(p.split('.'));
 
   const children: MappedChild[] = [];
   (cfg.children ?? []).forEach((child, i) => {
+    const dropped = typeof child.from === 'string' ? (cfg.ignore ?? []).find((p) => child.from === p || (child.from as string).startsWith(`${p}.`)) : undefined;
+    if (dropped !== undefined) {
+      issues.push({ path: `${base}.children[${i}].from`, message: `reads "${child.from as string}", which ${base}.ignore drops ("${dropped}"); remove "${dropped}" from ignore, or this child mapping` });
+    }
     const resolved = resolveChild(model, child, `${base}.children[${i}]`, schema, collectionOfModel, issues, consumed);
     if (resolved) children.push(resolved);
   });
@@ -146,7 +154,7 @@ function resolveCollection(
     children,
     extraColumn: extraColumn?.kind.type === 'json' ? extraColumn : undefined,
     consumedPaths: consumed,
-    ignored: new Set(['__v', ...(cfg.ignore ?? [])]),
+    ignored,
     updatedAtField: cfg.updatedAtField ?? DEFAULTS.updatedAtField,
     batchSize: cfg.batchSize ?? batchSize,
     onConflict: cfg.onConflict ?? 'skip',
@@ -174,6 +182,8 @@ interface ColumnContext {
   idSource: 'document' | 'child';
   parentField?: string;
   positionField?: string;
+  /** The collection's `ignore` entries as paths, and where they are set (document columns only). */
+  ignored?: { paths: readonly (readonly string[])[]; setting: string };
 }
 
 function resolveColumns(
@@ -226,6 +236,21 @@ function resolveColumns(
       if (column.isRequired && !column.hasDefault) {
         ctx.issues.push({ path: `${base}.${column.field}`, message: `required field "${model.name}.${column.field}" has no default, so it needs a source` });
       }
+    } else if (ignoredBy(ctx, path) !== undefined) {
+      // `ignore` drops the source field: a column that would read it is left unwritten, as with `false`.
+      const entry = ignoredBy(ctx, path) as string;
+      source = { kind: 'none' };
+      if (setting !== undefined) {
+        ctx.issues.push({
+          path: `${base}.${column.field}`,
+          message: `reads "${path.join('.')}", which ${ctx.ignored?.setting} drops ("${entry}"); remove "${entry}" from ignore to migrate it, or this field setting to leave the field unwritten`,
+        });
+      } else if (column.isRequired && !column.hasDefault) {
+        ctx.issues.push({
+          path: `${base}.${column.field}`,
+          message: `required field "${model.name}.${column.field}" has no default, and its source field "${path.join('.')}" is dropped by ${ctx.ignored?.setting} ("${entry}"); remove "${entry}" from ignore, or map the field from another source`,
+        });
+      }
     } else {
       const relation = relationOf(model, column.field);
       if (relation || mapping.references) {
@@ -262,6 +287,12 @@ function resolveColumns(
     out.push({ column, source, options, label });
   }
   return out;
+}
+
+/** The `ignore` entry that drops a column's source path (the path itself or a parent of it). */
+function ignoredBy(ctx: ColumnContext, path: readonly string[]): string | undefined {
+  const hit = ctx.ignored?.paths.find((p) => p.length <= path.length && p.every((k, i) => path[i] === k));
+  return hit?.join('.');
 }
 
 /**

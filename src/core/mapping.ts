@@ -95,7 +95,7 @@ export interface MappedCollection {
   extraColumn: SchemaColumn | undefined;
   /** Source paths that columns and children consume; everything else goes to the extra column. */
   consumedPaths: readonly (readonly string[])[];
-  /** Top-level source fields dropped on purpose. */
+  /** Source fields dropped on purpose (`ignore`), as given: top-level names and dotted paths. */
   ignored: ReadonlySet<string>;
   updatedAtField: string;
   batchSize: number;

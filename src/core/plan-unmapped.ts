@@ -27,6 +27,7 @@ export function unmappedPaths(mapped: MappedCollection, prepared: SourceDocument
   const dest = mapped.extraColumn ? mapped.extraColumn.field : 'lost';
   for (const p of own) out.push({ path: p, destination: dest });
   for (const key of Object.keys(prepared)) if (mapped.ignored.has(key) && prepared[key] !== undefined) out.push({ path: key, destination: 'ignored' });
+  for (const p of mapped.ignored) if (p.includes('.') && valueAt(prepared, p.split('.')) !== undefined) out.push({ path: p, destination: 'ignored' });
   for (const child of mapped.children) out.push(...childUnmapped(child, prepared));
   return out;
 }

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { parsePrismaSchema } from '../../src/schema/prisma-schema.js';
 import { resolveMapping } from '../../src/config/resolve-mapping.js';
 import { validateConfigShape } from '../../src/config/validate-config.js';
-import { convertDocument, remainder, settleReferences } from '../../src/core/transform.js';
+import { convertDocument, remainder, settleReferences, writtenColumns, type RowBuffer } from '../../src/core/transform.js';
+import { unmappedPaths } from '../../src/core/plan-unmapped.js';
 import type { HybridMigrateConfig } from '../../src/config/define-config.js';
 import type { MappedCollection } from '../../src/core/mapping.js';
 import shipped from '../../hybrid-migrate.config.js';
@@ -54,6 +55,39 @@ describe('resolving the mapping against the Prisma schema', () => {
       'collections.clients.fields.name.onInvalid',
       'collections.workspaces.extraField',
     ]);
+  });
+
+  it('leaves a field unwritten when ignore drops its source field, top-level or dotted, and keeps neither in the extra JSON', () => {
+    // Before: `ignore` only kept the field out of the extra JSON; a column of the same name still copied it.
+    const clients = mapped({ collections: { clients: { ignore: ['phone', 'meta.debug'] } } }, 'clients');
+    expect(clients.columns.find((c) => c.column.field === 'phone')?.source.kind).toBe('none');
+    const written = writtenColumns(clients.columns).map((c) => c.column.field);
+    expect(written).not.toContain('phone');
+    const r = convertDocument(clients, { _id: new ObjectId(), workspaceId: new ObjectId(), name: 'Awa', phone: '+221 77', email: 'a@b.sn', meta: { debug: 1, source: 'app' } });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const row = r.doc.rows[0] as RowBuffer;
+    expect(row.values[written.indexOf('email')]).toBe('a@b.sn');
+    expect(row.extra).toEqual({ meta: { source: 'app' } });
+    expect(unmappedPaths(clients, { _id: 1, phone: 'x', meta: { debug: 1 } })).toEqual([
+      { path: 'phone', destination: 'ignored' },
+      { path: 'meta.debug', destination: 'ignored' },
+    ]);
+  });
+
+  it('reports a field or child mapping that reads an ignored field, and a required field left without a source', () => {
+    const { issues } = resolveMapping(
+      {
+        collections: {
+          clients: { ignore: ['phone', 'name'], fields: { email: 'phone' } },
+          orders: { ignore: ['items'], children: [{ model: 'OrderItem', from: 'items' }] },
+        },
+      },
+      schema,
+    );
+    expect(issues.map((i) => i.path)).toEqual(['collections.clients.fields.name', 'collections.clients.fields.email', 'collections.orders.children[0].from']);
+    expect(issues[0]?.message).toMatch(/required field "Client.name" has no default.*remove "name" from ignore/);
+    expect(issues[1]?.message).toMatch(/reads "phone", which collections.clients.ignore drops/);
   });
 
   it('finds the model of a collection by table name without configuration', () => {
