@@ -13,7 +13,7 @@ import type { MappedCollection } from '../core/mapping.js';
 import type { ConvertedDocument } from '../core/transform.js';
 import { writtenColumns } from '../core/transform.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
-import { copyLine, copyRowBytes, RowBytes } from './copy.js';
+import { copyRowBytes, encodeRows, RowBytes } from './copy.js';
 import { changedDocuments, isMigrationChild, replaceableRowSql, writtenChildRowsTemplate, type ChildTableRef, type DocumentChange } from '../state/ownership.js';
 import { recordedSourceHashes, registerRows } from '../state/registry.js';
 import { forgetWrittenRejects, recordRejects, type RejectRecord } from '../state/rejects.js';
@@ -166,14 +166,7 @@ const encodedCache = new WeakMap<ConvertedDocument, EncodedRows>();
 function encodedRows(doc: ConvertedDocument): EncodedRows {
   let encoded = encodedCache.get(doc);
   if (!encoded) {
-    const lines = doc.rows.map((row) => copyLine(row.values));
-    const ends = new Array<number>(lines.length);
-    let total = 0;
-    for (let r = 0; r < lines.length; r++) ends[r] = total += Buffer.byteLength(lines[r] as string);
-    const bytes = Buffer.allocUnsafe(total);
-    let offset = 0;
-    for (const line of lines) offset += bytes.write(line, offset);
-    encodedCache.set(doc, (encoded = { bytes, ends }));
+    encodedCache.set(doc, (encoded = encodeRows(doc.rows.map((row) => row.values))));
   }
   return encoded;
 }

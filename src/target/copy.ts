@@ -28,6 +28,54 @@ export function copyLine(values: readonly (string | null)[]): string {
   return `${parts.join('\t')}\n`;
 }
 
+/** Where `encodeRows` builds its lines; kept between calls unless a huge document grew it. */
+let scratch = Buffer.allocUnsafe(1 << 16);
+const SCRATCH_KEPT = 1 << 22;
+const NEEDS_ESCAPE = /[\\\n\r\t]/;
+
+/**
+ * Rows as COPY text lines in UTF-8, one after the other in one Buffer, with each line's end:
+ * what `copyLine` gives, encoded, but written value by value into one scratch buffer, with no
+ * line strings, part arrays or joins in between (measured on the fixture orders: half the CPU
+ * of building the lines and encoding them, and that much less for the garbage collector).
+ */
+export function encodeRows(rows: readonly (readonly (string | null)[])[]): { bytes: Buffer; ends: number[] } {
+  let buf = scratch;
+  let o = 0;
+  const ends = new Array<number>(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const values = rows[r] as readonly (string | null)[];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] ?? null;
+      // Room for a tab, the value at 3 bytes per UTF-16 unit (UTF-8's most; an escape is 2 ASCII bytes), and the newline.
+      const need = v === null ? 4 : v.length * 3 + 4;
+      if (buf.length - o < need) {
+        const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, o + need));
+        buf.copy(grown, 0, 0, o);
+        buf = grown;
+      }
+      if (i > 0) buf[o++] = 0x09;
+      if (v === null) {
+        buf[o++] = 0x5c; // \N
+        buf[o++] = 0x4e;
+      } else if (v.length > 0) {
+        o += buf.write(NEEDS_ESCAPE.test(v) ? copyValue(v) : v, o);
+      }
+    }
+    if (buf.length - o < 1) {
+      const grown = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(grown, 0, 0, o);
+      buf = grown;
+    }
+    buf[o++] = 0x0a;
+    ends[r] = o;
+  }
+  const bytes = Buffer.allocUnsafe(o);
+  buf.copy(bytes, 0, 0, o);
+  scratch = buf.length <= SCRATCH_KEPT ? buf : Buffer.allocUnsafe(1 << 16);
+  return { bytes, ends };
+}
+
 /**
  * Rows to COPY as UTF-8 bytes: row i is `sources[i]` from `starts[i]` to `ends[i]` (its line,
  * newline included). The batch writer keeps each document's lines encoded in one Buffer, off
