@@ -17,7 +17,7 @@
  */
 import { sha1 } from './sha1.js';
 import { EJSON } from './bson.js';
-import { bsonTypeOf, isDate } from './values/conversion.js';
+import { bsonTypeOf, isDate, isWellFormed } from './values/conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './values/decimal-text.js';
 
 /** UUIDv5(URL namespace, 'urn:hybrid-migrate:source-id'): the namespace of every nameUuid. Never change it. */
@@ -184,8 +184,6 @@ export function nameUuid(namespace: string, key: string): string {
   return hexText(h, 16, UUID_DASHES);
 }
 
-const LONE_SURROGATE = /\p{Cs}/u;
-
 /**
  * Canonical, type-tagged, stable text of any `_id` value:
  * - ObjectId → `oid:<24 lowercase hex>`; string → `str:<s>` (an ill-formed UTF-16 string,
@@ -206,7 +204,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 export function sourceIdKey(id: unknown): string {
   switch (typeof id) {
     case 'string':
-      return LONE_SURROGATE.test(id) ? `utf16:${utf16Hex(id)}` : `str:${id}`;
+      return isWellFormed(id) ? `str:${id}` : `utf16:${utf16Hex(id)}`;
     case 'number':
       return numberKey(id);
     case 'bigint':

@@ -78,3 +78,12 @@ export function kindOf(value: unknown): string {
   if (type === 'object') return 'an object';
   return `a ${type}`;
 }
+
+/**
+ * Whether a string is well-formed UTF-16 (no lone surrogate), which UTF-8 and PostgreSQL can
+ * hold. String.prototype.isWellFormed (ES2024, in Node 20; not in TypeScript's ES2023 library)
+ * answers in a sixth of the time of the `\p{Cs}` regex, which is kept to find the offset.
+ */
+export function isWellFormed(s: string): boolean {
+  return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}

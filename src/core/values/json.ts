@@ -20,7 +20,7 @@
  * Output is built in one parts array, joined once (linear time).
  */
 import { EJSON } from '../bson.js';
-import { type Conversion, bsonTypeOf, fail, isDate, ok } from './conversion.js';
+import { type Conversion, bsonTypeOf, fail, isDate, isWellFormed, ok } from './conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './decimal-text.js';
 import { PLAIN_DECIMAL } from './text.js';
 
@@ -105,7 +105,7 @@ class JsonWriter {
     if (SUSPECT.test(s)) {
       const nul = s.indexOf('\u0000');
       if (nul >= 0) this.reject(`${what} contains NUL character at offset ${nul}, which jsonb cannot store`);
-      const lone = LONE_SURROGATE.exec(s);
+      const lone = isWellFormed(s) ? null : LONE_SURROGATE.exec(s);
       if (lone !== null) this.reject(`${what} contains a lone surrogate at offset ${lone.index} (invalid Unicode)`);
     }
     return JSON.stringify(s);

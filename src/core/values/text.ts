@@ -6,7 +6,7 @@
  * the UTF-8 encoder), so both are rejected; NUL may instead be replaced by U+FFFD on request.
  * Offsets in reasons are JS string indexes (UTF-16 code units).
  */
-import { type Conversion, bsonTypeOf, fail, isDate, isObjectIdLike, kindOf, ok, show } from './conversion.js';
+import { type Conversion, bsonTypeOf, fail, isDate, isObjectIdLike, isWellFormed, kindOf, ok, show } from './conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './decimal-text.js';
 
 export interface TextOptions {
@@ -32,7 +32,7 @@ function checkString(s: string, options: TextOptions): { value: string; coercion
       value = s.replaceAll('\u0000', '\uFFFD');
       coercion = 'nul-replaced';
     }
-    const lone = LONE_SURROGATE.exec(value);
+    const lone = isWellFormed(value) ? null : LONE_SURROGATE.exec(value);
     if (lone !== null) {
       const code = value.charCodeAt(lone.index).toString(16).toUpperCase();
       return {
