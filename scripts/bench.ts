@@ -407,7 +407,7 @@ async function main(): Promise<void> {
           if (j > i && j % 250 === 0) await new Promise((resolve) => setImmediate(resolve));
           docs.push(BUILDERS.orders(ctx, j));
         }
-        yield { count: docs.length, bytes: 0, decode: () => docs, decodeYielding: async () => docs };
+        yield { count: docs.length, bytes: 0, decode: () => docs, decodeAt: (k) => docs[k] as Document };
       }
     }
     await migrateBatches({ collection: ordersMapping, plan, partition: 0, range: { start: null, end: null }, lastKey: null, mode: 'fresh' }, pctx, synthetic());

@@ -13,7 +13,7 @@ import { collectionColumns, type MappedCollection } from '../core/mapping.js';
 import type { RejectRecord, WritePlan } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { DriftDetector } from './drift-check.js';
-import { convertBatchYielding, newTiming, settleConverted, type ConvertedBatch, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
+import { convertBatchYielding, newTiming, settleConverted, type ConvertedBatch, type DocumentsAt, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
 import { prepareRows } from '../target/batch-writer.js';
 import { UniqueKeyPrediction, writeSink, type BatchSink, type BatchWrite, type SinkOutcome } from './batch-sinks.js';
 
@@ -139,16 +139,17 @@ export interface PreparedBatch {
  * the references are checked here too and the rows' COPY text and hashes made, so that the
  * write of n+1 is left with PostgreSQL's work alone.
  */
-export async function prepareBatch(collection: MappedCollection, ctx: BatchContext, docs: readonly Document[], opts: { settle?: boolean } = {}): Promise<PreparedBatch> {
+export async function prepareBatch(collection: MappedCollection, ctx: BatchContext, docs: readonly Document[] | DocumentsAt, opts: { settle?: boolean } = {}): Promise<PreparedBatch> {
   const timing = newTiming();
   const steps = { references: ctx.references, observer: statsObserver(collection, ctx), timing, keys: ctx.db, holdLaterChildRows: holdsLaterChildRows(ctx) };
   const converted = await convertBatchYielding(collection, docs, steps);
-  if (!opts.settle) return { read: docs.length, converted, timing };
+  const read = 'decodeAt' in docs ? docs.count : docs.length;
+  if (!opts.settle) return { read, converted, timing };
   const settled = await settleConverted(collection, converted, { ...steps, deferred: 'second-pass' });
   const started = performance.now();
   await prepareRows(settled.docs);
   timing.convertMs += performance.now() - started;
-  return { read: docs.length, converted: settled, timing };
+  return { read, converted: settled, timing };
 }
 
 /** A write (a prediction finds later documents in the source) that is not itself the completion of held-back child rows. */

@@ -63,7 +63,8 @@ export interface SettledBatch {
 
 /** A batch converted (pure CPU, no I/O), its references not looked up yet. */
 export interface ConvertedBatch {
-  converted: { doc: ConvertedDocument; source: Document }[];
+  /** `source` gives the document back, for a reject's record (decoded again when the batch came as BSON). */
+  converted: { doc: ConvertedDocument; source: () => Document }[];
   /** Documents the conversion set aside. */
   rejects: RejectRecord[];
 }
@@ -80,7 +81,8 @@ export async function settleBatch(collection: MappedCollection, docs: readonly D
 export function convertBatch(collection: MappedCollection, docs: readonly Document[], steps: Pick<SettleSteps, 'references' | 'observer' | 'timing'>): ConvertedBatch {
   const rejects: RejectRecord[] = [];
   const started = performance.now();
-  const converted = convertAll(collection, docs, steps, rejects);
+  const converted: ConvertedBatch['converted'] = [];
+  convertRange(collection, documentsAt(docs), 0, docs.length, steps, rejects, converted);
   steps.timing.convertMs += performance.now() - started;
   return { converted, rejects };
 }
@@ -92,21 +94,37 @@ export function convertBatch(collection: MappedCollection, docs: readonly Docume
  * hold the event loop, and with it the write, until it ended). Only the slices' own time counts
  * as converting.
  */
-export async function convertBatchYielding(collection: MappedCollection, docs: readonly Document[], steps: Pick<SettleSteps, 'references' | 'observer' | 'timing'>): Promise<ConvertedBatch> {
+export async function convertBatchYielding(collection: MappedCollection, docs: readonly Document[] | DocumentsAt, steps: Pick<SettleSteps, 'references' | 'observer' | 'timing'>): Promise<ConvertedBatch> {
+  const list = documentsAt(docs);
   const rejects: RejectRecord[] = [];
   const converted: ConvertedBatch['converted'] = [];
   const slices = new Slices();
   let started = performance.now();
-  for (let start = 0; start < docs.length; start += SLICE_DOCS) {
+  for (let start = 0; start < list.count; start += SLICE_DOCS) {
     if (start > 0 && slices.due()) {
       steps.timing.convertMs += performance.now() - started;
       await slices.next();
       started = performance.now();
     }
-    converted.push(...convertAll(collection, docs.slice(start, start + SLICE_DOCS), steps, rejects));
+    convertRange(collection, list, start, Math.min(list.count, start + SLICE_DOCS), steps, rejects, converted);
   }
   steps.timing.convertMs += performance.now() - started;
   return { converted, rejects };
+}
+
+/**
+ * A batch's documents by position, each decoded when asked for (a RawBatch): converted one
+ * at a time, a decoded document is garbage as soon as its rows are made, and dies young. Held
+ * decoded through the batch's write, 5,000 orders' objects outlived the young generation, were
+ * copied into the old one and made most of the full collections.
+ */
+export interface DocumentsAt {
+  readonly count: number;
+  decodeAt(i: number): Document;
+}
+
+function documentsAt(docs: readonly Document[] | DocumentsAt): DocumentsAt {
+  return 'decodeAt' in docs ? docs : { count: docs.length, decodeAt: (i) => docs[i] as Document };
 }
 
 /** Looks up a converted batch's references and settles them by each field's policy. */
@@ -149,26 +167,33 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
     );
     if (!settled.ok) {
       setAside.add(doc.uuid);
-      reject(collection, steps, rejects, { sourceKey: doc.sourceKey, fieldPath: settled.path, reason: settled.reason, document: canonicalExtendedJson(source) }, doc.uuid);
+      reject(collection, steps, rejects, { sourceKey: doc.sourceKey, fieldPath: settled.path, reason: settled.reason, document: canonicalExtendedJson(source()) }, doc.uuid);
       continue;
     }
     if (held.size > 0) withoutRows(doc, held);
     observer?.settled?.(doc);
-    out.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source), deferred });
+    out.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source()), deferred });
   }
   timing.convertMs += performance.now() - sliceStarted;
   return { docs: out, rejects };
 }
 
-function convertAll(collection: MappedCollection, docs: readonly Document[], steps: Pick<SettleSteps, 'references' | 'observer'>, rejects: RejectRecord[]): { doc: ConvertedDocument; source: Document }[] {
-  const converted: { doc: ConvertedDocument; source: Document }[] = [];
-  for (const source of docs) {
+function convertRange(
+  collection: MappedCollection,
+  docs: DocumentsAt,
+  start: number,
+  end: number,
+  steps: Pick<SettleSteps, 'references' | 'observer'>,
+  rejects: RejectRecord[],
+  converted: ConvertedBatch['converted'],
+): void {
+  for (let i = start; i < end; i++) {
+    const source = docs.decodeAt(i);
     steps.observer?.source?.(source);
     const r = convertDocument(collection, source);
-    if (r.ok) converted.push({ doc: r.doc, source });
+    if (r.ok) converted.push({ doc: r.doc, source: () => docs.decodeAt(i) });
     else reject(collection, steps, rejects, { sourceKey: r.sourceKey, fieldPath: r.path, reason: r.reason, document: canonicalExtendedJson(source) }, r.uuid);
   }
-  return converted;
 }
 
 /** Whether a child row of the collection can refer to a document of the collection itself (`products.related[]` → products). */

@@ -11,7 +11,6 @@ import { mongoUriTimeouts } from '../config/connection-urls.js';
 import { ConfigError, ConnectionError } from '../core/errors.js';
 import { MetricsRecorder } from '../core/metrics.js';
 import { redactText, redactUri, passwordsOf } from '../core/redact.js';
-import { SLICE_DOCS, Slices } from '../runtime/cooperative.js';
 
 /** Options that make the driver hand us BSON values without loss. */
 export const EXACT_READ_OPTIONS = { useBigInt64: true, promoteBuffers: false, promoteValues: true, bsonRegExp: true } as const;
@@ -126,10 +125,11 @@ export interface RawBatch {
   /** Decodes the documents with the options that keep every BSON type exact. */
   decode(): Document[];
   /**
-   * The same, a slice at a time, letting other work run between slices (the previous batch's
-   * write goes on while this one is decoded).
+   * Document i alone, decoded anew at each call: the pipeline decodes and converts a batch one
+   * document at a time, so that decoded documents die young instead of living, all of them,
+   * through the batch's write (a reject's record decodes its document again).
    */
-  decodeYielding(): Promise<Document[]>;
+  decodeAt(i: number): Document;
 }
 
 /**
@@ -213,15 +213,7 @@ function rawBatch(buffers: Uint8Array[], bytes: number): RawBatch {
     count: buffers.length,
     bytes,
     decode: () => buffers.map(decodeOne),
-    decodeYielding: async () => {
-      const docs: Document[] = [];
-      const slices = new Slices();
-      for (let i = 0; i < buffers.length; i++) {
-        if (i > 0 && i % SLICE_DOCS === 0 && slices.due()) await slices.next();
-        docs.push(decodeOne(buffers[i] as Uint8Array));
-      }
-      return docs;
-    },
+    decodeAt: (i) => decodeOne(buffers[i] as Uint8Array),
   };
 }
 

@@ -179,7 +179,10 @@ describe('migrate on the legacy variations FerretDB can store', () => {
   });
 
   it('rejects rows a unique constraint refuses (duplicate email, duplicate phone) without losing their batch', async () => {
-    expect((await rejectOf(dupUser)).field_path).toBe('workspaceId,email');
+    const dup = await rejectOf(dupUser);
+    expect(dup.field_path).toBe('workspaceId,email');
+    // The refused document's record is its original BSON, decoded again at the refusal (the batch keeps no decoded documents).
+    expect(JSON.parse(dup.document)).toMatchObject({ _id: { $oid: dupUser.toHexString() } });
     expect((await rejectOf(clientDupPhone)).field_path).toBe('workspaceId,phone');
     const n = await one<{ n: string }>(`SELECT count(*)::text AS n FROM clients`);
     expect(n.n).toBe('2');

@@ -45,11 +45,10 @@ export async function migrateBatches(task: PartitionTask, ctx: BatchContext, bat
   try {
     for await (const raw of batches) {
       if (ctx.signal.aborted) break;
-      const decoding = performance.now();
-      const docs = writing ? await raw.decodeYielding() : raw.decode();
-      ctx.stats.convertMs += performance.now() - decoding;
-      const last = docs[docs.length - 1] as Document;
-      const prepared = await prepareBatch(task.collection, ctx, docs, { settle: settleEarly });
+      if (raw.count === 0) continue;
+      const last = raw.decodeAt(raw.count - 1);
+      // Decoded a document at a time as it is converted (decoding counts as converting).
+      const prepared = await prepareBatch(task.collection, ctx, raw, { settle: settleEarly });
       if (writing) await writing;
       writing = undefined;
       if (ctx.signal.aborted) break;
@@ -62,7 +61,7 @@ export async function migrateBatches(task: PartitionTask, ctx: BatchContext, bat
         options: { mode: task.mode, onConflict: task.collection.onConflict },
         whilePostgresWorks: giveMemoryBack,
         progress: (client, done) =>
-          advanceCheckpoint(client, { collection: task.collection.name, partition: task.partition, runId: ctx.runId }, { lastKey: ejson(last._id), read: docs.length, ...done }),
+          advanceCheckpoint(client, { collection: task.collection.name, partition: task.partition, runId: ctx.runId }, { lastKey: ejson(last._id), read: raw.count, ...done }),
       });
       if (ctx.dryRun) await write;
       else {
