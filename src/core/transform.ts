@@ -95,7 +95,7 @@ export function convertDocument(mapping: MappedCollection, raw: SourceDocument):
     // The ObjectId's time is only needed when a required creation date is missing: made then.
     const objectId = isObjectIdLike(id) ? id : undefined;
     const rowUuid = uuid;
-    out.rows.push(convertRow(mapping.columns, doc, mapping.consumedPaths, mapping.ignored, { uuid: rowUuid, parent: undefined, position: 0, objectId }, out, null));
+    out.rows.push(convertRow(mapping.columns, doc, mapping.consumedPaths, mapping.ignored, { uuid: rowUuid, parent: undefined, position: 0, objectId, element: undefined }, out, null));
     mapping.children.forEach((child, ci) => convertChildren(child, ci, doc, rowUuid, out));
     return { ok: true, doc: out };
   } catch (e) {
@@ -109,10 +109,13 @@ function convertChildren(child: MappedChild, ci: number, doc: SourceDocument, pa
   const value = typeof child.from === 'function' ? child.from(doc) : valueAt(doc, child.from);
   if (value === undefined || value === null) return;
   if (!Array.isArray(value)) throw new Reject(child.label, `is ${describe(value)}, expected an array`);
+  // One identity for the array, moved along it: convertRow reads it and keeps nothing of it.
+  const identity: RowIdentity = { uuid: '', parent: parentUuid, position: 0, objectId: undefined, element: undefined };
   for (let i = 0; i < value.length; i++) {
     const element: unknown = value[i];
-    const rowUuid = childUuid(parentUuid, child.model.name, i);
-    const identity: RowIdentity = { uuid: rowUuid, parent: parentUuid, position: i, objectId: undefined };
+    identity.uuid = childUuid(parentUuid, child.model.name, i);
+    identity.position = i;
+    identity.element = undefined;
     if (isPlainObject(element)) {
       out.rows.push(convertRow(child.columns, element, child.consumedPaths, EMPTY, identity, out, ci));
       continue;
@@ -122,7 +125,8 @@ function convertChildren(child: MappedChild, ci: number, doc: SourceDocument, pa
       const expected = child.valueColumn === undefined ? 'expected an object' : `expected an object or a plain value for "${child.valueColumn}"`;
       throw new Reject(`${child.label}[${i}]`, `${child.label}[${i}] is ${describe(element)}${describeValue(element)}, ${expected}`);
     }
-    out.rows.push(convertRow(child.columns, EMPTY_DOC, child.consumedPaths, EMPTY, { ...identity, element: { field: child.valueColumn, value: element } }, out, ci));
+    identity.element = { field: child.valueColumn, value: element };
+    out.rows.push(convertRow(child.columns, EMPTY_DOC, child.consumedPaths, EMPTY, identity, out, ci));
   }
 }
 
@@ -141,11 +145,24 @@ interface RowIdentity {
   /** The document's ObjectId, whose time stands in for a required creation date that is missing. */
   objectId: { toHexString(): string } | undefined;
   /** A child row built from a plain array element: the value of this field is the element itself. */
-  element?: { field: string; value: unknown };
+  element: { field: string; value: unknown } | undefined;
 }
 
-/** A column's path in messages, for the row being converted. */
-type PathOf = (m: MappedColumn) => string;
+/** A column's path in messages (`items[3].price`), for the row being converted: made only when a message needs it. */
+function pathOf(m: MappedColumn, child: number | null, identity: RowIdentity): string {
+  return child === null ? m.label : m.label.replace('[]', `[${identity.position}]`);
+}
+
+/** Whether a model's written columns include the extra JSON one, per column list (lists live as long as the mapping). */
+const extraOf = new WeakMap<readonly MappedColumn[], boolean>();
+function hasExtraColumn(columns: readonly MappedColumn[]): boolean {
+  let has = extraOf.get(columns);
+  if (has === undefined) extraOf.set(columns, (has = columns.some((c) => c.source.kind === 'extra')));
+  return has;
+}
+
+/** convertPresent's answer for a value the `onInvalid: 'extra'` policy keeps in the extra JSON (the column gets NULL). */
+const KEEP_IN_EXTRA = Symbol('keep in extra');
 
 function convertRow(
   columns: readonly MappedColumn[],
@@ -156,11 +173,9 @@ function convertRow(
   out: ConvertedDocument,
   child: number | null,
 ): RowBuffer {
-  // A field's path in messages (`items[3].price`): made only when a message needs it.
-  const pathOf: PathOf = (m) => (child === null ? m.label : m.label.replace('[]', `[${identity.position}]`));
   // Values kept aside by the `onInvalid: 'extra'` policy, merged into the extra JSON below.
-  const invalid: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  const hasExtra = columns.some((c) => c.source.kind === 'extra');
+  let invalid: Record<string, unknown> | undefined;
+  const hasExtra = hasExtraColumn(columns);
   const values: (string | null)[] = [];
   let extra: Record<string, unknown> | undefined;
   let extraIndex = -1;
@@ -189,7 +204,7 @@ function convertRow(
         const value = source.transform ? source.transform(rawValue, doc) : rawValue;
         if (source.toField !== undefined) {
           // The value itself is the key: converted like any value, checked against the target's unique field.
-          const text = convertPresent(mapped, value, pathOf, out, identity, undefined);
+          const text = convertPresent(mapped, value, child, out, identity, false) as string | null;
           if (text !== null && value !== undefined && value !== null) {
             out.references.push({ row: rowIndex, column: values.length, uuid: `${source.toField}=${text}`, targetCollection: source.targetCollection, mapped, sourceText: `${source.toField}=${shortText(text)}`, key: { kind: 'column', field: source.toField, text, value } });
           }
@@ -198,7 +213,7 @@ function convertRow(
         }
         if (source.by !== undefined) {
           if (value === undefined || value === null) {
-            values.push(nullFor(mapped, pathOf, identity));
+            values.push(nullFor(mapped, child, identity));
             continue;
           }
           // Resolved per batch through MongoDB (the reference index): the UUID of the document holding this key.
@@ -209,7 +224,7 @@ function convertRow(
         }
         const ref = value === undefined || value === null ? null : parseReference(value);
         if (ref === null) {
-          values.push(nullFor(mapped, pathOf, identity));
+          values.push(nullFor(mapped, child, identity));
           continue;
         }
         const refUuid = ref.kind === 'objectId' ? objectIdToUuid(ref.hex) : idToUuid(source.targetCollection, ref.value);
@@ -224,12 +239,17 @@ function convertRow(
       case 'value': {
         const rawValue = identity.element?.field === mapped.column.field ? identity.element.value : valueAt(doc, source.path);
         const value = source.transform ? source.transform(rawValue, doc) : rawValue;
-        values.push(convertPresent(mapped, value, pathOf, out, identity, hasExtra ? invalid : undefined));
+        const text = convertPresent(mapped, value, child, out, identity, hasExtra);
+        if (text === KEEP_IN_EXTRA) {
+          // The operator chose to keep the document: NULL in the column, the original value kept in the extra JSON.
+          (invalid ??= Object.create(null) as Record<string, unknown>)[pathOf(mapped, child, identity)] = keepableInJson(value);
+          values.push(null);
+        } else values.push(text);
         continue;
       }
     }
   }
-  if (Object.keys(invalid).length > 0) {
+  if (invalid !== undefined) {
     extra ??= Object.create(null) as Record<string, unknown>;
     extra.$invalid = invalid;
   }
@@ -267,13 +287,13 @@ function nonFiniteText(n: number): string {
 function convertPresent(
   mapped: MappedColumn,
   value: unknown,
-  pathOf: PathOf,
+  child: number | null,
   out: ConvertedDocument,
   identity: RowIdentity,
-  invalid: Record<string, unknown> | undefined,
-): string | null {
+  hasExtra: boolean,
+): string | null | typeof KEEP_IN_EXTRA {
   const column = mapped.column;
-  if (value === undefined || value === null) return nullFor(mapped, pathOf, identity, out);
+  if (value === undefined || value === null) return nullFor(mapped, child, identity, out);
   const r = column.isList ? convertList(column, value, mapped.options) : convertScalar(column, value, mapped.options);
   if (r.ok) {
     // Coercions are counted per field, not per array position.
@@ -284,13 +304,11 @@ function convertPresent(
     }
     return r.value;
   }
-  if (mapped.options.onInvalid === 'extra' && !column.isRequired && invalid) {
-    // The operator chose to keep the document: NULL in the column, the original value kept in the extra JSON.
-    invalid[pathOf(mapped)] = keepableInJson(value);
+  if (mapped.options.onInvalid === 'extra' && !column.isRequired && hasExtra) {
     out.coercions.push(`${mapped.label}:invalid-kept-in-extra`);
-    return null;
+    return KEEP_IN_EXTRA;
   }
-  const path = pathOf(mapped);
+  const path = pathOf(mapped, child, identity);
   throw new Reject(path, `${path} ${r.reason}`);
 }
 
@@ -299,7 +317,7 @@ function convertPresent(
  * literal default (recorded as a coercion), the ObjectId's own time for a missing creation
  * date, or a reject naming the field.
  */
-function nullFor(mapped: MappedColumn, pathOf: PathOf, identity: RowIdentity, out?: ConvertedDocument): string | null {
+function nullFor(mapped: MappedColumn, child: number | null, identity: RowIdentity, out?: ConvertedDocument): string | null {
   const column = mapped.column;
   if (!column.isRequired) return null;
   if (column.isList) return '{}';
@@ -313,7 +331,7 @@ function nullFor(mapped: MappedColumn, pathOf: PathOf, identity: RowIdentity, ou
     out?.coercions.push(`${mapped.label}:date-from-objectid-time`);
     return new Date(objectIdSeconds(identity.objectId.toHexString()) * 1000).toISOString();
   }
-  const path = pathOf(mapped);
+  const path = pathOf(mapped, child, identity);
   throw new Reject(path, `${path} is missing, and "${column.field}" is required`);
 }
 
@@ -481,6 +499,8 @@ export function settleReferences(
     const json = toJson(row.extra);
     if (!json.ok) return { ok: false, reason: `unmapped fields: ${json.reason}`, path: 'legacyExtra' };
     row.values[row.extraIndex] = json.value;
+    // Its text is the row's now: the object, which holds parts of the source document, is not kept through the write.
+    row.extra = undefined;
   }
   return { ok: true };
 }
