@@ -204,6 +204,9 @@ export async function changedDocuments(
  * registry puts in the xmin of the document's main row: one transaction wrote them all).
  */
 export function writtenChildRowsTemplate(rows: readonly { table: number; position: number }[]): string {
-  const sorted = [...rows].sort((a, b) => a.table - b.table || a.position - b.position);
-  return sorted.map((r) => `${r.table}.${r.position}.#`).join(' ');
+  // A conversion makes child rows in that order already: sorted only when they are not.
+  const before = (a: { table: number; position: number }, b: { table: number; position: number }) => a.table - b.table || a.position - b.position;
+  let ordered = true;
+  for (let i = 1; i < rows.length && ordered; i++) ordered = before(rows[i - 1] as (typeof rows)[number], rows[i] as (typeof rows)[number]) <= 0;
+  return (ordered ? rows : [...rows].sort(before)).map((r) => `${r.table}.${r.position}.#`).join(' ');
 }

@@ -7,6 +7,7 @@ import {
   idToUuid,
   isObjectIdHex,
   nameUuid,
+  objectIdHex,
   objectIdToUuid,
   parseReference,
   sourceIdKey,
@@ -273,5 +274,20 @@ describe('parseReference', () => {
   it('isObjectIdHex', () => {
     expect(isObjectIdHex('5f1d7e2a9b3c4d5e6f708192')).toBe(true);
     expect(isObjectIdHex('5f1d7e2a9b3c4d5e6f7081é2')).toBe(false);
+  });
+});
+
+describe('ObjectId hex text from the bytes', () => {
+  it('is bson toHexString for every byte value, in keys, references and UUIDs', () => {
+    for (let b = 0; b < 256; b += 1) {
+      const bytes = new Uint8Array(12).map((_, i) => (b * 37 + i * 101) & 0xff);
+      const oid = new ObjectId(bytes);
+      const hex = oid.toHexString();
+      expect(objectIdHex(oid)).toBe(hex);
+      expect(sourceIdKey(oid)).toBe(`oid:${hex}`);
+      expect(parseReference(oid)).toEqual({ kind: 'objectId', hex });
+      expect(objectIdToUuid(oid)).toBe(objectIdToUuid(hex.toUpperCase()));
+      expect(uuidToObjectId(objectIdToUuid(oid))).toBe(hex);
+    }
   });
 });
