@@ -49,6 +49,8 @@ export interface ConvertedRows {
 export interface RowBuffer {
   /** null: the collection's own model; otherwise the index of the child mapping. */
   child: number | null;
+  /** The row's position in its array (0 for the document's own row): what the position column holds. */
+  position: number;
   values: (string | null)[];
   /** The extra JSON object before serialisation (orphans are added to it after the reference check). */
   extra: Record<string, unknown> | undefined;
@@ -253,7 +255,7 @@ function convertRow(
     extra ??= Object.create(null) as Record<string, unknown>;
     extra.$invalid = invalid;
   }
-  return { child, values, extra, extraIndex };
+  return { child, position: identity.position, values, extra, extraIndex };
 }
 
 /**

@@ -172,6 +172,10 @@ export async function settleConverted(collection: MappedCollection, batch: Conve
     }
     if (held.size > 0) withoutRows(doc, held);
     observer?.settled?.(doc);
+    // Settled and counted: a write needs the rows alone from here on, not the references and
+    // coercions, which would otherwise be kept (5,000 documents of them) until the batch commits.
+    doc.references = [];
+    doc.coercions = [];
     out.push({ converted: doc, sourceJson: () => canonicalExtendedJson(source()), deferred });
   }
   timing.convertMs += performance.now() - sliceStarted;

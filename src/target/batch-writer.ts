@@ -143,9 +143,16 @@ export async function prepareRows(docs: readonly BatchDocument[]): Promise<void>
   const slices = new Slices();
   for (let i = 0; i < docs.length; i++) {
     if (i > 0 && i % SLICE_DOCS === 0 && slices.due()) await slices.next();
-    sourceHash((docs[i] as BatchDocument).converted);
+    const doc = (docs[i] as BatchDocument).converted;
+    sourceHash(doc);
+    // The write reads the rows' COPY bytes from here on: their values (strings by the tens of
+    // thousands per batch) are let go instead of being kept until the batch commits.
+    for (const row of doc.rows) row.values = RELEASED;
   }
 }
+
+/** The values of a row whose COPY bytes are made (prepareRows): reading them again is a bug, and encodedRows says so. */
+const RELEASED: (string | null)[] = Object.freeze([]) as unknown as (string | null)[];
 
 const hashCache = new WeakMap<ConvertedDocument, string>();
 
@@ -166,6 +173,7 @@ const encodedCache = new WeakMap<ConvertedDocument, EncodedRows>();
 function encodedRows(doc: ConvertedDocument): EncodedRows {
   let encoded = encodedCache.get(doc);
   if (!encoded) {
+    if (doc.rows.some((row) => row.values === RELEASED)) throw new Error(`internal: the rows of ${doc.sourceKey} were released before their COPY bytes were made`);
     encodedCache.set(doc, (encoded = encodeRows(doc.rows.map((row) => row.values))));
   }
   return encoded;
@@ -350,7 +358,6 @@ function registryEntries(plan: WritePlan, docs: readonly BatchDocument[]): { key
   const uuids: string[] = [];
   const hashes: string[] = [];
   const children: string[] = [];
-  const positionIndex = plan.children.map((c) => c.columns.indexOf(c.positionColumn as string));
   for (const d of docs) {
     keys.push(d.converted.sourceKey);
     uuids.push(d.converted.uuid);
@@ -359,7 +366,7 @@ function registryEntries(plan: WritePlan, docs: readonly BatchDocument[]): { key
     const rows: { table: number; position: number }[] = [];
     for (const row of d.converted.rows) {
       if (row.child === null) continue;
-      rows.push({ table: row.child, position: Number(row.values[positionIndex[row.child] as number]) });
+      rows.push({ table: row.child, position: row.position });
     }
     children.push(writtenChildRowsTemplate(rows));
   }
@@ -419,12 +426,11 @@ async function applicationChildClashes(client: pg.PoolClient, plan: WritePlan, d
     const foreign = new Map<string, string>();
     for (const row of r.rows) if (!isMigrationChild(row, child.model.name)) foreign.set(`${row.parent}|${row.position}`, row.id);
     if (foreign.size === 0) continue;
-    const positionIndex = child.columns.indexOf(child.positionColumn as string);
     for (const d of docs) {
       if (out.has(d.converted.sourceKey)) continue;
       for (const row of d.converted.rows) {
         if (row.child !== i) continue;
-        const appRow = foreign.get(`${d.converted.uuid.toLowerCase()}|${row.values[positionIndex]}`);
+        const appRow = foreign.get(`${d.converted.uuid.toLowerCase()}|${row.position}`);
         if (appRow === undefined) continue;
         out.set(d.converted.sourceKey, { sourceKey: d.converted.sourceKey, uuid: d.converted.uuid, kind: 'modified-by-application', table: child.model.table, row: appRow });
         break;
