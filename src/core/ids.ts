@@ -317,7 +317,7 @@ export type ParsedReference = { kind: 'objectId'; hex: string } | { kind: 'other
 
 /**
  * A reference field's target: ObjectId instances, 24-hex strings (any case; references
- * stored as hex strings) and Extended JSON `{ $oid: '<24 hex>' }` → objectId with lowercase
+ * stored as hex strings), DBRefs (their `$id`) and Extended JSON `{ $oid: '<24 hex>' }` → objectId with lowercase
  * hex; null/undefined → null; anything else → other (resolve it with idToUuid).
  */
 export function parseReference(value: unknown): ParsedReference | null {
@@ -329,6 +329,9 @@ export function parseReference(value: unknown): ParsedReference | null {
   if (t === 'ObjectId' || t === 'ObjectID') {
     return { kind: 'objectId', hex: objectIdHex(value) };
   }
+  // A DBRef ({ $ref, $id }, what Spring Data and Morphia write): the referenced document is its
+  // $id; the collection is the field's own target (a DBRef naming another one leaves an orphan).
+  if (t === 'DBRef') return parseReference((value as { oid?: unknown }).oid);
   if (t === undefined && typeof value === 'object' && !Array.isArray(value)) {
     const keys = Object.keys(value);
     const oid = (value as { $oid?: unknown }).$oid;

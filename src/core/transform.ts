@@ -13,7 +13,7 @@ import type { SchemaColumn } from '../schema/prisma-schema.js';
 import { convertList, convertScalar } from './convert-value.js';
 import { childUuid, idToUuid, objectIdToUuid, parseReference, sourceIdKey } from './ids.js';
 import { toJson } from './values/index.js';
-import { isObjectIdLike } from './values/conversion.js';
+import { bsonTypeOf, isObjectIdLike } from './values/conversion.js';
 import { EPOCH_SECONDS_SUSPECT, looksLikeEpochSeconds } from './values/timestamp.js';
 
 /** A reference written by a row, to be checked against the target table. */
@@ -235,6 +235,7 @@ function convertRow(
         if (ref.kind === 'objectId' && typeof value === 'string') pending.alternative = { uuid: idToUuid(source.targetCollection, value), sourceText: sourceIdKey(value) };
         out.references.push(pending);
         if (ref.kind === 'objectId' && typeof value === 'string') out.coercions.push(`${mapped.label}:reference-from-hex-string`);
+        if (bsonTypeOf(value) === 'DBRef') out.coercions.push(`${mapped.label}:reference-from-dbref`);
         values.push(refUuid);
         continue;
       }

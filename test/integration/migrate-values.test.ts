@@ -4,7 +4,7 @@
  * rejects table with the field path and the reason. Variations FerretDB cannot store run
  * against a real MongoDB (MONGO_URI) and are covered on BSON values in test/unit.
  */
-import { Decimal128, Double, Int32, Long, ObjectId } from 'mongodb';
+import { DBRef, Decimal128, Double, Int32, Long, ObjectId } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabases, skipUnlessRealMongo } from '../support/databases.js';
 import { runMigrate } from '../support/migration.js';
@@ -230,5 +230,14 @@ describe('variations only a real MongoDB can store', () => {
     await runMigrate(t.db, t.pg, { collections: ['products'], restart: true });
     const p = await one<{ sp: string }>(`SELECT selling_price::text AS sp FROM products WHERE id = $1`, [u(oid(40))]);
     expect(p.sp).toBe('123456789012345.1234');
+  });
+
+  it('takes a DBRef in a reference field as a reference to its $id', async (ctx) => {
+    skipUnlessRealMongo(ctx, 'FerretDB v1 cannot store field names starting with $, and a DBRef is { $ref, $id }');
+    await t.db.collection('products').insertOne({ _id: oid(91), workspaceId: ws, name: 'By DBRef', createdBy: new DBRef('users', owner), createdAt: new Date() });
+    const r = await runMigrate(t.db, t.pg, { collections: ['products'], restart: true });
+    const p = await one<{ by: string }>(`SELECT created_by_id AS by FROM products WHERE id = $1`, [u(oid(91))]);
+    expect(p.by).toBe(u(owner));
+    expect(r.collections[0]?.coercions).toMatchObject({ 'createdBy:reference-from-dbref': 1 });
   });
 });

@@ -3,7 +3,8 @@
  * pure, no database. What needs PostgreSQL (constraints, the rows as stored) is in
  * test/integration/migrate-values.test.ts.
  */
-import { Decimal128, Double, Long, ObjectId } from 'bson';
+import { DBRef, Decimal128, Double, Long, ObjectId } from 'bson';
+import { objectIdToUuid, parseReference } from '../../src/core/ids.js';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parsePrismaSchema } from '../../src/schema/prisma-schema.js';
@@ -107,6 +108,19 @@ describe('converting a document', () => {
   it('rejects with the field path when a value cannot be converted', () => {
     const r = convertDocument(orders, { _id: new ObjectId(), workspaceId: ws, status: 'pending', items: [{ unitPrice: 'N/A' }] });
     expect(r).toMatchObject({ ok: false, path: 'items[0].unitPrice' });
+  });
+
+  it('takes a DBRef in a reference field as a reference to its $id, and counts it', () => {
+    // Before: a DBRef was an opaque value, hashed into a UUID no row has, so every such reference was an orphan.
+    const orders = mapped(shipped, 'orders');
+    const user = new ObjectId('5f1d7a3b2c4e5f6a7b8c9d07');
+    const r = convertDocument(orders, { _id: new ObjectId(), workspaceId: ws, status: 'pending', createdBy: new DBRef('users', user) });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const ref = r.doc.references.find((x) => x.mapped.column.field === 'createdById');
+    expect(ref).toMatchObject({ uuid: objectIdToUuid(user), targetCollection: 'users', sourceText: user.toHexString() });
+    expect(r.doc.coercions).toContain('createdBy:reference-from-dbref');
+    expect(parseReference(new DBRef('users', user))).toEqual({ kind: 'objectId', hex: user.toHexString() });
   });
 
   it("with onInvalid: 'extra', writes NULL and keeps the original value in the extra JSON", () => {
