@@ -2,7 +2,7 @@
  * init's drafting rules on documents built in memory (the same histogram and value profiles a
  * scan builds), checked through the rendered schema and configuration.
  */
-import { Decimal128, Long, ObjectId } from 'bson';
+import { DBRef, Decimal128, Long, ObjectId } from 'bson';
 import { describe, expect, it } from 'vitest';
 import { HISTOGRAM_READ_OPTIONS, TypeHistogram } from '../../src/core/type-histogram.js';
 import { BSON } from 'bson';
@@ -97,6 +97,16 @@ describe('init: relations and their threshold', () => {
     expect(schema).toMatch(/100% of 20 found in users\._id: a relation/);
     expect(schema).toMatch(/50% of its values found in users\._id: below 90%, not a relation/);
     expect(schema).not.toMatch(/fields: \[editor/);
+  });
+
+  it('a field of DBRefs to another collection is a relation like one of ObjectIds (Spring Data, Morphia)', async () => {
+    const u = profile('users', users);
+    const usersProfile: CollectionProfile = { ...u, ids: new Set(users.map((x) => referenceKey(x._id))) };
+    const posts = profile('posts', range(20).map((i) => ({ author: new DBRef('users', (users[i % 10] as { _id: ObjectId })._id) })));
+    const { schema } = await draftOf(usersProfile, posts);
+    expect(schema).toMatch(/authorId String @map\("author_id"\) @db\.Uuid/);
+    expect(schema).toMatch(/100% of 20 found in users\._id: a relation/);
+    expect(schema).toMatch(/100% ObjectId \(100% as the \$id of a DBRef\)/);
   });
 
   it('`user` and `userId` both holding the reference: two relations, no field named twice (init exited 3 on its own schema)', async () => {

@@ -43,7 +43,10 @@ const pct = (n: number, of: number) => `${of === 0 ? 0 : Math.round((n / of) * 1
 /** The type of a field whose non-null values are scalars (`name` is the source key, for the money and date hints). */
 export function decideScalarType(p: ValueProfile, name: string): TypeDecision {
   const n = p.scalars;
-  if (p.ok.uuid === n) return { type: { kind: 'uuid' }, invalid: 0, why: `100% ObjectId` };
+  if (p.ok.uuid === n) {
+    const dbRefs = p.types.dbRef ?? 0;
+    return { type: { kind: 'uuid' }, invalid: 0, why: dbRefs > 0 ? `100% ObjectId (${pct(dbRefs, n)} as the $id of a DBRef)` : `100% ObjectId` };
+  }
   if ((p.types.bool ?? 0) === n) return { type: { kind: 'boolean' }, invalid: 0, why: `100% booleans` };
   const dates = (p.types.date ?? 0) + p.dateStrings;
   // Epoch numbers among dates (a date-named field) count as dates: the converter reads them.

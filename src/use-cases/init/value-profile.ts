@@ -5,7 +5,7 @@
  * uniqueness and references) and the small sets of strings (for enums). Pure, no I/O.
  */
 import { sourceIdKey, parseReference } from '../../core/ids.js';
-import { isDate, isObjectIdLike, toBigInt, toBoolean, toDecimal, toFloat8, toInt32, toText, toTimestamp } from '../../core/values/index.js';
+import { bsonTypeOf, isDate, isObjectIdLike, toBigInt, toBoolean, toDecimal, toFloat8, toInt32, toText, toTimestamp } from '../../core/values/index.js';
 import { DEFAULT_PATH_CAP, bsonTypeName, walkDocument, type BsonTypeName } from '../../core/type-histogram.js';
 import { PLAIN_DECIMAL } from '../../core/values/text.js';
 
@@ -125,7 +125,8 @@ function triedCandidates(value: unknown, type: BsonTypeName, p: ValueProfile): C
   }
   if (type === 'date') return ['text', 'timestamp', 'timestampUtc', 'epochSeconds'];
   if (type === 'bool') return ['text', 'boolean'];
-  if (type === 'objectId') return ['text', 'uuid'];
+  // A DBRef ({ $ref, $id }) is a reference to its $id: a UUID column when that is an ObjectId.
+  if (type === 'objectId' || type === 'dbRef') return ['text', 'uuid'];
   return ['text'];
 }
 
@@ -150,7 +151,7 @@ function convert(c: Candidate, value: unknown): { ok: true; value: string } | { 
     case 'epochSeconds':
       return toTimestamp(value, { epoch: 'seconds' });
     case 'uuid':
-      return isObjectIdLike(value) ? { ok: true, value: '' } : { ok: false, reason: 'is not an ObjectId' };
+      return isObjectIdLike(value) || (bsonTypeOf(value) === 'DBRef' && isObjectIdLike((value as { oid?: unknown }).oid)) ? { ok: true, value: '' } : { ok: false, reason: 'is not an ObjectId' };
   }
 }
 
