@@ -5,7 +5,6 @@
  * converts batch n+1 while PostgreSQL works on batch n. Batches still commit one after
  * another, in `_id` order, each with its checkpoint.
  */
-import type { Document } from 'mongodb';
 import type { MappedCollection } from '../../core/mapping.js';
 import { readAhead, readRawBatches, type RawBatch } from '../../source/mongo-source.js';
 import { ejson, rangeFilter, type IdRange } from '../../source/partitions.js';
@@ -46,7 +45,11 @@ export async function migrateBatches(task: PartitionTask, ctx: BatchContext, bat
     for await (const raw of batches) {
       if (ctx.signal.aborted) break;
       if (raw.count === 0) continue;
-      const last = raw.decodeAt(raw.count - 1);
+      // The checkpoint's key, not the document: the closures below live until the batch commits,
+      // and a batch ends at 8 MB of BSON, so its last document is the one near 16 MB when there
+      // is one (held, its decoded text kept tens of MB alive through the write).
+      const lastKey = ejson(raw.decodeAt(raw.count - 1)._id);
+      const read = raw.count;
       // Decoded a document at a time as it is converted (decoding counts as converting).
       const prepared = await prepareBatch(task.collection, ctx, raw, { settle: settleEarly });
       if (writing) await writing;
@@ -61,7 +64,7 @@ export async function migrateBatches(task: PartitionTask, ctx: BatchContext, bat
         options: { mode: task.mode, onConflict: task.collection.onConflict },
         whilePostgresWorks: giveMemoryBack,
         progress: (client, done) =>
-          advanceCheckpoint(client, { collection: task.collection.name, partition: task.partition, runId: ctx.runId }, { lastKey: ejson(last._id), read: raw.count, ...done }),
+          advanceCheckpoint(client, { collection: task.collection.name, partition: task.partition, runId: ctx.runId }, { lastKey, read, ...done }),
       });
       if (ctx.dryRun) await write;
       else {
