@@ -124,6 +124,7 @@ function resolveCollection(
   }
 
   const ignored = new Set(['__v', ...(cfg.ignore ?? [])]);
+  const ignoredPaths = (cfg.ignore ?? []).map((p) => p.split('.'));
   const columns = resolveColumns(model, cfg.fields ?? {}, `${base}.fields`, '', {
     schema,
     collectionOfModel,
@@ -131,14 +132,14 @@ function resolveCollection(
     consumed,
     extra: extraColumn?.kind.type === 'json' ? extraColumn : undefined,
     idSource: 'document',
-    ignored: { paths: (cfg.ignore ?? []).map((p) => p.split('.')), setting: `${base}.ignore` },
+    ignored: { paths: ignoredPaths, setting: `${base}.ignore` },
   });
   // A dotted entry (`meta.debug`) drops that nested field: taken out of the extra JSON like a mapped path.
   for (const p of cfg.ignore ?? []) if (p.includes('.')) consumed.push(p.split('.'));
 
   const children: MappedChild[] = [];
   (cfg.children ?? []).forEach((child, i) => {
-    const dropped = typeof child.from === 'string' ? (cfg.ignore ?? []).find((p) => child.from === p || (child.from as string).startsWith(`${p}.`)) : undefined;
+    const dropped = typeof child.from === 'string' ? droppedBy(ignoredPaths, child.from.split('.')) : undefined;
     if (dropped !== undefined) {
       issues.push({ path: `${base}.children[${i}].from`, message: `reads "${child.from as string}", which ${base}.ignore drops ("${dropped}"); remove "${dropped}" from ignore, or this child mapping` });
     }
@@ -220,6 +221,7 @@ function resolveColumns(
       });
     }
     const path = (mapping.from ?? column.field).split('.');
+    const dropped = ctx.ignored ? droppedBy(ctx.ignored.paths, path) : undefined;
     const label = labelPrefix + path.join('.');
     let source: ColumnSource;
     if (column.field === model.idField && setting === undefined) {
@@ -236,19 +238,18 @@ function resolveColumns(
       if (column.isRequired && !column.hasDefault) {
         ctx.issues.push({ path: `${base}.${column.field}`, message: `required field "${model.name}.${column.field}" has no default, so it needs a source` });
       }
-    } else if (ignoredBy(ctx, path) !== undefined) {
+    } else if (dropped !== undefined) {
       // `ignore` drops the source field: a column that would read it is left unwritten, as with `false`.
-      const entry = ignoredBy(ctx, path) as string;
       source = { kind: 'none' };
       if (setting !== undefined) {
         ctx.issues.push({
           path: `${base}.${column.field}`,
-          message: `reads "${path.join('.')}", which ${ctx.ignored?.setting} drops ("${entry}"); remove "${entry}" from ignore to migrate it, or this field setting to leave the field unwritten`,
+          message: `reads "${path.join('.')}", which ${ctx.ignored?.setting} drops ("${dropped}"); remove "${dropped}" from ignore to migrate it, or this field setting to leave the field unwritten`,
         });
       } else if (column.isRequired && !column.hasDefault) {
         ctx.issues.push({
           path: `${base}.${column.field}`,
-          message: `required field "${model.name}.${column.field}" has no default, and its source field "${path.join('.')}" is dropped by ${ctx.ignored?.setting} ("${entry}"); remove "${entry}" from ignore, or map the field from another source`,
+          message: `required field "${model.name}.${column.field}" has no default, and its source field "${path.join('.')}" is dropped by ${ctx.ignored?.setting} ("${dropped}"); remove "${dropped}" from ignore, or map the field from another source`,
         });
       }
     } else {
@@ -289,9 +290,9 @@ function resolveColumns(
   return out;
 }
 
-/** The `ignore` entry that drops a column's source path (the path itself or a parent of it). */
-function ignoredBy(ctx: ColumnContext, path: readonly string[]): string | undefined {
-  const hit = ctx.ignored?.paths.find((p) => p.length <= path.length && p.every((k, i) => path[i] === k));
+/** The `ignore` entry that drops a source path (the path itself or a parent of it). */
+function droppedBy(ignored: readonly (readonly string[])[], path: readonly string[]): string | undefined {
+  const hit = ignored.find((p) => p.length <= path.length && p.every((k, i) => path[i] === k));
   return hit?.join('.');
 }
 

@@ -13,7 +13,7 @@ import { collectionColumns, type MappedCollection } from '../core/mapping.js';
 import type { RejectRecord, WritePlan } from '../target/batch-writer.js';
 import type { ReferenceIndex } from './reference-index.js';
 import type { DriftDetector } from './drift-check.js';
-import { convertBatchYielding, newTiming, settleConverted, type ConvertedBatch, type DocumentsAt, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
+import { convertBatchYielding, documentsAt, newTiming, settleConverted, type ConvertedBatch, type DocumentsAt, type PipelineObserver, type PipelineTiming, type SettledBatch } from './settle-batch.js';
 import { prepareRows } from '../target/batch-writer.js';
 import { UniqueKeyPrediction, writeSink, type BatchSink, type BatchWrite, type SinkOutcome } from './batch-sinks.js';
 
@@ -142,8 +142,9 @@ export interface PreparedBatch {
 export async function prepareBatch(collection: MappedCollection, ctx: BatchContext, docs: readonly Document[] | DocumentsAt, opts: { settle?: boolean } = {}): Promise<PreparedBatch> {
   const timing = newTiming();
   const steps = { references: ctx.references, observer: statsObserver(collection, ctx), timing, keys: ctx.db, holdLaterChildRows: holdsLaterChildRows(ctx) };
-  const converted = await convertBatchYielding(collection, docs, steps);
-  const read = 'decodeAt' in docs ? docs.count : docs.length;
+  const list = documentsAt(docs);
+  const converted = await convertBatchYielding(collection, list, steps);
+  const read = list.count;
   if (!opts.settle) return { read, converted, timing };
   const settled = await settleConverted(collection, converted, { ...steps, deferred: 'second-pass' });
   const started = performance.now();

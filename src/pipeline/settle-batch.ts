@@ -123,7 +123,7 @@ export interface DocumentsAt {
   decodeAt(i: number): Document;
 }
 
-function documentsAt(docs: readonly Document[] | DocumentsAt): DocumentsAt {
+export function documentsAt(docs: readonly Document[] | DocumentsAt): DocumentsAt {
   return 'decodeAt' in docs ? docs : { count: docs.length, decodeAt: (i) => docs[i] as Document };
 }
 

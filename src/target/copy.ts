@@ -29,9 +29,16 @@ export function copyLine(values: readonly (string | null)[]): string {
 }
 
 /** Where `encodeRows` builds its lines; kept between calls unless a huge document grew it. */
-let scratch = Buffer.allocUnsafe(1 << 16);
+let scratch: Buffer = Buffer.allocUnsafe(1 << 16);
 const SCRATCH_KEPT = 1 << 22;
-const NEEDS_ESCAPE = /[\\\n\r\t]/;
+
+/** `buf` with room for `need` more bytes after `used`: itself, or a copy twice as large (at least). */
+function withRoom(buf: Buffer, used: number, need: number): Buffer {
+  if (buf.length - used >= need) return buf;
+  const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, used + need));
+  buf.copy(grown, 0, 0, used);
+  return grown;
+}
 
 /**
  * Rows as COPY text lines in UTF-8, one after the other in one Buffer, with each line's end:
@@ -40,7 +47,7 @@ const NEEDS_ESCAPE = /[\\\n\r\t]/;
  * of building the lines and encoding them, and that much less for the garbage collector).
  */
 export function encodeRows(rows: readonly (readonly (string | null)[])[]): { bytes: Buffer; ends: number[] } {
-  let buf = scratch;
+  let buf: Buffer = scratch;
   let o = 0;
   const ends = new Array<number>(rows.length);
   for (let r = 0; r < rows.length; r++) {
@@ -48,25 +55,16 @@ export function encodeRows(rows: readonly (readonly (string | null)[])[]): { byt
     for (let i = 0; i < values.length; i++) {
       const v = values[i] ?? null;
       // Room for a tab, the value at 3 bytes per UTF-16 unit (UTF-8's most; an escape is 2 ASCII bytes), and the newline.
-      const need = v === null ? 4 : v.length * 3 + 4;
-      if (buf.length - o < need) {
-        const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, o + need));
-        buf.copy(grown, 0, 0, o);
-        buf = grown;
-      }
+      buf = withRoom(buf, o, v === null ? 4 : v.length * 3 + 4);
       if (i > 0) buf[o++] = 0x09;
       if (v === null) {
         buf[o++] = 0x5c; // \N
         buf[o++] = 0x4e;
       } else if (v.length > 0) {
-        o += buf.write(NEEDS_ESCAPE.test(v) ? copyValue(v) : v, o);
+        o += buf.write(copyValue(v), o);
       }
     }
-    if (buf.length - o < 1) {
-      const grown = Buffer.allocUnsafe(buf.length * 2);
-      buf.copy(grown, 0, 0, o);
-      buf = grown;
-    }
+    buf = withRoom(buf, o, 1);
     buf[o++] = 0x0a;
     ends[r] = o;
   }

@@ -20,7 +20,7 @@
  * Output is built in one parts array, joined once (linear time).
  */
 import { EJSON } from '../bson.js';
-import { type Conversion, bsonTypeOf, fail, isDate, isWellFormed, ok } from './conversion.js';
+import { type Conversion, bsonTypeOf, fail, isDate, loneSurrogateAt, ok } from './conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './decimal-text.js';
 import { PLAIN_DECIMAL } from './text.js';
 
@@ -36,7 +36,6 @@ class JsonReject {
 }
 
 const SUSPECT = /[\u0000\uD800-\uDFFF]/;
-const LONE_SURROGATE = /\p{Cs}/u;
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 export function formatJsonPath(path: readonly (string | number)[]): string {
@@ -105,8 +104,8 @@ class JsonWriter {
     if (SUSPECT.test(s)) {
       const nul = s.indexOf('\u0000');
       if (nul >= 0) this.reject(`${what} contains NUL character at offset ${nul}, which jsonb cannot store`);
-      const lone = isWellFormed(s) ? null : LONE_SURROGATE.exec(s);
-      if (lone !== null) this.reject(`${what} contains a lone surrogate at offset ${lone.index} (invalid Unicode)`);
+      const lone = loneSurrogateAt(s);
+      if (lone >= 0) this.reject(`${what} contains a lone surrogate at offset ${lone} (invalid Unicode)`);
     }
     return JSON.stringify(s);
   }

@@ -6,7 +6,7 @@
  * the UTF-8 encoder), so both are rejected; NUL may instead be replaced by U+FFFD on request.
  * Offsets in reasons are JS string indexes (UTF-16 code units).
  */
-import { type Conversion, bsonTypeOf, fail, isDate, isObjectIdLike, isWellFormed, kindOf, ok, show } from './conversion.js';
+import { type Conversion, bsonTypeOf, fail, isDate, isObjectIdLike, kindOf, loneSurrogateAt, ok, show } from './conversion.js';
 import { formatDecimal, parseDecimalLiteral } from './decimal-text.js';
 
 export interface TextOptions {
@@ -16,7 +16,6 @@ export interface TextOptions {
   nul?: 'reject' | 'replace';
 }
 
-const LONE_SURROGATE = /\p{Cs}/u;
 const ANY_SURROGATE_OR_NUL = /[\u0000\uD800-\uDFFF]/;
 
 /** Checks a string for NUL / lone surrogates and length; undefined reason means it is fine. */
@@ -32,11 +31,11 @@ function checkString(s: string, options: TextOptions): { value: string; coercion
       value = s.replaceAll('\u0000', '\uFFFD');
       coercion = 'nul-replaced';
     }
-    const lone = isWellFormed(value) ? null : LONE_SURROGATE.exec(value);
-    if (lone !== null) {
-      const code = value.charCodeAt(lone.index).toString(16).toUpperCase();
+    const lone = loneSurrogateAt(value);
+    if (lone >= 0) {
+      const code = value.charCodeAt(lone).toString(16).toUpperCase();
       return {
-        reason: `contains a lone surrogate U+${code} at offset ${lone.index} (invalid Unicode, PostgreSQL cannot store it)`,
+        reason: `contains a lone surrogate U+${code} at offset ${lone} (invalid Unicode, PostgreSQL cannot store it)`,
       };
     }
   }
