@@ -6,11 +6,12 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabases, useTestDatabases } from '../support/databases.js';
+import { createTestDatabases, skipUnlessRealMongo, useTestDatabases } from '../support/databases.js';
 import { mongoUriFor, runCli, startCli } from '../support/cli.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
 import { lockKey } from '../../src/state/collection-lock.js';
 import { STATE_LOCK_CLASS } from '../../src/state/schema.js';
+import { defaultRangeCount } from '../../src/source/partitions.js';
 
 const t = useTestDatabases();
 let env: { MONGO_URI: string; DATABASE_URL: string };
@@ -54,6 +55,31 @@ describe('migrate --dry-run', () => {
     const shares = /orders: waiting for MongoDB (\d+)%, converting (\d+)%, writing to PostgreSQL (\d+)%/.exec(human.stdout);
     if (shares) expect(Number(shares[1]) + Number(shares[2]) + Number(shares[3])).toBeGreaterThanOrEqual(99);
     else expect(human.stdout).not.toContain('Where the time went');
+  });
+});
+
+describe('_id ranges', () => {
+  it('splits a collection into at most --ranges ranges, by default one per two CPU cores', async (ctx) => {
+    skipUnlessRealMongo(ctx, 'FerretDB v1 always reads a collection as one range (it cannot serve _id ranges from an index)');
+    const own = await createTestDatabases();
+    try {
+      await insertSimpleOrders(own.db, 600);
+      const ownEnv = { MONGO_URI: mongoUriFor(own.mongoUri, own.mongoDbName), DATABASE_URL: own.databaseUrl };
+      const ranges = async () => (await own.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM hybrid_migrate.checkpoints WHERE collection = 'orders'`)).rows[0]?.n;
+      const orders = async () => (await own.pg.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders`)).rows[0]?.n;
+      expect((await runCli(['migrate', 'workspaces', '--json'], ownEnv)).code).toBe(0);
+      // 600 documents in ranges of 100: six ranges, unless fewer are allowed.
+      const three = await runCli(['migrate', 'orders', '--partition-size', '100', '--ranges', '3', '--json'], ownEnv);
+      expect(three.code, three.stderr).toBe(0);
+      expect(await ranges()).toBe(3);
+      expect(await orders()).toBe(600);
+      const byDefault = await runCli(['migrate', 'orders', '--restart', '--partition-size', '100', '--json'], ownEnv);
+      expect(byDefault.code, byDefault.stderr).toBe(0);
+      expect(await ranges()).toBe(Math.min(6, defaultRangeCount()));
+      expect(await orders()).toBe(600);
+    } finally {
+      await own.drop();
+    }
   });
 });
 

@@ -84,7 +84,7 @@ describe('child rows referring to a later document of their own collection', () 
       expect(planned?.rejects.documents).toBe(0);
       expect(planned?.orphans).toEqual([]);
 
-      const migrate = await runCli(['migrate', '--batch-size', '10', '--partition-size', '20', '--json'], env, { cwd: dir });
+      const migrate = await runCli(['migrate', '--batch-size', '10', '--partition-size', '20', '--ranges', '8', '--json'], env, { cwd: dir });
       expect(migrate.code, migrate.stderr).toBe(0);
       const products = (JSON.parse(migrate.stdout) as MigrateJson).collections.find((c) => c.name === 'products');
       expect(products).toMatchObject({ migrated: N, rejected: 0, orphans: {} });

@@ -5,7 +5,7 @@
  */
 import { Binary, BSONRegExp, Decimal128, Double, Int32, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
 import { describe, expect, it } from 'vitest';
-import { bucketSplitPoints, checkRanges, ejson, rangesFromBounds, RangesInvalidError, unejson, type IdRange } from '../../src/source/partitions.js';
+import { bucketSplitPoints, checkRanges, defaultRangeCount, ejson, MAX_RANGES, rangesFromBounds, RangesInvalidError, unejson, type IdRange } from '../../src/source/partitions.js';
 import { compareIds, sortDistinctIds } from '../../src/source/id-order.js';
 import { ExitCode } from '../../src/core/errors.js';
 
@@ -147,5 +147,11 @@ describe('checkRanges', () => {
   it('accepts a partition', () => {
     const ranges: IdRange[] = [{ start: null, end: a as string }, { start: a as string, end: b as string }, { start: b as string, end: null }];
     expect(checkRanges(ranges)).toEqual(ranges);
+  });
+});
+
+describe('defaultRangeCount', () => {
+  it('one range per two cores, at least one, at most MAX_RANGES', () => {
+    expect([1, 2, 3, 4, 8, 16, 1000].map((cores) => defaultRangeCount(cores))).toEqual([1, 1, 1, 2, 4, 8, MAX_RANGES]);
   });
 });

@@ -4,6 +4,7 @@ import { migrate, type MigrateResult } from '../../use-cases/migrate/migrate.js'
 import { readFile } from 'node:fs/promises';
 import { ConfigError, ExitCode, UsageError } from '../../core/errors.js';
 import { DEFAULT_MEMORY_BUDGET_MB } from '../../runtime/memory-budget.js';
+import { defaultRangeCount, MAX_RANGES } from '../../source/partitions.js';
 import { referencesToUnmigrated, unmigratedReferenceLine } from '../../use-cases/migrate/reference-order.js';
 import { connect, explainingTimeouts, loadSetup, lockTimeoutArg, lockTimeoutOf, preflight, type Connections, type Setup } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
@@ -65,6 +66,7 @@ interface MigrateFlags {
   maxRejects?: number;
   memoryBudget: number;
   partitionSize: number;
+  ranges: number;
   lockTimeout?: number;
   skipMissingCollections?: boolean;
 }
@@ -93,6 +95,12 @@ export function registerMigrate(program: Command, rt: CommandRuntime): void {
     .option('--max-duration <duration>', 'stop cleanly at the next batch boundary after this long (e.g. 50m); the next run continues', duration)
     .option('--batch-size <n>', 'documents per batch and transaction (default 5000)', positiveInt('--batch-size', 100_000))
     .option('--concurrency <n>', 'collections and _id ranges worked on in parallel (default 4)', positiveInt('--concurrency', 64))
+    .option(
+      '--ranges <n>',
+      'at most n _id ranges of one collection read and written in parallel (on a real MongoDB, collections of more than 500,000 documents are split); the default is one per two CPU cores, since every range shares one conversion thread',
+      positiveInt('--ranges', MAX_RANGES),
+      defaultRangeCount(),
+    )
     .option('--max-rejects <n>', 'stop with exit code 1 once more than n documents are rejected', nonNegativeInt)
     .option('--memory-budget <mb>', `between batches, give garbage back to the system once the resident memory is over this many MB (0: leave it to Node)`, nonNegativeInt, DEFAULT_MEMORY_BUDGET_MB)
     .option('--skip-missing-collections', 'a collection (configured or named) that the MongoDB database does not have is skipped with a warning (default: exit 3 before anything is written; MongoDB creates a collection only with its first document)')
@@ -222,6 +230,7 @@ async function runMigration(
         maxRejects: flags.maxRejects,
         memoryBudgetBytes: flags.memoryBudget * 1024 * 1024,
         partitionSize: flags.partitionSize,
+        maxRanges: flags.ranges,
         signal: rt.signal,
       },
     ),

@@ -15,6 +15,7 @@ import { formatDuration, formatInt, table } from '../render.js';
 import { nonNegativeInt, positiveInt } from './migrate.js';
 import { DEFAULT_VERIFY_MEMORY_BUDGET_MB } from '../../runtime/memory-budget.js';
 import { dryRunJson, renderDryRunSummary } from '../../report/dry-run-summary.js';
+import { defaultRangeCount } from '../../source/partitions.js';
 
 interface VerifyFlags {
   sample?: number;
@@ -108,7 +109,7 @@ interface VerifyRun {
 async function dryRun({ rt, conns, setup, flags, concurrency, reportDir, json }: VerifyRun): Promise<void> {
   const result = await migrate(
     { db: conns.mongo.db, pool: conns.pg.pool, mapping: setup.mapping },
-    { collections: setup.collections, dryRun: true, restart: false, batchSize: flags.batchSize, concurrency, partitionSize: flags.partitionSize, signal: rt.signal },
+    { collections: setup.collections, dryRun: true, restart: false, batchSize: flags.batchSize, concurrency, partitionSize: flags.partitionSize, maxRanges: defaultRangeCount(), signal: rt.signal },
   );
   const report = flags.report ? await writeDryRunReport(result, reportDir) : undefined;
   rt.stdout(json ? `${JSON.stringify(dryRunJson(result, report), null, 2)}\n` : renderDryRunSummary(result, report));

@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { collectionColumns, type MappedCollection, type MigrationMapping } from '../../core/mapping.js';
 import { ConfigError, ConnectionError, HybridMigrateError, ExitCode } from '../../core/errors.js';
 import type { CollectionLocks } from '../../state/collection-lock.js';
-import { checkRanges, computeRanges } from '../../source/partitions.js';
+import { checkRanges, computeRanges, MAX_RANGES } from '../../source/partitions.js';
 import { approximateCount } from '../../source/mongo-source.js';
 import { writePlanFor } from '../../target/batch-writer.js';
 import { acquireCollectionLocks } from '../../state/collection-lock.js';
@@ -63,6 +63,8 @@ export interface MigrateOptions {
   memoryBudgetBytes?: number;
   /** Documents per `_id` range (a range is read and written by one worker). */
   partitionSize: number;
+  /** At most this many `_id` ranges per collection (default 64; the CLI's default: defaultRangeCount()). */
+  maxRanges?: number;
   signal: AbortSignal;
 }
 
@@ -438,7 +440,7 @@ async function planTasks(deps: MigrateDeps, collection: MappedCollection, opts: 
     );
   }
   if (rows.length === 0 || opts.restart) {
-    const ranges = await computeRanges(db, collection.name, { partitionSize: opts.partitionSize, maxPartitions: 64 });
+    const ranges = await computeRanges(db, collection.name, { partitionSize: opts.partitionSize, maxPartitions: Math.min(MAX_RANGES, opts.maxRanges ?? MAX_RANGES) });
     const mode = opts.restart || (await hasRegisteredRows(pool, collection.name)) ? 'upsert' : 'fresh';
     rows = ranges.map((range, i) => ({
       collection: collection.name,
