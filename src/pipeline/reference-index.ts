@@ -22,6 +22,7 @@ import { convertScalar } from '../core/convert-value.js';
 import { EXACT_READ_OPTIONS } from '../source/mongo-source.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { idOfReference } from './source-keys.js';
+import { KnownIds, type Found } from './known-ids.js';
 
 /** Where the index looks for referenced rows. */
 export interface ReferenceSources {
@@ -66,14 +67,13 @@ const IN_CHUNK = 1000;
 /** A business key's document: its UUID and source key, null (none holds it) or 'ambiguous' (several do). */
 type BusinessKeyHit = { uuid: string; idKey: string } | null | 'ambiguous';
 
-/** What is known of a referenced UUID: a target row, a source document only, or nothing. */
-type Found = 'target' | 'source' | 'missing';
 
 /** PostgreSQL's "no such table / schema": a prediction against a database the schema was never applied to. */
 const NO_TABLE = new Set(['42P01', '3F000']);
 
 export class ReferenceIndex {
-  private readonly known = new Map<string, Map<string, Found>>();
+  /** Per target collection, what is known of each referenced UUID: a target row, a source document only, or nothing. */
+  private readonly known = new Map<string, KnownIds>();
   private readonly models = new Map<string, SchemaModel>();
   private readonly rejected = new Map<string, Set<string>>();
   private readonly mapping: MigrationMapping;
@@ -321,7 +321,7 @@ export class ReferenceIndex {
    */
   private remember(collection: string, asked: Iterable<string>, found: ReadonlyMap<string, Found>): void {
     let cache = this.known.get(collection);
-    if (!cache || cache.size > this.maxKnown) this.known.set(collection, (cache = new Map()));
+    if (!cache || cache.size > this.maxKnown) this.known.set(collection, (cache = new KnownIds()));
     for (const uuid of asked) {
       const f = found.get(uuid);
       if (f !== undefined) cache.set(uuid, f);
