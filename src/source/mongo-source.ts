@@ -155,8 +155,15 @@ export async function* readRawBatches(
   try {
     let buffers: Uint8Array[] = [];
     let bytes = 0;
-    for await (const raw of cursor as AsyncIterable<unknown>) {
-      const buf = raw as Uint8Array;
+    // A raw document is a view of the whole server reply, and a suspended generator's frame
+    // keeps what its registers last held: the cursor's own async iterator, or a second call
+    // site of next(), kept the first reply alive for the rest of the run (heap snapshot at
+    // 1,000,000 orders: the 16.8 MB reply of the fixture's 15 MB order, 50 s after its batch
+    // was written). One call site, so each document replaces the one before.
+    for (;;) {
+      const raw = await cursor.next();
+      if (raw === null) break;
+      const buf = raw as unknown as Uint8Array;
       buffers.push(buf);
       bytes += buf.byteLength;
       if (buffers.length >= opts.batchSize || bytes >= maxBytes) {
