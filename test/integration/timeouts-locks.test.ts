@@ -151,6 +151,30 @@ describe('verify --lock-timeout: a table locked by a migration of the schema (AL
   });
 });
 
+describe('status --lock-timeout: a table locked by the application is reported once, not waited for again', () => {
+  it('shows what it could read, names the lock once and reads nothing else of that table', async () => {
+    await withOrders(50, async (db, env) => {
+      expect((await runCli(['migrate', '--skip-missing-collections'], env)).code).toBe(0);
+      const blocker = await holdTableLock(db.databaseUrl, 'orders', 'ACCESS EXCLUSIVE');
+      try {
+        const r = await runCli(['status', 'orders', '--lock-timeout', '1s', '--json'], env);
+        expect(r.code, r.stderr).toBe(0);
+        const orders = (JSON.parse(r.stdout) as { collections: { name: string; problems: string[]; checkpoints: { done: number } | null }[] }).collections.find((c) => c.name === 'orders');
+        // The counts waited for the lock once; the table size was not asked for (it would wait again).
+        expect(orders?.problems.filter((p) => /lock timeout/i.test(p))).toHaveLength(1);
+        expect(orders?.problems).toContain('table size: not read: table "orders" is locked by another session (above)');
+        // The tool's own state is not locked: still shown.
+        expect(orders?.checkpoints).toMatchObject({ done: 1 });
+      } finally {
+        await blocker.release();
+      }
+      const free = await runCli(['status', 'orders', '--json'], env);
+      expect(free.code, free.stderr).toBe(0);
+      expect((JSON.parse(free.stdout) as { collections: { name: string; problems: string[] }[] }).collections.find((c) => c.name === 'orders')?.problems).toEqual([]);
+    });
+  });
+});
+
 describe('statement_timeout set on the database: exit 7 naming the setting, the collection and the fix', () => {
   it('a batch slower than statement_timeout', async () => {
     await withOrders(300, async (db, env) => {

@@ -8,7 +8,7 @@ import { collectStatus, type CollectionStatus, type DatabaseStatus, type StatusR
 import { probeDatabases } from '../../use-cases/status/status-probe.js';
 import { ExitCode, UsageError } from '../../core/errors.js';
 import type { DatabaseMetrics } from '../../core/metrics.js';
-import { loadSetup, requireEnv } from '../context.js';
+import { loadSetup, lockTimeoutArg, lockTimeoutOf, requireEnv } from '../context.js';
 import { ExitWith, type CommandRuntime } from '../program.js';
 import { formatInt, table } from '../render.js';
 import { positiveInt } from './migrate.js';
@@ -16,6 +16,7 @@ import { positiveInt } from './migrate.js';
 interface StatusFlags {
   exact?: boolean;
   exactLimit: number;
+  lockTimeout?: number;
 }
 
 export function registerStatus(program: Command, rt: CommandRuntime): void {
@@ -32,12 +33,13 @@ export function registerStatus(program: Command, rt: CommandRuntime): void {
     .argument('[collections...]', 'collections to show (default: all configured)')
     .option('--exact', 'compare every _id with the registry to count pending documents exactly, whatever the size')
     .option('--exact-limit <n>', 'collections up to n documents are compared exactly anyway (default 50000)', positiveInt('--exact-limit', 1_000_000_000), 50_000)
+    .option('--lock-timeout <duration>', 'how long a read waits for a lock another session holds on a table (an ALTER TABLE of the application) before that fact is shown as unknown (default 30s, or lockTimeout in the configuration; 0: no limit)', lockTimeoutArg)
     .action(async (collections: string[], flags: StatusFlags, cmd: Command) => {
       if (flags.exact && cmd.getOptionValueSource('exactLimit') === 'cli') throw new UsageError('--exact-limit works without --exact: with --exact every collection is compared exactly, whatever its size.');
       const global = rt.global();
       const setup = await loadSetup(global, collections);
       const { mongoUri, databaseUrl } = requireEnv(rt.env);
-      const probe = await probeDatabases({ mongoUri, databaseUrl, mongoDb: global.mongoDb });
+      const probe = await probeDatabases({ mongoUri, databaseUrl, mongoDb: global.mongoDb, lockTimeoutMs: lockTimeoutOf(flags.lockTimeout, setup) });
       let report: StatusReport;
       try {
         report = await collectStatus(probe, setup.mapping, {

@@ -25,6 +25,8 @@ export interface ProbeOptions {
   databaseUrl: string;
   mongoDb?: string;
   timeoutMs?: number;
+  /** lock_timeout of status's sessions, in milliseconds (default: the tool's, 30 s). */
+  lockTimeoutMs?: number;
 }
 
 export interface ProbeResult {
@@ -39,7 +41,7 @@ export async function probeDatabases(opts: ProbeOptions): Promise<ProbeResult> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const [mongo, pg] = await Promise.allSettled([
     connectMongo({ uri: opts.mongoUri, dbName: opts.mongoDb, timeoutMs, appName: 'hybrid-migrate status' }),
-    connectPostgres({ url: opts.databaseUrl, max: 4, timeoutMs, applicationName: `hybrid-migrate status pid=${process.pid}` }),
+    connectPostgres({ url: opts.databaseUrl, max: 4, timeoutMs, lockTimeoutMs: opts.lockTimeoutMs, applicationName: `hybrid-migrate status pid=${process.pid}` }),
   ]);
   const mongoTarget = redactUri(opts.mongoUri);
   const pgTarget = redactUri(opts.databaseUrl);

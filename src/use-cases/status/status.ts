@@ -5,6 +5,7 @@
  * Read-only: it never creates the state schema nor writes a row. A database that is down
  * is reported and the other one is still read.
  */
+import { pgTimeoutKind } from '../../core/errors.js';
 import type pg from 'pg';
 import type { Db } from 'mongodb';
 import type { MappedCollection, MigrationMapping } from '../../core/mapping.js';
@@ -178,12 +179,22 @@ const NO_TARGET_FACTS: TargetFacts = { counts: null, checkpoints: null, runs: nu
 const SAMPLES = 5;
 
 async function readTargetFacts(pool: pg.Pool, tables: StateTables, c: MappedCollection, attempt: Attempt): Promise<TargetFacts> {
-  const counts = await attempt(`table ${c.model.table}`, () => targetCounts(pool, tables, c.name, c.model));
+  // A table another session holds locked (an application's ALTER TABLE) would make every later
+  // read of it wait lock_timeout again: status then took twice the timeout and said it twice.
+  let locked = false;
+  const counts = await attempt(`table ${c.model.table}`, () =>
+    targetCounts(pool, tables, c.name, c.model).catch((e: unknown) => {
+      if (pgTimeoutKind(e) === 'lock_timeout') locked = true;
+      throw e;
+    }),
+  );
   const checkpoints = await attempt('checkpoints', async () => (tables.checkpoints ? checkpointSummary(pool, c.name) : { ranges: 0, done: 0, running: 0, pending: 0 }));
   const runs = await attempt('runs', async () => (tables.runs ? lastRuns(pool, c.name) : { last: null, lastCompleteMigrate: null }));
   const v = await attempt('verifications', async () => ({ v: tables.verifications ? await lastVerification(pool, c.name) : null }));
   const sync = await attempt('sync_state', async () => (tables.syncState ? syncCursorForStatus(pool, c.name) : null));
-  const pgBytes = await attempt('table size', () => tableBytes(pool, [c.model, ...c.children.map((ch) => ch.model)]));
+  const pgBytes = await attempt('table size', () =>
+    locked ? Promise.reject(new Error(`not read: table "${c.model.table}" is locked by another session (above)`)) : tableBytes(pool, [c.model, ...c.children.map((ch) => ch.model)]),
+  );
   const passes = await attempt('change-detecting passes', async () => (tables.syncState ? changePassForStatus(pool, c.name) : null));
   const lastWrite = await attempt('last migration write', async () => (tables.idMap ? lastMigrationWrite(pool, c.name) : null));
   const deleted = await attempt('rows deleted by the application', async () => (tables.idMap && counts ? deletedRowsOf(pool, c) : { count: 0, samples: [] }));
