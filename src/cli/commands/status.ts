@@ -32,7 +32,7 @@ export function registerStatus(program: Command, rt: CommandRuntime): void {
     )
     .argument('[collections...]', 'collections to show (default: all configured)')
     .option('--exact', 'compare every _id with the registry to count pending documents exactly, whatever the size')
-    .option('--exact-limit <n>', 'collections up to n documents are compared exactly anyway (default 50000)', positiveInt('--exact-limit', 1_000_000_000), 50_000)
+    .option('--exact-limit <n>', 'collections up to n documents are compared exactly anyway', positiveInt('--exact-limit', 1_000_000_000), 50_000)
     .option('--lock-timeout <duration>', 'how long a read waits for a lock another session holds on a table (an ALTER TABLE of the application) before that fact is shown as unknown (default 30s, or lockTimeout in the configuration; 0: no limit)', lockTimeoutArg)
     .action(async (collections: string[], flags: StatusFlags, cmd: Command) => {
       if (flags.exact && cmd.getOptionValueSource('exactLimit') === 'cli') throw new UsageError('--exact-limit works without --exact: with --exact every collection is compared exactly, whatever its size.');
