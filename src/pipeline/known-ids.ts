@@ -14,7 +14,7 @@ export type Found = 'target' | 'source' | 'missing';
 const FOUND: readonly Found[] = ['target', 'source', 'missing'];
 const codeOf = (f: Found): number => FOUND.indexOf(f) + 1;
 
-/** The four 32-bit words of the last key parsed (one table per process is never used concurrently: no await in between). */
+/** The four 32-bit words of the last key parsed, shared by every table: parsing and probing never await in between. */
 const parsed = new Uint32Array(4);
 
 /** Hex digit values by character code (lowercase only); -1 for anything else. */
@@ -22,19 +22,7 @@ const HEX = new Int8Array(128).fill(-1);
 for (let i = 0; i < 10; i++) HEX[48 + i] = i;
 for (let i = 0; i < 6; i++) HEX[97 + i] = 10 + i;
 
-/** Eight hex digits of `s` from `at` as one word, or -1. */
-function hex8(s: string, at: number): number {
-  let w = 0;
-  for (let i = at; i < at + 8; i++) {
-    const c = s.charCodeAt(i);
-    const v = c < 128 ? (HEX[c] as number) : -1;
-    if (v < 0) return -1;
-    w = (w << 4) | v;
-  }
-  return w >>> 0;
-}
-
-/** Four hex digits of `s` from `at`, or -1. */
+/** Four hex digits of `s` from `at` as a number, or -1. */
 function hex4(s: string, at: number): number {
   let w = 0;
   for (let i = at; i < at + 4; i++) {
@@ -46,20 +34,18 @@ function hex4(s: string, at: number): number {
   return w;
 }
 
+/** Where the eight groups of four hex digits of a canonical UUID text start (8-4-4-4-12). */
+const GROUPS = [0, 4, 9, 14, 19, 24, 28, 32] as const;
+
 /** Parses a canonical UUID text (8-4-4-4-12 lowercase hex) into `parsed`; false for anything else. */
 function parseCanonicalUuid(s: string): boolean {
   if (s.length !== 36 || s.charCodeAt(8) !== 45 || s.charCodeAt(13) !== 45 || s.charCodeAt(18) !== 45 || s.charCodeAt(23) !== 45) return false;
-  const a = hex8(s, 0);
-  const b1 = hex4(s, 9);
-  const b2 = hex4(s, 14);
-  const c1 = hex4(s, 19);
-  const c2 = hex4(s, 24);
-  const d = hex8(s, 28);
-  if (a < 0 || b1 < 0 || b2 < 0 || c1 < 0 || c2 < 0 || d < 0) return false;
-  parsed[0] = a;
-  parsed[1] = ((b1 << 16) | b2) >>> 0;
-  parsed[2] = ((c1 << 16) | c2) >>> 0;
-  parsed[3] = d;
+  for (let k = 0; k < 4; k++) {
+    const hi = hex4(s, GROUPS[2 * k] as number);
+    const lo = hex4(s, GROUPS[2 * k + 1] as number);
+    if (hi < 0 || lo < 0) return false;
+    parsed[k] = ((hi << 16) | lo) >>> 0;
+  }
   return true;
 }
 
