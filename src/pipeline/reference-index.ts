@@ -67,7 +67,6 @@ const IN_CHUNK = 1000;
 /** A business key's document: its UUID and source key, null (none holds it) or 'ambiguous' (several do). */
 type BusinessKeyHit = { uuid: string; idKey: string } | null | 'ambiguous';
 
-
 /** PostgreSQL's "no such table / schema": a prediction against a database the schema was never applied to. */
 const NO_TABLE = new Set(['42P01', '3F000']);
 
