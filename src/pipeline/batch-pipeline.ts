@@ -48,7 +48,8 @@ export class CollectionStats {
   read = 0;
   migrated = 0;
   rejected = 0;
-  skippedModified = 0;
+  /** Documents left alone for the application (each counted once per run, however often it was read). */
+  readonly skippedKeys = new Set<string>();
   /** Documents the application had changed or deleted, overwritten because the collection says onConflict 'overwrite'. */
   overwritten = 0;
   /** Incremental: documents read again whose rows are exactly as written before (nothing written). */
@@ -170,7 +171,7 @@ export async function writePrepared(target: { collection: MappedCollection; plan
   const { settled, outcome } = await runConverted(collection, batch.converted, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db, holdLaterChildRows: holdsLaterChildRows(ctx) });
   stats.convertMs += timing.convertMs;
   stats.writeMs += timing.referenceMs + timing.writeMs;
-  stats.skippedModified += outcome.skippedModified;
+  for (const key of outcome.skippedModified) stats.skippedKeys.add(key);
   stats.overwritten += outcome.overwritten;
   stats.unchanged += outcome.unchanged;
   stats.read += batch.read;

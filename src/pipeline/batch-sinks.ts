@@ -15,8 +15,8 @@ export interface SinkOutcome {
   written: number;
   /** Documents PostgreSQL refused (or would refuse), besides the batch's own rejects. */
   refused: RejectRecord[];
-  /** Upsert: documents whose row the application changed since; left alone. */
-  skippedModified: number;
+  /** Source keys of the documents left alone for the application (it changed their rows since, or wrote their row itself). */
+  skippedModified: readonly string[];
   /** Upsert with onConflict 'overwrite': documents the application had changed or deleted, replaced on request. */
   overwritten: number;
   /** Upsert: documents whose rows are exactly as written before. */
@@ -43,7 +43,7 @@ export function writeSink(pool: pg.Pool, plan: WritePlan, runId: string, write: 
         await write.progress(client, done);
       };
       const outcome = await writeBatch(pool, plan, runId, { docs: batch.docs, rejects: batch.rejects, progress, whilePostgresWorks: write.whilePostgresWorks }, write.options);
-      return { written: outcome.written, refused: outcome.refused, skippedModified: outcome.skippedModified.length, overwritten: outcome.overwritten.length, unchanged: outcome.unchanged };
+      return { written: outcome.written, refused: outcome.refused, skippedModified: outcome.skippedModified, overwritten: outcome.overwritten.length, unchanged: outcome.unchanged };
     },
   };
 }
@@ -95,7 +95,7 @@ export class UniqueKeyPrediction implements BatchSink {
       refused.push({ sourceKey: doc.sourceKey, fieldPath: violation.fields, reason: duplicateReason(violation), document: d.sourceJson() });
       this.remember(violation, doc.sourceKey);
     }
-    return Promise.resolve({ written, refused, skippedModified: 0, overwritten: 0, unchanged: 0 });
+    return Promise.resolve({ written, refused, skippedModified: [], overwritten: 0, unchanged: 0 });
   }
 
   private remember(violation: UniqueViolation, id: string): void {

@@ -68,3 +68,13 @@ export async function forgetUnmappedConflicts(q: Queryable, collection: string):
     );
   });
 }
+
+/**
+ * SQL: the document `key` (an SQL expression) of the collection `collection` (another) has a
+ * conflict kept for the application. For a document the registry does not name, that is a
+ * document the migration left to the application because the application had written its row
+ * itself: accounted for, neither pending nor rejected.
+ */
+export function keptForApplicationSql(collection: string, key: string): string {
+  return `EXISTS (SELECT 1 FROM ${stateTable('conflicts')} c WHERE c.collection = ${collection} AND c.source_key = ${key} AND c.resolution = 'kept' AND c.kind IN ('modified-by-application', 'deleted-by-application'))`;
+}

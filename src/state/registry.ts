@@ -9,6 +9,7 @@ import { uuidToObjectId } from '../core/ids.js';
 import { ejson } from '../source/partitions.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { readStateOr, rowHashSql, stateTable, type Queryable, type StateTables } from './schema.js';
+import { keptForApplicationSql } from './conflicts.js';
 
 /** Where the registry entries of a batch point: the collection's main table and its id column (quoted). */
 export interface RegistryTarget {
@@ -147,12 +148,14 @@ export async function registryPage(q: Queryable, target: RegistryTarget, afterUu
 /**
  * Rows of the table in the migration's id space (UUID version 8: from an ObjectId; version 5:
  * from another `_id`) that id_map does not register: copies of migrated rows. The application
- * only generates v4/v7 ids, so its own rows are never among them.
+ * generates v4/v7 ids for its own rows; a row it wrote under a document's UUID, which the
+ * migration then left to it (a conflict kept, naming the row), is not among them.
  */
 export async function unregisteredRows(q: Queryable, target: RegistryTarget, limit: number): Promise<{ count: number; uuids: string[] }> {
   const id = target.idColumn;
-  const where = `substr(t.${id}::text, 15, 1) IN ('5', '8') AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${id})`;
-  const r = await q.query<{ u: string; n: string }>(`SELECT t.${id}::text AS u, count(*) OVER () AS n FROM ${target.table} t WHERE ${where} ORDER BY t.${id} LIMIT $1`, [limit]);
+  const where = `substr(t.${id}::text, 15, 1) IN ('5', '8') AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${id})
+    AND NOT EXISTS (SELECT 1 FROM ${stateTable('conflicts')} c WHERE c.collection = $2 AND c.row_uuid = t.${id} AND c.resolution = 'kept')`;
+  const r = await q.query<{ u: string; n: string }>(`SELECT t.${id}::text AS u, count(*) OVER () AS n FROM ${target.table} t WHERE ${where} ORDER BY t.${id} LIMIT $1`, [limit, target.collection]);
   return { count: Number(r.rows[0]?.n ?? 0), uuids: r.rows.map((row) => row.u) };
 }
 
@@ -189,6 +192,8 @@ export interface TargetCounts {
   migrated: number;
   /** Documents set aside and not migrated since. */
   rejected: number;
+  /** Documents never migrated because the application had written their row itself (a conflict kept for it). */
+  leftToApplication: number;
   /** Rows of the model's table. */
   rows: number;
   /** Rows whose id is in the registry (written by the migration). */
@@ -202,33 +207,46 @@ export async function targetCounts(q: Queryable, tables: StateTables, collection
   const idColumn = quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id');
   const migrated = tables.idMap ? `(SELECT count(*) FROM ${stateTable('id_map')} WHERE collection = $1)` : '0';
   const migrationRows = tables.idMap ? `(SELECT count(*) FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${idColumn}))` : '0';
-  const rejected = !tables.rejects
-    ? '0'
-    : tables.idMap
-      ? `(SELECT count(*) FROM ${stateTable('rejects')} r WHERE r.collection = $1 AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = r.collection AND m.source_key = r.source_key))`
-      : `(SELECT count(*) FROM ${stateTable('rejects')} r WHERE r.collection = $1)`;
-  const r = await q.query<{ migrated: string; rejected: string; rows: string; migration_rows: string }>(
-    `SELECT ${migrated}::bigint AS migrated, ${rejected}::bigint AS rejected, (SELECT count(*) FROM ${table})::bigint AS rows, ${migrationRows}::bigint AS migration_rows, $1::text AS c`,
+  // The same precedence as classifySourceKeys: registered, else left to the application, else rejected.
+  const registered = (key: string) => (tables.idMap ? `EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = $1 AND m.source_key = ${key})` : 'false');
+  const kept = (key: string) => (tables.conflicts ? keptForApplicationSql('$1', key) : 'false');
+  const rejected = tables.rejects ? `(SELECT count(*) FROM ${stateTable('rejects')} r WHERE r.collection = $1 AND NOT ${registered('r.source_key')} AND NOT ${kept('r.source_key')})` : '0';
+  const leftToApplication = tables.conflicts
+    ? `(SELECT count(DISTINCT c.source_key) FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND c.resolution = 'kept' AND c.kind IN ('modified-by-application', 'deleted-by-application') AND NOT ${registered('c.source_key')})`
+    : '0';
+  const r = await q.query<{ migrated: string; rejected: string; left: string; rows: string; migration_rows: string }>(
+    `SELECT ${migrated}::bigint AS migrated, ${rejected}::bigint AS rejected, ${leftToApplication}::bigint AS left, (SELECT count(*) FROM ${table})::bigint AS rows, ${migrationRows}::bigint AS migration_rows, $1::text AS c`,
     [collection],
   );
   const row = r.rows[0];
   const rows = Number(row?.rows ?? 0);
   const fromMigration = Number(row?.migration_rows ?? 0);
-  return { migrated: Number(row?.migrated ?? 0), rejected: Number(row?.rejected ?? 0), rows, migrationRows: fromMigration, applicationRows: rows - fromMigration };
+  return { migrated: Number(row?.migrated ?? 0), rejected: Number(row?.rejected ?? 0), leftToApplication: Number(row?.left ?? 0), rows, migrationRows: fromMigration, applicationRows: rows - fromMigration };
 }
 
 /** The checkpoints of a collection, summed. */
 
-/** Of a batch of source keys: how many the registry has, how many only the rejects, how many neither (pending). */
-export async function classifySourceKeys(q: Queryable, tables: StateTables, collection: string, keys: readonly string[]): Promise<{ migrated: number; rejected: number; pending: number }> {
-  if (!tables.idMap && !tables.rejects) return { migrated: 0, rejected: 0, pending: keys.length };
+/**
+ * Of a batch of source keys: how many the registry has, how many were left to the application
+ * (it had written their row: a conflict kept for it), how many only the rejects, how many none
+ * of these (pending).
+ */
+export async function classifySourceKeys(
+  q: Queryable,
+  tables: StateTables,
+  collection: string,
+  keys: readonly string[],
+): Promise<{ migrated: number; leftToApplication: number; rejected: number; pending: number }> {
+  if (!tables.idMap && !tables.rejects && !tables.conflicts) return { migrated: 0, leftToApplication: 0, rejected: 0, pending: keys.length };
   const inMap = tables.idMap ? `EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = $2 AND m.source_key = k)` : 'false';
+  const kept = tables.conflicts ? keptForApplicationSql('$2', 'k') : 'false';
   const inRejects = tables.rejects ? `EXISTS (SELECT 1 FROM ${stateTable('rejects')} r WHERE r.collection = $2 AND r.source_key = k)` : 'false';
-  const r = await q.query<{ migrated: string; rejected: string; pending: string }>(
-    `SELECT count(*) FILTER (WHERE m) AS migrated, count(*) FILTER (WHERE NOT m AND rj) AS rejected, count(*) FILTER (WHERE NOT m AND NOT rj) AS pending
-       FROM (SELECT ${inMap} AS m, ${inRejects} AS rj FROM unnest($1::text[]) AS u(k)) x`,
+  const r = await q.query<{ migrated: string; left: string; rejected: string; pending: string }>(
+    `SELECT count(*) FILTER (WHERE m) AS migrated, count(*) FILTER (WHERE NOT m AND kp) AS left, count(*) FILTER (WHERE NOT m AND NOT kp AND rj) AS rejected,
+            count(*) FILTER (WHERE NOT m AND NOT kp AND NOT rj) AS pending
+       FROM (SELECT ${inMap} AS m, ${kept} AS kp, ${inRejects} AS rj FROM unnest($1::text[]) AS u(k)) x`,
     [keys, collection],
   );
   const row = r.rows[0];
-  return { migrated: Number(row?.migrated ?? 0), rejected: Number(row?.rejected ?? 0), pending: Number(row?.pending ?? 0) };
+  return { migrated: Number(row?.migrated ?? 0), leftToApplication: Number(row?.left ?? 0), rejected: Number(row?.rejected ?? 0), pending: Number(row?.pending ?? 0) };
 }

@@ -244,10 +244,11 @@ export interface StateTables {
   runs: boolean;
   syncState: boolean;
   verifications: boolean;
+  conflicts: boolean;
 }
 
 export async function stateTables(pool: pg.Pool): Promise<StateTables> {
-  const names = ['id_map', 'rejects', 'checkpoints', 'runs', 'sync_state', 'verifications'] as const;
+  const names = ['id_map', 'rejects', 'checkpoints', 'runs', 'sync_state', 'verifications', 'conflicts'] as const;
   const r = await pool.query<Record<string, boolean>>(
     `SELECT ${names.map((n) => `to_regclass('${STATE_SCHEMA}.${n}') IS NOT NULL AS ${n}`).join(', ')}`,
   );
@@ -259,6 +260,7 @@ export async function stateTables(pool: pg.Pool): Promise<StateTables> {
     runs: Boolean(row.runs),
     syncState: Boolean(row.sync_state),
     verifications: Boolean(row.verifications),
+    conflicts: Boolean(row.conflicts),
   };
 }
 

@@ -20,6 +20,7 @@ import { forgetWrittenRejects, recordRejects, type RejectRecord } from '../state
 import { recordDeferred, type DeferredRecord } from '../state/deferred-refs.js';
 import { recordConflicts } from '../state/conflicts.js';
 import { describePgError } from './pg-target.js';
+import { stateTable } from '../state/schema.js';
 import { withTransaction } from './transaction.js';
 import { faultPoint } from '../runtime/fault.js';
 import { SLICE_DOCS, Slices } from '../runtime/cooperative.js';
@@ -202,13 +203,14 @@ export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, 
     const skippedModified = kept.map((c) => c.sourceKey);
     const newRejects = await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
     const refusedKeys = new Set(refused.map((r) => r.sourceKey));
+    const keptKeys = new Set(kept.map((c) => c.sourceKey));
     if (options.mode === 'upsert' && written > 0) {
       // A document rejected by an earlier run and written now (fixed in MongoDB, --restart,
       // --detect-changes) is no reject any more: status and plan count what is still set aside.
-      const keptKeys = new Set(kept.map((c) => c.sourceKey));
       await forgetWrittenRejects(client, plan.collection.name, docs.map((d) => d.converted.sourceKey).filter((k) => !refusedKeys.has(k) && !keptKeys.has(k)));
     }
-    await recordDeferred(client, plan.collection.name, runId, docs.filter((d) => !refusedKeys.has(d.converted.sourceKey)).flatMap((d) => d.deferred));
+    // Only for documents written: a document refused or left to the application has no row of the migration's to complete.
+    await recordDeferred(client, plan.collection.name, runId, docs.filter((d) => !refusedKeys.has(d.converted.sourceKey) && !keptKeys.has(d.converted.sourceKey)).flatMap((d) => d.deferred));
     // One conflict per document kept, naming the row found changed or deleted.
     for (const kind of ['modified-by-application', 'deleted-by-application'] as const) {
       await recordConflicts(client, plan.collection.name, runId, kind, kept.filter((c) => c.kind === kind));
@@ -251,6 +253,13 @@ async function writeIsolating(
     await client.query('RELEASE SAVEPOINT hm_batch');
     if (docs.length === 1) {
       const doc = docs[0] as BatchDocument;
+      // The application holds a row under this document's UUID (it saved the document through
+      // Prisma before the migration reached it): the row is its own, never touched, and the
+      // document is left to it and recorded as a conflict, not refused into the rejects.
+      if (await applicationHoldsRow(client, plan, doc.converted.uuid)) {
+        changes.kept.push({ sourceKey: doc.converted.sourceKey, uuid: doc.converted.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: doc.converted.uuid });
+        return 0;
+      }
       refused.push({ sourceKey: doc.converted.sourceKey, fieldPath: fieldOfPgError(e, plan), reason: `${REFUSED_BY_POSTGRES}${describePgError(e)}`, document: doc.sourceJson() });
       return 0;
     }
@@ -260,6 +269,16 @@ async function writeIsolating(
       (await writeIsolating(client, plan, runId, docs.slice(mid), options, refused, changes, whilePostgresWorks))
     );
   }
+}
+
+/** Whether the main table holds a row under `uuid` that the migration did not write (no registry entry names it). */
+async function applicationHoldsRow(client: pg.PoolClient, plan: WritePlan, uuid: string): Promise<boolean> {
+  const r = await client.query<{ held: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM ${plan.main.table} t WHERE t.${plan.main.idColumn} = $1::uuid
+       AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${plan.main.idColumn})) AS held`,
+    [uuid],
+  );
+  return r.rows[0]?.held === true;
 }
 
 /** How the reason of a document PostgreSQL refused begins (verify tells these from the conversion's rejects by it). */

@@ -140,6 +140,7 @@ export function renderStatus(r: StatusReport): string {
   if (r.collections.some((c) => !c.pendingExact && c.pending !== null)) out.push('~ estimated from counts (status --exact compares every _id with the registry)');
   for (const c of r.collections) {
     const lines = [...c.readyForPhase3.blockers.map((b) => `  - ${b}`), ...c.readyForPhase3.unknown.map((u) => `  ? ${u}`), ...c.problems.map((p) => `  ! ${p}`)];
+    if (c.leftToApplication) lines.push(`  · ${formatInt(c.leftToApplication)} document(s) left to the application, which had written their row itself (see hybrid_migrate.conflicts)`);
     if (c.deletedInSource) lines.push(`  - ${formatInt(c.deletedInSource)} migrated document(s) no longer in MongoDB`);
     lines.push(...applicationDeletesLines(c), ...changeDetectionLines(c));
     const f = c.futureUpdatedAt;

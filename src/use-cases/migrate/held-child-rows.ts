@@ -53,7 +53,7 @@ export async function completeHeldChildRows(collection: MappedCollection, plan: 
  */
 function mergeCompletion(collection: MappedCollection, into: CollectionStats, from: CollectionStats): void {
   into.rejected += from.rejected;
-  into.skippedModified += from.skippedModified;
+  for (const key of from.skippedKeys) into.skippedKeys.add(key);
   into.overwritten += from.overwritten;
   into.writeMs += from.writeMs;
   into.convertMs += from.convertMs;

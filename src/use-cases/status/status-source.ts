@@ -13,7 +13,7 @@ const SCAN_BATCH = 5000;
 
 /** Exact comparison of the source's ids with the registry. */
 export interface ExactProgress {
-  /** Source documents neither migrated nor rejected. */
+  /** Source documents neither migrated, left to the application, nor rejected. */
   pending: number;
   /** Source documents present in the registry. */
   migratedPresent: number;

@@ -46,11 +46,16 @@ export interface CollectionStatus {
   documents: number | null;
   /** Registry entries: documents the migration wrote. */
   migrated: number | null;
-  /** Source documents neither migrated nor rejected. */
+  /** Source documents neither migrated, left to the application, nor rejected. */
   pending: number | null;
   /** True when `pending` comes from comparing every `_id` with the registry, false when estimated from counts. */
   pendingExact: boolean;
   rejected: number | null;
+  /**
+   * Documents the migration left to the application, never written by it: the application had
+   * written their row itself, under the document's UUID (each recorded as a conflict).
+   */
+  leftToApplication: number | null;
   /** Exact mode only: migrated documents no longer in MongoDB (deleted there since). */
   deletedInSource: number | null;
   /** Rows of the model's table: all, written by the migration, written by the application. */
@@ -243,7 +248,7 @@ async function readPending(
       ? await attempt('id comparison', () => exactProgress(probe.mongo!.db, probe.pg!.pool, tables!, c.name, opts.signal))
       : null;
   if (exact) return { pending: exact.pending, pendingExact: true, deletedInSource: Math.max(0, counts.migrated - exact.migratedPresent) };
-  return { pending: Math.max(0, documents - counts.migrated - counts.rejected), pendingExact: false, deletedInSource: null };
+  return { pending: Math.max(0, documents - counts.migrated - counts.leftToApplication - counts.rejected), pendingExact: false, deletedInSource: null };
 }
 
 async function collectionStatus(probe: ProbeResult, tables: StateTables | undefined, c: MappedCollection, opts: StatusOptions): Promise<CollectionStatus> {
@@ -270,6 +275,7 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
     pending,
     pendingExact,
     rejected: counts?.rejected ?? null,
+    leftToApplication: counts?.leftToApplication ?? null,
     deletedInSource,
     rows: counts ? { total: counts.rows, migration: counts.migrationRows, application: counts.applicationRows } : null,
     volume: { mongodbBytes: mongoBytes?.storageBytes ?? mongoBytes?.dataBytes ?? null, postgresqlBytes: target.pgBytes },

@@ -33,6 +33,12 @@ export class CollectionTally {
 
   constructor(readonly maxSamples: number) {}
 
+  /** A document the application changed (or whose row it wrote itself): counted apart, not as a difference. */
+  addApplicationChange(c: DocumentChange): void {
+    this.changedByApplication++;
+    if (this.applicationChanges.length < this.maxSamples) this.applicationChanges.push({ ...c, sourceId: displayId(c.sourceKey) });
+  }
+
   addMismatches(list: readonly VerifyMismatch[]): void {
     this.mismatched++;
     for (const m of list) {
@@ -69,7 +75,9 @@ export async function verifyBatch(ctx: BatchContext, docs: readonly Document[], 
     const uuid = state.migrated.get(key);
     if (opts.classify) {
       tally.source++;
+      const left = state.leftToApplication.get(key);
       if (uuid !== undefined) tally.migrated++;
+      else if (left) tally.addApplicationChange(left);
       else if (state.rejected.has(key)) tally.rejected++;
       else {
         tally.notMigrated++;
@@ -157,10 +165,7 @@ async function applicationChanges(ctx: BatchContext, keys: readonly string[], ad
   // has one of its own): its migrated rows are intact, so only the conflict it recorded tells.
   for (const c of await keptConflicts(ctx.pool, ctx.mapped.name, keys.filter((k) => !changed.has(k)))) changed.set(c.sourceKey, c);
   for (const [key, c] of added) if (!changed.has(key)) changed.set(key, c);
-  for (const c of changed.values()) {
-    ctx.tally.changedByApplication++;
-    if (ctx.tally.applicationChanges.length < ctx.tally.maxSamples) ctx.tally.applicationChanges.push({ ...c, sourceId: displayId(c.sourceKey) });
-  }
+  for (const c of changed.values()) ctx.tally.addApplicationChange(c);
   return new Set(changed.keys());
 }
 

@@ -12,18 +12,27 @@ import { writtenColumns } from '../../core/transform.js';
 import { qualifiedTable, quoteIdent } from '../../schema/prisma-schema.js';
 import { registeredUuids, registeredRowCount as registeredRows, registryPage, unregisteredRows as unregistered, type RegistryEntry, type RegistryTarget } from '../../state/registry.js';
 import { rejectReasons } from '../../state/rejects.js';
+import { keptConflicts } from '../../state/conflicts.js';
+import type { DocumentChange } from '../../state/ownership.js';
 
 /** Registry state of a batch of source keys. */
 export interface KeyClassification {
   /** source_key → uuid registered in id_map. */
   migrated: Map<string, string>;
-  /** source keys with a reject and no id_map entry → the reason recorded. */
+  /**
+   * Source keys with no id_map entry that the migration left to the application (it had
+   * written the document's row itself) → the conflict recorded.
+   */
+  leftToApplication: Map<string, DocumentChange>;
+  /** source keys with a reject, no id_map entry and not left to the application → the reason recorded. */
   rejected: Map<string, string>;
 }
 
 export async function classifyKeys(pool: pg.Pool, collection: string, keys: readonly string[]): Promise<KeyClassification> {
   const [migrated, rejected] = await Promise.all([registeredUuids(pool, collection, keys), rejectReasons(pool, collection, keys)]);
-  return { migrated, rejected: new Map([...rejected].filter(([k]) => !migrated.has(k))) };
+  const unregistered = keys.filter((k) => !migrated.has(k));
+  const left = new Map((unregistered.length > 0 ? await keptConflicts(pool, collection, unregistered) : []).map((c) => [c.sourceKey, c]));
+  return { migrated, leftToApplication: left, rejected: new Map([...rejected].filter(([k]) => !migrated.has(k) && !left.has(k))) };
 }
 
 /**
