@@ -5,10 +5,38 @@
 import type { MappedChild, MappedCollection, MappedColumn } from './mapping.js';
 import type { ConvertedDocument } from './transform.js';
 import { writtenColumns } from './transform.js';
+import { createHash } from 'node:crypto';
 import { displayTarget, sameValue } from './verify-values.js';
 
-/** A stored row read back with `targetSelect`: column name → text (null for SQL NULL). */
+/**
+ * A stored row read back with `targetSelect`: column name → text (null for SQL NULL). A text
+ * value longer than LONG_TEXT_BYTES is not read back: its column is null, and LONG_TEXTS lists
+ * it instead, as `<index among the written columns>:<sha256 hex of its UTF-8 text>:<bytes>`,
+ * space-separated (null when the row has none).
+ */
 export type TargetRow = Readonly<Record<string, string | null>>;
+
+/**
+ * Text values above this many bytes are compared by digest (SHA-256 of the UTF-8 text, computed in
+ * PostgreSQL) rather than read back: a 15 MB note read back whole cost verify its reply buffer
+ * and a second 15 MB string beside the source's, at once (its peak memory).
+ */
+export const LONG_TEXT_BYTES = 1024 * 1024;
+
+/** The key under which a row's long text values are listed by digest (one column, null for nearly every row). */
+export const LONG_TEXTS = '__hm_long_texts';
+
+/** A row's long text values by written-column index: `<sha256 hex> <bytes>` each. */
+function longTexts(row: TargetRow): Map<number, string> | undefined {
+  const list = row[LONG_TEXTS];
+  if (!list) return undefined;
+  return new Map(
+    list.split(' ').map((entry) => {
+      const [index, sha, bytes] = entry.split(':');
+      return [Number(index), `${sha} ${bytes}`] as const;
+    }),
+  );
+}
 
 /** What PostgreSQL holds for one document: its row and, per child mapping, the rows whose parent it is. */
 export interface TargetRows {
@@ -49,11 +77,32 @@ export function diffDocument(mapped: MappedCollection, doc: ConvertedDocument, t
 }
 
 function diffRow(columns: readonly MappedColumn[], expected: readonly (string | null)[], actual: TargetRow, table: string, prefix: string, out: FieldDifference[]): void {
+  const long = longTexts(actual);
   columns.forEach((m, i) => {
     const source = expected[i] ?? null;
+    const digest = long?.get(i);
+    if (digest !== undefined) {
+      // A long text, compared by digest (LONG_TEXT_BYTES); a difference is shown as digests, not as megabytes of text.
+      const mine = source === null ? null : textDigest(source);
+      if (mine !== digest) out.push({ field: `${prefix}${m.column.field}`, column: `${table}.${m.column.column}`, source: mine === null ? null : describeDigest(mine), target: describeDigest(digest) });
+      return;
+    }
     const stored = actual[m.column.column] ?? null;
-    if (!sameValue(m.column, source, stored)) out.push({ field: `${prefix}${m.column.field}`, column: `${table}.${m.column.column}`, source, target: displayTarget(m.column, stored) });
+    if (sameValue(m.column, source, stored)) return;
+    // A long source text against a short stored one: shown by digest too.
+    const shown = source !== null && source.length * 3 > LONG_TEXT_BYTES && Buffer.byteLength(source, 'utf8') > LONG_TEXT_BYTES ? describeDigest(textDigest(source)) : source;
+    out.push({ field: `${prefix}${m.column.field}`, column: `${table}.${m.column.column}`, source: shown, target: displayTarget(m.column, stored) });
   });
+}
+
+/** `<sha256 hex> <bytes>` of a text's UTF-8 encoding: what PostgreSQL's digest of a long text value gives. */
+export function textDigest(text: string): string {
+  return `${createHash('sha256').update(text, 'utf8').digest('hex')} ${Buffer.byteLength(text, 'utf8')}`;
+}
+
+function describeDigest(digest: string): string {
+  const [sha, bytes] = digest.split(' ');
+  return `(${bytes} bytes of text, sha256 ${sha})`;
 }
 
 /**

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { isMigrationChild } from '../../state/ownership.js';
 import type { MappedCollection, MappedColumn } from '../../core/mapping.js';
 import type { SchemaColumn } from '../../schema/prisma-schema.js';
-import type { TargetRow, TargetRows } from '../../core/verify-diff.js';
+import { LONG_TEXT_BYTES, LONG_TEXTS, type TargetRow, type TargetRows } from '../../core/verify-diff.js';
 import { writtenColumns } from '../../core/transform.js';
 import { qualifiedTable, quoteIdent } from '../../schema/prisma-schema.js';
 import { registeredUuids, registeredRowCount as registeredRows, registryPage, unregisteredRows as unregistered, type RegistryEntry, type RegistryTarget } from '../../state/registry.js';
@@ -50,8 +50,23 @@ function targetSelect(column: Pick<SchemaColumn, 'kind' | 'isList' | 'column'>, 
 const ID = '__hm_id';
 const PARENT = '__hm_parent';
 
+/**
+ * The select-list of `columns` (written columns, in order) read back as text. A long text
+ * value is not read back: its column is null and the row's LONG_TEXTS lists its digest
+ * (diffDocument compares it with the source's).
+ */
 function selectList(columns: readonly MappedColumn[]): string {
-  return columns.map((c) => `${targetSelect(c.column, 't')} AS ${quoteIdent(c.column.column)}`).join(', ');
+  const long: string[] = [];
+  const list = columns.map((c, i) => {
+    const name = quoteIdent(c.column.column);
+    if (c.column.isList || c.column.kind.type !== 'text') return `${targetSelect(c.column, 't')} AS ${name}`;
+    const ref = `t.${name}::text`;
+    const isLong = `octet_length(${ref}) > ${LONG_TEXT_BYTES}`;
+    long.push(`CASE WHEN ${isLong} THEN '${i}:' || encode(sha256(convert_to(${ref}, 'UTF8')), 'hex') || ':' || octet_length(convert_to(${ref}, 'UTF8')) END`);
+    return `CASE WHEN ${isLong} THEN NULL ELSE ${ref} END AS ${name}`;
+  });
+  if (long.length > 0) list.push(`NULLIF(concat_ws(' ', ${long.join(', ')}), '') AS ${LONG_TEXTS}`);
+  return list.join(', ');
 }
 
 /** The rows (main and children) of `uuids`, read back as text, keyed by the main row's uuid. */
