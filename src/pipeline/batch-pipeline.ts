@@ -43,13 +43,21 @@ export interface BatchContext {
   completing?: boolean;
 }
 
+/** Documents left alone for the application whose keys a run keeps to count each once (about 10 MB of keys). */
+const SKIPPED_KEYS_KEPT = 100_000;
+
 /** Counters of one collection, shared by its partitions. */
 export class CollectionStats {
   read = 0;
   migrated = 0;
   rejected = 0;
-  /** Documents left alone for the application (each counted once per run, however often it was read). */
-  readonly skippedKeys = new Set<string>();
+  /**
+   * Documents left alone for the application, each counted once per run however often it was
+   * read (the sync reads a new dated document twice); past SKIPPED_KEYS_KEPT, counted without
+   * that check, so memory stays bounded.
+   */
+  private readonly skippedKeys = new Set<string>();
+  private skippedBeyond = 0;
   /** Documents the application had changed or deleted, overwritten because the collection says onConflict 'overwrite'. */
   overwritten = 0;
   /** Incremental: documents read again whose rows are exactly as written before (nothing written). */
@@ -67,6 +75,25 @@ export class CollectionStats {
   readonly rejectsByField = new Map<string, number>();
   readonly coercions = new Map<string, number>();
   readonly rejectSamples: RejectRecord[] = [];
+
+  /** Documents left alone for the application. */
+  get skippedModified(): number {
+    return this.skippedKeys.size + this.skippedBeyond;
+  }
+
+  leftAlone(keys: Iterable<string>): void {
+    for (const key of keys) {
+      if (this.skippedKeys.has(key)) continue;
+      if (this.skippedKeys.size < SKIPPED_KEYS_KEPT) this.skippedKeys.add(key);
+      else this.skippedBeyond++;
+    }
+  }
+
+  /** Adds what another CollectionStats left alone (the completion of held-back child rows). */
+  leftAloneBy(other: CollectionStats): void {
+    this.leftAlone(other.skippedKeys);
+    this.skippedBeyond += other.skippedBeyond;
+  }
 
   count(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
@@ -171,7 +198,7 @@ export async function writePrepared(target: { collection: MappedCollection; plan
   const { settled, outcome } = await runConverted(collection, batch.converted, { references: ctx.references, sink, observer: statsObserver(collection, ctx), timing, keys: ctx.db, holdLaterChildRows: holdsLaterChildRows(ctx) });
   stats.convertMs += timing.convertMs;
   stats.writeMs += timing.referenceMs + timing.writeMs;
-  for (const key of outcome.skippedModified) stats.skippedKeys.add(key);
+  stats.leftAlone(outcome.skippedModified);
   stats.overwritten += outcome.overwritten;
   stats.unchanged += outcome.unchanged;
   stats.read += batch.read;

@@ -251,15 +251,21 @@ async function writeIsolating(
     if (!isDataError(e)) throw e;
     await client.query('ROLLBACK TO SAVEPOINT hm_batch');
     await client.query('RELEASE SAVEPOINT hm_batch');
+    // The application holds rows under some of these documents' UUIDs (it saved them through
+    // Prisma before the migration reached them): the rows are its own, never touched, and the
+    // documents are left to it, each recorded as a conflict, not refused into the rejects. All
+    // of them found at once on a duplicate key, so that many of them cost no split each.
+    if (docs.length === 1 || (e as { code?: unknown }).code === '23505') {
+      const held = await applicationHeldRows(client, plan, docs);
+      if (held.size > 0) {
+        for (const d of docs) {
+          if (held.has(d.converted.uuid.toLowerCase())) changes.kept.push({ sourceKey: d.converted.sourceKey, uuid: d.converted.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: d.converted.uuid });
+        }
+        return writeIsolating(client, plan, runId, docs.filter((d) => !held.has(d.converted.uuid.toLowerCase())), options, refused, changes, whilePostgresWorks);
+      }
+    }
     if (docs.length === 1) {
       const doc = docs[0] as BatchDocument;
-      // The application holds a row under this document's UUID (it saved the document through
-      // Prisma before the migration reached it): the row is its own, never touched, and the
-      // document is left to it and recorded as a conflict, not refused into the rejects.
-      if (await applicationHoldsRow(client, plan, doc.converted.uuid)) {
-        changes.kept.push({ sourceKey: doc.converted.sourceKey, uuid: doc.converted.uuid, kind: 'modified-by-application', table: plan.main.model.table, row: doc.converted.uuid });
-        return 0;
-      }
       refused.push({ sourceKey: doc.converted.sourceKey, fieldPath: fieldOfPgError(e, plan), reason: `${REFUSED_BY_POSTGRES}${describePgError(e)}`, document: doc.sourceJson() });
       return 0;
     }
@@ -271,14 +277,14 @@ async function writeIsolating(
   }
 }
 
-/** Whether the main table holds a row under `uuid` that the migration did not write (no registry entry names it). */
-async function applicationHoldsRow(client: pg.PoolClient, plan: WritePlan, uuid: string): Promise<boolean> {
-  const r = await client.query<{ held: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM ${plan.main.table} t WHERE t.${plan.main.idColumn} = $1::uuid
-       AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${plan.main.idColumn})) AS held`,
-    [uuid],
+/** Of the documents' UUIDs (lowercase), those under which the main table holds a row the migration did not write (no registry entry names it). */
+async function applicationHeldRows(client: pg.PoolClient, plan: WritePlan, docs: readonly BatchDocument[]): Promise<Set<string>> {
+  const r = await client.query<{ id: string }>(
+    `SELECT t.${plan.main.idColumn}::text AS id FROM ${plan.main.table} t WHERE t.${plan.main.idColumn} = ANY($1::uuid[])
+       AND NOT EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${plan.main.idColumn})`,
+    [docs.map((d) => d.converted.uuid)],
   );
-  return r.rows[0]?.held === true;
+  return new Set(r.rows.map((row) => row.id.toLowerCase()));
 }
 
 /** How the reason of a document PostgreSQL refused begins (verify tells these from the conversion's rejects by it). */

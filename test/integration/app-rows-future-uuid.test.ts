@@ -33,18 +33,24 @@ const key = (id: ObjectId) => `oid:${id.toHexString()}`;
 
 describe('an application row under a document’s UUID, written before the migration reached it', () => {
   it('migrate keeps the row and records a conflict; status and verify account for the document', async () => {
+    // Two in one batch: found together on the batch's duplicate key.
     const first = ids[3] as ObjectId;
+    const other = ids[7] as ObjectId;
     await appRow(first, 'app wrote it');
+    await appRow(other, 'and this one');
 
     const m = await runCli(['--json', 'migrate', 'orders'], env);
     expect(m.code, m.stderr).toBe(0);
-    expect(JSON.parse(m.stdout).collections[0]).toMatchObject({ migrated: 11, rejected: 0, skippedModified: 1 });
+    expect(JSON.parse(m.stdout).collections[0]).toMatchObject({ migrated: 10, rejected: 0, skippedModified: 2 });
     expect(await rowOf(first)).toEqual({ client_name: 'app wrote it', status: 'confirmed' });
+    expect(await rowOf(other)).toEqual({ client_name: 'and this one', status: 'confirmed' });
     expect((await t.pg.query(`SELECT count(*)::int AS n FROM order_items WHERE order_id = $1`, [objectIdToUuid(first)])).rows[0]).toEqual({ n: 0 });
     expect((await t.pg.query(`SELECT count(*)::int AS n FROM hybrid_migrate.rejects`)).rows[0]).toEqual({ n: 0 });
     expect((await t.pg.query(`SELECT count(*)::int AS n FROM hybrid_migrate.id_map WHERE source_key = $1`, [key(first)])).rows[0]).toEqual({ n: 0 });
-    const conflicts = await t.pg.query(`SELECT source_key, kind, row_table, row_uuid::text, resolution FROM hybrid_migrate.conflicts`);
-    expect(conflicts.rows).toEqual([{ source_key: key(first), kind: 'modified-by-application', row_table: 'orders', row_uuid: objectIdToUuid(first), resolution: 'kept' }]);
+    const conflicts = await t.pg.query(`SELECT source_key, kind, row_table, row_uuid::text, resolution FROM hybrid_migrate.conflicts ORDER BY source_key`);
+    expect(conflicts.rows).toEqual(
+      [first, other].map((id) => ({ source_key: key(id), kind: 'modified-by-application', row_table: 'orders', row_uuid: objectIdToUuid(id), resolution: 'kept' })).sort((a, b) => a.source_key.localeCompare(b.source_key)),
+    );
 
     // The incremental sync (upsert) meets a second such row, for a document added to MongoDB since.
     const second = new ObjectId();
@@ -60,14 +66,14 @@ describe('an application row under a document’s UUID, written before the migra
       const s = await runCli(['status', 'orders', '--json', ...flags], env);
       expect(s.code, s.stderr).toBe(0);
       const orders = JSON.parse(s.stdout).collections[0];
-      expect(orders, flags.join(' ')).toMatchObject({ documents: 13, migrated: 11, pending: 0, pendingExact, rejected: 0, leftToApplication: 2 });
+      expect(orders, flags.join(' ')).toMatchObject({ documents: 13, migrated: 10, pending: 0, pendingExact, rejected: 0, leftToApplication: 3 });
     }
-    expect((await runCli(['status', 'orders'], env)).stdout).toMatch(/2 document\(s\) left to the application, which had written their row itself/);
+    expect((await runCli(['status', 'orders'], env)).stdout).toMatch(/3 document\(s\) left to the application, which had written their row itself/);
     const v = await runCli(['verify', 'orders', '--json', '--no-report'], env);
     expect(v.code, v.stdout).toBe(0);
     const verified = JSON.parse(v.stdout).collections[0];
-    expect(verified).toMatchObject({ missing: 0, extra: 0, mismatched: 0, rejected: 0, changedByApplication: 2 });
-    expect(verified.applicationChanges.map((c: { sourceKey: string }) => c.sourceKey).sort()).toEqual([key(first), key(second)].sort());
+    expect(verified).toMatchObject({ missing: 0, extra: 0, mismatched: 0, rejected: 0, changedByApplication: 3 });
+    expect(verified.applicationChanges.map((c: { sourceKey: string }) => c.sourceKey).sort()).toEqual([key(first), key(other), key(second)].sort());
     const ready = JSON.parse((await runCli(['status', 'orders', '--json', '--exact'], env)).stdout).collections[0].readyForPhase3;
     expect(ready.blockers).toEqual([]);
 
@@ -76,6 +82,6 @@ describe('an application row under a document’s UUID, written before the migra
     expect(rb.code, rb.stderr).toBe(0);
     expect(await rowOf(first)).toEqual({ client_name: 'app wrote it', status: 'confirmed' });
     expect(await rowOf(second)).toEqual({ client_name: 'app wrote this one too', status: 'confirmed' });
-    expect((await t.pg.query(`SELECT id::text FROM orders ORDER BY 1`)).rows).toEqual([first, second].map((id) => ({ id: objectIdToUuid(id) })).sort((a, b) => a.id.localeCompare(b.id)));
+    expect((await t.pg.query(`SELECT id::text FROM orders ORDER BY 1`)).rows).toEqual([first, other, second].map((id) => ({ id: objectIdToUuid(id) })).sort((a, b) => a.id.localeCompare(b.id)));
   });
 });

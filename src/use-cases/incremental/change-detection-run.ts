@@ -127,7 +127,7 @@ async function passOf(
     read: stats.read,
     written: stats.migrated,
     unchanged: stats.unchanged,
-    skippedModified: stats.skippedKeys.size,
+    skippedModified: stats.skippedModified,
     rejected: stats.rejected,
     resumed: report.resumed,
     checkedUpTo: report.completed ? report.startedAt.toISOString() : null,

@@ -53,7 +53,7 @@ export async function completeHeldChildRows(collection: MappedCollection, plan: 
  */
 function mergeCompletion(collection: MappedCollection, into: CollectionStats, from: CollectionStats): void {
   into.rejected += from.rejected;
-  for (const key of from.skippedKeys) into.skippedKeys.add(key);
+  into.leftAloneBy(from);
   into.overwritten += from.overwritten;
   into.writeMs += from.writeMs;
   into.convertMs += from.convertMs;

@@ -386,7 +386,7 @@ function summarize(collection: MappedCollection, status: CollectionSummary['stat
     read: stats.read,
     migrated: stats.migrated,
     rejected: stats.rejected,
-    skippedModified: stats.skippedKeys.size,
+    skippedModified: stats.skippedModified,
     overwritten: stats.overwritten,
     unchanged: stats.unchanged,
     deletedInSource: stats.deletedInSource,
