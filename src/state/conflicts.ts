@@ -51,8 +51,8 @@ export async function keptConflicts(
 ): Promise<{ sourceKey: string; uuid: string; kind: 'modified-by-application' | 'deleted-by-application'; table: string; row: string }[]> {
   if (keys.length === 0) return [];
   const r = await q.query<{ k: string; u: string; kind: 'modified-by-application' | 'deleted-by-application'; t: string | null; row: string | null }>(
-    `SELECT source_key AS k, uuid::text AS u, kind, row_table AS t, row_uuid::text AS row FROM ${stateTable('conflicts')}
-      WHERE collection = $1 AND source_key = ANY($2::text[]) AND resolution = 'kept' AND kind IN ('modified-by-application', 'deleted-by-application')`,
+    `SELECT c.source_key AS k, c.uuid::text AS u, c.kind, c.row_table AS t, c.row_uuid::text AS row FROM ${stateTable('conflicts')} c
+      WHERE c.collection = $1 AND c.source_key = ANY($2::text[]) AND ${keptForApplication('c')}`,
     [collection, keys],
   );
   return r.rows.map((c) => ({ sourceKey: c.k, uuid: c.u, kind: c.kind, table: c.t ?? '', row: c.row ?? c.u }));
@@ -76,5 +76,10 @@ export async function forgetUnmappedConflicts(q: Queryable, collection: string):
  * itself: accounted for, neither pending nor rejected.
  */
 export function keptForApplicationSql(collection: string, key: string): string {
-  return `EXISTS (SELECT 1 FROM ${stateTable('conflicts')} c WHERE c.collection = ${collection} AND c.source_key = ${key} AND c.resolution = 'kept' AND c.kind IN ('modified-by-application', 'deleted-by-application'))`;
+  return `EXISTS (SELECT 1 FROM ${stateTable('conflicts')} c WHERE c.collection = ${collection} AND c.source_key = ${key} AND ${keptForApplication('c')})`;
+}
+
+/** SQL: the conflict row `alias` keeps a document for the application (changed, deleted or written by it), as keptConflicts reads them. */
+export function keptForApplication(alias: string): string {
+  return `${alias}.resolution = 'kept' AND ${alias}.kind IN ('modified-by-application', 'deleted-by-application')`;
 }

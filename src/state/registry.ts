@@ -9,7 +9,7 @@ import { uuidToObjectId } from '../core/ids.js';
 import { ejson } from '../source/partitions.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { readStateOr, rowHashSql, stateTable, type Queryable, type StateTables } from './schema.js';
-import { keptForApplicationSql } from './conflicts.js';
+import { keptForApplication, keptForApplicationSql } from './conflicts.js';
 
 /** Where the registry entries of a batch point: the collection's main table and its id column (quoted). */
 export interface RegistryTarget {
@@ -208,11 +208,11 @@ export async function targetCounts(q: Queryable, tables: StateTables, collection
   const migrated = tables.idMap ? `(SELECT count(*) FROM ${stateTable('id_map')} WHERE collection = $1)` : '0';
   const migrationRows = tables.idMap ? `(SELECT count(*) FROM ${table} t WHERE EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.uuid = t.${idColumn}))` : '0';
   // The same precedence as classifySourceKeys: registered, else left to the application, else rejected.
-  const registered = (key: string) => (tables.idMap ? `EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = $1 AND m.source_key = ${key})` : 'false');
+  const registered = (key: string) => registeredSql(tables, '$1', key);
   const kept = (key: string) => (tables.conflicts ? keptForApplicationSql('$1', key) : 'false');
   const rejected = tables.rejects ? `(SELECT count(*) FROM ${stateTable('rejects')} r WHERE r.collection = $1 AND NOT ${registered('r.source_key')} AND NOT ${kept('r.source_key')})` : '0';
   const leftToApplication = tables.conflicts
-    ? `(SELECT count(DISTINCT c.source_key) FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND c.resolution = 'kept' AND c.kind IN ('modified-by-application', 'deleted-by-application') AND NOT ${registered('c.source_key')})`
+    ? `(SELECT count(DISTINCT c.source_key) FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND ${keptForApplication('c')} AND NOT ${registered('c.source_key')})`
     : '0';
   const r = await q.query<{ migrated: string; rejected: string; left: string; rows: string; migration_rows: string }>(
     `SELECT ${migrated}::bigint AS migrated, ${rejected}::bigint AS rejected, ${leftToApplication}::bigint AS left, (SELECT count(*) FROM ${table})::bigint AS rows, ${migrationRows}::bigint AS migration_rows, $1::text AS c`,
@@ -224,7 +224,10 @@ export async function targetCounts(q: Queryable, tables: StateTables, collection
   return { migrated: Number(row?.migrated ?? 0), rejected: Number(row?.rejected ?? 0), leftToApplication: Number(row?.left ?? 0), rows, migrationRows: fromMigration, applicationRows: rows - fromMigration };
 }
 
-/** The checkpoints of a collection, summed. */
+/** SQL: the registry has the document `key` of the collection `collection` (both SQL expressions); false without a registry. */
+function registeredSql(tables: StateTables, collection: string, key: string): string {
+  return tables.idMap ? `EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = ${collection} AND m.source_key = ${key})` : 'false';
+}
 
 /**
  * Of a batch of source keys: how many the registry has, how many were left to the application
@@ -238,7 +241,7 @@ export async function classifySourceKeys(
   keys: readonly string[],
 ): Promise<{ migrated: number; leftToApplication: number; rejected: number; pending: number }> {
   if (!tables.idMap && !tables.rejects && !tables.conflicts) return { migrated: 0, leftToApplication: 0, rejected: 0, pending: keys.length };
-  const inMap = tables.idMap ? `EXISTS (SELECT 1 FROM ${stateTable('id_map')} m WHERE m.collection = $2 AND m.source_key = k)` : 'false';
+  const inMap = registeredSql(tables, '$2', 'k');
   const kept = tables.conflicts ? keptForApplicationSql('$2', 'k') : 'false';
   const inRejects = tables.rejects ? `EXISTS (SELECT 1 FROM ${stateTable('rejects')} r WHERE r.collection = $2 AND r.source_key = k)` : 'false';
   const r = await q.query<{ migrated: string; left: string; rejected: string; pending: string }>(

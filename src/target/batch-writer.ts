@@ -203,7 +203,7 @@ export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, 
     const skippedModified = kept.map((c) => c.sourceKey);
     const newRejects = await recordRejects(client, plan.collection.name, runId, [...input.rejects, ...refused]);
     const refusedKeys = new Set(refused.map((r) => r.sourceKey));
-    const keptKeys = new Set(kept.map((c) => c.sourceKey));
+    const keptKeys = new Set(skippedModified);
     if (options.mode === 'upsert' && written > 0) {
       // A document rejected by an earlier run and written now (fixed in MongoDB, --restart,
       // --detect-changes) is no reject any more: status and plan count what is still set aside.
