@@ -99,6 +99,27 @@ describe('the sample data sets model, end to end', () => {
     expect(accounts.rows.map((x) => x.accountId)).toEqual([...customer.accounts, account.account_id]);
   });
 
+  it('--detect-deletes: a deleted account still referenced by account number (not by id) is kept; an unreferenced one goes', async () => {
+    // Before the fix: "operator does not exist: text = uuid" (exit 6) on every run, the check of
+    // rows still referencing a deleted document assuming every foreign key points at the id.
+    const extra = await t.db.collection('accounts').insertOne({ account_id: 990001, limit: 10, updatedAt: new Date() });
+    const added = await cli(['migrate', 'accounts', '--incremental', '--json']);
+    expect(added.code, added.stderr).toBe(0);
+    expect(await one(`SELECT count(*)::int AS n FROM rw_accounts WHERE id = $1`, [objectIdToUuid(extra.insertedId)])).toEqual({ n: 1 });
+    const transaction = (await t.db.collection('transactions').findOne({}, { sort: { _id: 1 } })) as unknown as { account_id: number };
+    const referenced = (await t.db.collection('accounts').findOne({ account_id: transaction.account_id })) as { _id: ObjectId };
+    await t.db.collection('accounts').deleteMany({ _id: { $in: [referenced._id, extra.insertedId] } });
+
+    const r = await cli(['migrate', 'accounts', '--incremental', '--detect-deletes', '--json']);
+    expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+    expect(JSON.parse(r.stdout).collections[0]).toMatchObject({ name: 'accounts', deletedInSource: 1, deleteBlocked: 1 });
+    // Still referenced by a transaction's account number: kept.
+    expect(await one(`SELECT count(*)::int AS n FROM rw_accounts WHERE id = $1`, [objectIdToUuid(referenced._id)])).toEqual({ n: 1 });
+    expect(await one(`SELECT count(*)::int AS n FROM rw_accounts WHERE id = $1`, [objectIdToUuid(extra.insertedId)])).toEqual({ n: 0 });
+    // The source as it was, for verify and rollback below.
+    await t.db.collection('accounts').insertOne(referenced as never);
+  });
+
   it('verify: exit 0', async () => {
     const r = await cli(['verify', '--json', '--no-report']);
     expect(r.code, r.stdout.slice(-3000) + r.stderr).toBe(0);

@@ -225,7 +225,12 @@ async function removeRows(collection: MappedCollection, schema: PrismaSchema, pl
   ctx.stats.overwritten += overwritten;
 }
 
-/** Ids among `ids` that some row references through a foreign key (the collection's own child rows excepted). */
+/**
+ * Ids among `ids` that some row references through a foreign key (the collection's own child
+ * rows excepted). A foreign key may reference another unique column than the id
+ * (`@relation(fields: [accountNumber], references: [accountId])`): rows are matched on the
+ * referenced column's value, read from the rows about to go.
+ */
 async function referencedIds(client: pg.PoolClient, collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
   const ownChildren = new Set(collection.children.map((c) => c.model.name));
@@ -235,12 +240,17 @@ async function referencedIds(client: pg.PoolClient, collection: MappedCollection
       if (rel.targetModel !== collection.model.name || rel.fromFields.length !== 1) continue;
       const fk = model.columnsByField.get(rel.fromFields[0] as string);
       if (!fk) continue;
+      const referencedField = rel.toFields[0] ?? collection.model.idField;
+      const referenced = quoteIdent(collection.model.columnsByField.get(referencedField)?.column ?? referencedField);
       const table = qualifiedTable(model);
       const column = quoteIdent(fk.column);
       const idColumn = quoteIdent(model.columnsByField.get(model.idField)?.column ?? 'id');
+      const positionColumn = ownChildren.has(model.name) ? plan.children.find((c) => c.model.name === model.name)?.positionColumn : undefined;
+      const position = positionColumn ? `r.${positionColumn}` : 'NULL';
       const refs = await client.query<{ id: string; child: string; position: number | null }>(
-        `SELECT ${column}::text AS id, ${idColumn}::text AS child, ${ownChildren.has(model.name) ? plan.children.find((c) => c.model.name === model.name)?.positionColumn ?? 'NULL' : 'NULL'} AS position
-           FROM ${table} WHERE ${column} = ANY($1::uuid[])`,
+        `SELECT t.${plan.main.idColumn}::text AS id, r.${idColumn}::text AS child, ${position} AS position
+           FROM ${table} r JOIN ${plan.main.table} t ON r.${column} = t.${referenced}
+          WHERE t.${plan.main.idColumn} = ANY($1::uuid[])`,
         [ids],
       );
       for (const r of refs.rows) {
