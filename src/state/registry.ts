@@ -200,6 +200,8 @@ export interface TargetCounts {
   migrationRows: number;
   /** Rows whose id is not in the registry: written by the application. */
   applicationRows: number;
+  /** Registered documents --detect-deletes found deleted in MongoDB and kept (still referenced, or changed by the application). */
+  deletedButKept: number;
 }
 
 export async function targetCounts(q: Queryable, tables: StateTables, collection: string, model: SchemaModel): Promise<TargetCounts> {
@@ -214,14 +216,25 @@ export async function targetCounts(q: Queryable, tables: StateTables, collection
   const leftToApplication = tables.conflicts
     ? `(SELECT count(DISTINCT c.source_key) FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND ${keptForApplication('c')} AND NOT ${registered('c.source_key')})`
     : '0';
-  const r = await q.query<{ migrated: string; rejected: string; left: string; rows: string; migration_rows: string }>(
-    `SELECT ${migrated}::bigint AS migrated, ${rejected}::bigint AS rejected, ${leftToApplication}::bigint AS left, (SELECT count(*) FROM ${table})::bigint AS rows, ${migrationRows}::bigint AS migration_rows, $1::text AS c`,
+  const deletedButKept = tables.conflicts
+    ? `(SELECT count(DISTINCT c.source_key) FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND c.kind = 'deleted-in-source-but-kept' AND c.resolution = 'kept' AND ${registered('c.source_key')})`
+    : '0';
+  const r = await q.query<{ migrated: string; rejected: string; left: string; rows: string; migration_rows: string; deleted_kept: string }>(
+    `SELECT ${migrated}::bigint AS migrated, ${rejected}::bigint AS rejected, ${leftToApplication}::bigint AS left, (SELECT count(*) FROM ${table})::bigint AS rows, ${migrationRows}::bigint AS migration_rows, ${deletedButKept}::bigint AS deleted_kept, $1::text AS c`,
     [collection],
   );
   const row = r.rows[0];
   const rows = Number(row?.rows ?? 0);
   const fromMigration = Number(row?.migration_rows ?? 0);
-  return { migrated: Number(row?.migrated ?? 0), rejected: Number(row?.rejected ?? 0), leftToApplication: Number(row?.left ?? 0), rows, migrationRows: fromMigration, applicationRows: rows - fromMigration };
+  return {
+    migrated: Number(row?.migrated ?? 0),
+    rejected: Number(row?.rejected ?? 0),
+    leftToApplication: Number(row?.left ?? 0),
+    rows,
+    migrationRows: fromMigration,
+    applicationRows: rows - fromMigration,
+    deletedButKept: Number(row?.deleted_kept ?? 0),
+  };
 }
 
 /** SQL: the registry has the document `key` of the collection `collection` (both SQL expressions); false without a registry. */

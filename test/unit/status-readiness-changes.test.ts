@@ -41,3 +41,14 @@ describe('readiness: documents without an updatedAt date', () => {
     expect(assessReadiness({ ...base, changeDetection: cd({ withoutUpdatedAt: null, passCompletedAt: null, lastMigrationWrite: null }) }).unknown).toEqual(['documents without a date in "updatedAt" (MongoDB not reachable)']);
   });
 });
+
+describe('readiness: documents deleted in MongoDB', () => {
+  it('not ready while a deleted document still has its row; the ones --detect-deletes kept on purpose do not block', () => {
+    const two = assessReadiness({ ...base, deletedInSource: 2, deletedButKept: 1 });
+    expect(two.ready).toBe(false);
+    expect(two.blockers).toEqual(['1 migrated document deleted in MongoDB still has its row (run migrate --incremental --detect-deletes)']);
+    expect(assessReadiness({ ...base, deletedInSource: 1, deletedButKept: 1 })).toEqual({ ready: true, blockers: [], unknown: [] });
+    // Not compared (estimated pending): nothing said about deletions.
+    expect(assessReadiness({ ...base, deletedInSource: null, deletedButKept: 0 }).ready).toBe(true);
+  });
+});

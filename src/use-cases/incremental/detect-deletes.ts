@@ -19,19 +19,9 @@ import { changedDocuments, isMigrationChild, refreshRowHashes, unchangedOwnedRow
 import { recordConflicts } from '../../state/conflicts.js';
 import { processBatch, type BatchContext } from '../../pipeline/batch-pipeline.js';
 import { withTransaction } from '../../target/transaction.js';
+import { idOfSourceKey } from '../../pipeline/source-keys.js';
 
 const PAGE = 5000;
-
-/** The source _id of a registry key, for the key kinds a query can name (ObjectId, string, integer). */
-function sourceIdOf(key: string): unknown {
-  if (key.startsWith('oid:')) return new ObjectId(key.slice(4));
-  if (key.startsWith('str:')) return key.slice(4);
-  if (key.startsWith('int:')) {
-    const n = Number(key.slice(4));
-    return Number.isSafeInteger(n) ? n : undefined;
-  }
-  return undefined;
-}
 
 export async function detectDeletes(collection: MappedCollection, schema: PrismaSchema, ctx: BatchContext): Promise<void> {
   const plan = writePlanFor(collection);
@@ -104,7 +94,7 @@ async function removeGoneInRange(
   return upper;
 }
 
-/** Registry entries of non-ObjectId ids (strings, integers: rare) checked by `$in`, page by page. */
+/** Registry entries of non-ObjectId ids (strings, numbers, binary UUIDs, dates, compound documents…) checked by `$in`, page by page. */
 async function removeDeletedOtherIds(collection: MappedCollection, schema: PrismaSchema, plan: WritePlan, ctx: BatchContext): Promise<void> {
   let after = MIN_UUID;
   for (;;) {
@@ -112,7 +102,10 @@ async function removeDeletedOtherIds(collection: MappedCollection, schema: Prism
     const page = await otherIdEntriesAfter(ctx.pool, collection.name, after, PAGE);
     if (page.length === 0) return;
     after = (page[page.length - 1] as { uuid: string }).uuid;
-    const queryable = page.map((r) => ({ ...r, id: sourceIdOf(r.source_key) })).filter((r) => r.id !== undefined);
+    const queryable = page.flatMap((r) => {
+      const id = idOfSourceKey(r.source_key);
+      return id ? [{ ...r, id: id.id }] : [];
+    });
     const present = new Set<string>();
     const found = await ctx.db.collection(collection.name).find({ _id: { $in: queryable.map((r) => r.id) } } as Document, { projection: { _id: 1 } }).toArray();
     for (const d of found) present.add(sourceIdKey(d._id));

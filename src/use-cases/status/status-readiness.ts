@@ -20,6 +20,10 @@ export interface ReadinessFacts {
   /** Source documents whose updatedAt is after that start. */
   changedSinceLastRun: number | null;
   verification: VerificationInfo | null | undefined;
+  /** Migrated documents no longer in MongoDB (exact comparison only; null or absent: not compared). */
+  deletedInSource?: number | null;
+  /** Of those, the ones --detect-deletes kept on purpose (still referenced, or changed by the application). */
+  deletedButKept?: number | null;
   /** Changes no updatedAt shows (absent: not read). */
   changeDetection?: {
     updatedAtField: string;
@@ -59,6 +63,9 @@ export function assessReadiness(f: ReadinessFacts): Readiness {
     if (f.lastCompleteRunStart === null) blockers.push('no migrate run finished cleanly');
     else if (f.changedSinceLastRun === null) unknown.push('documents changed since the last run (MongoDB not reachable)');
     else if (f.changedSinceLastRun > 0) blockers.push(`${f.changedSinceLastRun} document${f.changedSinceLastRun === 1 ? '' : 's'} changed in MongoDB since the last run started (run migrate --incremental)`);
+    // Rows of documents deleted in MongoDB would outlive the source as if the documents still existed.
+    const unsyncedDeletes = (f.deletedInSource ?? 0) - (f.deletedButKept ?? 0);
+    if (unsyncedDeletes > 0) blockers.push(`${unsyncedDeletes} migrated document${unsyncedDeletes === 1 ? '' : 's'} deleted in MongoDB still ${unsyncedDeletes === 1 ? 'has its row' : 'have their rows'} (run migrate --incremental --detect-deletes)`);
     const changes = unseenChanges(f);
     if (changes) unknown.push(changes);
   }

@@ -265,7 +265,20 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
   const changed = db && lastCompleteRunStart ? await attempt('changed documents', () => changedSince(db, c.name, c.updatedAtField, new Date(lastCompleteRunStart), now)) : null;
   const future = db ? await attempt('documents stamped in the future', () => futureUpdatedAt(db, c.name, c.updatedAtField, now)) : null;
   const changeDetection = await readChangeDetection(db, c, documents, target, attempt);
-  const readyForPhase3 = assessReadiness({ name: c.name, documents, pending, pendingExact, rejected: counts?.rejected ?? null, checkpoints, lastCompleteRunStart, changedSinceLastRun: changed, verification, changeDetection });
+  const readyForPhase3 = assessReadiness({
+    name: c.name,
+    documents,
+    pending,
+    pendingExact,
+    rejected: counts?.rejected ?? null,
+    checkpoints,
+    lastCompleteRunStart,
+    changedSinceLastRun: changed,
+    verification,
+    changeDetection,
+    deletedInSource,
+    deletedButKept: counts?.deletedButKept ?? null,
+  });
   return {
     name: c.name,
     model: c.model.name,
