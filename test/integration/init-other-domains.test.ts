@@ -122,6 +122,18 @@ describe('init on awkward shapes', () => {
     const kept = await awkward.pg.query(`SELECT legacy_extra FROM orders WHERE quantity IS NULL`);
     expect(kept.rows).toEqual([{ legacy_extra: { $invalid: { quantity: 'a few' } } }]);
   });
+
+  it("keeps a string or numeric _id in a column of its own (the row's UUID is derived from it one way); an ObjectId needs none", async () => {
+    const s = awkward.schema;
+    const model = (name: string) => new RegExp(`model ${name} \\{[^}]*\\}`).exec(s)?.[0] ?? '';
+    expect(model('Category')).toMatch(/legacyId String @unique @map\("legacy_id"\)/);
+    expect(model('Shop')).toMatch(/legacyId Int @unique @map\("legacy_id"\)/);
+    expect(model('Order')).not.toMatch(/legacyId/);
+    const categories = await awkward.pg.query(`SELECT legacy_id FROM categories ORDER BY legacy_id`);
+    expect(categories.rows.map((r) => r.legacy_id)).toEqual(['cat-0', 'cat-1', 'cat-2', 'cat-3', 'cat-4', 'cat-5']);
+    const shops = await awkward.pg.query(`SELECT legacy_id FROM shops ORDER BY legacy_id`);
+    expect(shops.rows.map((r) => r.legacy_id)).toEqual([1000, 1001, 1002, 1003, 1004]);
+  });
 });
 
 describe('init --models: the application\'s Mongoose models checked against the data', () => {

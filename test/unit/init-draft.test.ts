@@ -145,3 +145,21 @@ describe('init: relations and their threshold', () => {
     expect(schema).toMatch(/ownerId String @map/);
   });
 });
+
+describe("init: a document's own _id when it is not an ObjectId", () => {
+  it('binary UUIDs and compound documents as JSON, dates as DateTime; ObjectIds get no column', async () => {
+    const { Binary } = await import('bson');
+    const devices = profile('devices', range(12).map((i) => ({ _id: new Binary(Buffer.alloc(16, i), 4), name: `d${i}` })));
+    const hourly = profile('hourly', range(12).map((i) => ({ _id: { device: `SN-${i % 3}`, hour: new Date(Date.UTC(2024, 0, 1, i)) }, n: i })));
+    const days = profile('days', range(12).map((i) => ({ _id: new Date(Date.UTC(2024, 0, 1 + i)), n: i })));
+    const plain = profile('plain', range(12).map((i) => ({ n: i })));
+    const { schema, config } = await draftOf(devices, hourly, days, plain);
+    const model = (name: string) => new RegExp(`model ${name} \\{[^}]*\\}`).exec(schema)?.[0] ?? '';
+    expect(model('Device')).toMatch(/legacyId Json\? @map\("legacy_id"\)/);
+    expect(model('Hourly')).toMatch(/legacyId Json\? @map\("legacy_id"\)/);
+    expect(model('Day')).toMatch(/legacyId DateTime @unique @map\("legacy_id"\)/);
+    expect(model('Plain')).not.toMatch(/legacyId/);
+    expect(config.config.collections?.devices?.fields?.legacyId).toBe('_id');
+    expect(config.config.collections?.days?.fields?.legacyId).toBe('_id');
+  });
+});

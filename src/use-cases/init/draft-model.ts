@@ -50,9 +50,45 @@ export function draftCollection(profile: CollectionProfile, modelNames: Set<stri
   const idTypes = Object.keys(profile.histogram.paths._id?.types ?? {}).join(', ');
   model.fields.push(baseField('id', { kind: 'uuid' }, 'id', [`_id (${idTypes || 'none seen'}) as a UUID: ObjectIds map reversibly, other ids by name (UUIDv5)`]));
   const taken = new Set(['id', 'legacyExtra']);
+  const sourceId = sourceIdField(profile, taken);
+  if (sourceId) model.fields.push(sourceId);
   draftFields({ profile, model, pathPrefix: '', sourcePrefix: '', containers: profile.documents, depth: 0, isChild: false, taken, modelNames, enums });
   model.fields.push(baseField('legacyExtra', { kind: 'json' }, 'extra', ['source fields no column maps (schema drift, rare fields) are kept here, so nothing is lost']));
   return model;
+}
+
+/** `_id` kinds a column can hold as they are (text, numbers, dates); anything else (binaries, documents, mixes) is kept as JSON. */
+const SCALAR_ID_KINDS = new Set(['string', 'int', 'long', 'double', 'number', 'decimal', 'date']);
+
+/**
+ * A column for the document's own `_id` when it is not an ObjectId: the row's id is a UUID
+ * derived from it one way (UUIDv5), so without this column a listing's "10006546", a device's
+ * binary UUID or a reading's {device, hour} would survive only in the migration's registry,
+ * which rollback empties. ObjectIds need none: their UUID reads back into them.
+ */
+function sourceIdField(profile: CollectionProfile, taken: Set<string>): DraftField | undefined {
+  const kinds = Object.keys(profile.histogram.paths._id?.types ?? {});
+  if (!kinds.some((k) => k !== 'objectId')) return undefined;
+  const p = profile.values.get('_id');
+  const scalar = kinds.every((k) => SCALAR_ID_KINDS.has(k)) && p !== undefined && p.scalars > 0;
+  const decision: TypeDecision = scalar ? decideScalarType(p, '_id') : { type: { kind: 'json' }, invalid: 0, why: `${kinds.join(', ')} _ids: JSON (Extended JSON for binaries)` };
+  const json = decision.type.kind === 'json';
+  const name = unique('legacyId', taken);
+  return {
+    name,
+    column: snakeName(name),
+    source: '_id',
+    type: decision.type,
+    list: false,
+    // Every document has one, and no two the same: a lookup key for the application (not a JSON one).
+    required: !json && decision.invalid === 0,
+    unique: !json && decision.invalid === 0,
+    // Not offered to relation detection: the collection's ids are its targets already.
+    profilePath: '',
+    invalid: decision.invalid,
+    ...(decision.assumeTimeZone ? { assumeTimeZone: decision.assumeTimeZone } : {}),
+    why: [`the document's own _id (${kinds.join(', ')}), which the UUID id is derived from one way: ${decision.why}`],
+  };
 }
 
 /** The direct sub-paths of a prefix in the histogram: `address.` → address.city, address.zip. */
