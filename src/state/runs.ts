@@ -30,9 +30,12 @@ export class RunRecord {
     return this.created;
   }
 
-  /** Creates the row if this run has none yet; call it in the transaction of the run's first change. */
+  /**
+   * Creates the row if this run has none yet; call it in the transaction of each change. Not
+   * skipped once done: the transaction that made it may have rolled back since (a batch retried
+   * after a deadlock), and the next one must make it again.
+   */
   async ensure(q: Queryable): Promise<void> {
-    if (this.created) return;
     await q.query(
       `INSERT INTO ${stateTable('runs')} (id, command, options, host, pid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
       [this.id, this.command, JSON.stringify(this.options), hostname(), process.pid],

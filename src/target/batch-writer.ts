@@ -180,7 +180,35 @@ function encodedRows(doc: ConvertedDocument): EncodedRows {
   return encoded;
 }
 
+/**
+ * Writes a batch in one transaction, again when PostgreSQL rolled it back to break a deadlock
+ * or a serialization failure (the batch as it was: nothing of it committed). Two `_id` ranges
+ * writing the same unique key (a phone two clients share, one in each range) deadlock inside
+ * their COPYs; retried, the batch meets the other range's committed row as a duplicate key and
+ * sets its document aside, as one range does.
+ */
 export async function writeBatch(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, options: WriteOptions): Promise<BatchOutcome> {
+  return retryTransient(() => writeBatchOnce(pool, plan, runId, input, options));
+}
+
+/** SQLSTATEs of a transaction PostgreSQL rolled back on its own, to be run again: deadlock, serialization failure. */
+const TRANSIENT = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 6;
+
+/** Runs `attempt` (one whole transaction) until it commits, again after a transient rollback, at most MAX_ATTEMPTS times. */
+export async function retryTransient<T>(attempt: () => Promise<T>, attempts = MAX_ATTEMPTS): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (n >= attempts || !TRANSIENT.has(String((e as { code?: unknown }).code))) throw e;
+      // The other transaction gets a head start to commit; jittered, so that two waiting batches do not meet again.
+      await new Promise((resolve) => setTimeout(resolve, 20 * n * (1 + Math.random())));
+    }
+  }
+}
+
+async function writeBatchOnce(pool: pg.Pool, plan: WritePlan, runId: string, input: BatchInput, options: WriteOptions): Promise<BatchOutcome> {
   const outcome = await withTransaction(pool, async (client) => {
     const refused: RejectRecord[] = [];
     const kept: DocumentChange[] = [];
