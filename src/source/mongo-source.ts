@@ -231,12 +231,20 @@ function rawBatch(buffers: Uint8Array[], bytes: number): RawBatch {
  */
 export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
   const it = source[Symbol.asyncIterator]();
-  let pending = it.next();
+  // The item read ahead may fail while the consumer is still on the current one (the server
+  // gone, the cursor closed under it): the failure is the consumer's when it asks for the item,
+  // not an unhandled rejection that ends the process (exit 1, a stack trace) meanwhile.
+  const ahead = () => {
+    const p = it.next();
+    p.catch(() => undefined);
+    return p;
+  };
+  let pending = ahead();
   try {
     for (;;) {
       const next = await pending;
       if (next.done) return;
-      pending = it.next();
+      pending = ahead();
       yield next.value;
     }
   } finally {

@@ -22,6 +22,7 @@ describe('a transaction rolled back by a deadlock', () => {
       await other.query('BEGIN');
       await other.query(`SET LOCAL deadlock_timeout = '10s'`);
       await other.query('INSERT INTO deadlock_keys VALUES (1)');
+      const otherPid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
       let attempts = 0;
       let otherInsert: Promise<unknown> | undefined;
       await retryTransient(() =>
@@ -35,7 +36,7 @@ describe('a transaction rolled back by a deadlock', () => {
           await c.query('INSERT INTO deadlock_keys VALUES (2)');
           // The other side now waits for this one's 2, and this one for the other's 1.
           otherInsert = other.query('INSERT INTO deadlock_keys VALUES (2)');
-          await waitUntilBlocked(other.processID as unknown as number);
+          await waitUntilBlocked(otherPid);
           await c.query('INSERT INTO deadlock_keys VALUES (1)');
         }),
       );

@@ -12,6 +12,8 @@ import { insertSimpleOrders } from '../support/simple-orders.js';
 import { lockKey } from '../../src/state/collection-lock.js';
 import { STATE_LOCK_CLASS } from '../../src/state/schema.js';
 import { defaultRangeCount } from '../../src/source/partitions.js';
+import { objectIdToUuid } from '../../src/core/ids.js';
+import type { ObjectId } from 'mongodb';
 
 const t = useTestDatabases();
 let env: { MONGO_URI: string; DATABASE_URL: string };
@@ -77,6 +79,35 @@ describe('_id ranges', () => {
       expect(byDefault.code, byDefault.stderr).toBe(0);
       expect(await ranges()).toBe(Math.min(6, defaultRangeCount()));
       expect(await orders()).toBe(600);
+    } finally {
+      await own.drop();
+    }
+  });
+});
+
+describe('a range that fails', () => {
+  it('stops the other ranges at their next batch: exit 6 with the error, no crash on a closed cursor; a rerun completes exactly once', async (ctx) => {
+    skipUnlessRealMongo(ctx, 'FerretDB v1 always reads a collection as one range (it cannot serve _id ranges from an index)');
+    // Before: the other ranges went on reading after the command had closed its connections,
+    // and a read-ahead failed on a closed cursor: MongoCursorExhaustedError, a stack trace, exit 1.
+    const own = await createTestDatabases();
+    try {
+      await insertSimpleOrders(own.db, 1200);
+      const ownEnv = { MONGO_URI: mongoUriFor(own.mongoUri, own.mongoDbName), DATABASE_URL: own.databaseUrl };
+      expect((await runCli(['migrate', 'workspaces', '--json'], ownEnv)).code).toBe(0);
+      const ids = await own.db.collection('orders').find({}, { projection: { _id: 1 }, sort: { _id: 1 } }).toArray();
+      const poisoned = objectIdToUuid(ids[Math.floor(ids.length * 0.6)]?._id as ObjectId);
+      await own.pg.query(`CREATE FUNCTION refuse_one() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.id = '${poisoned}' THEN RAISE EXCEPTION 'refused by a trigger of the test'; END IF; RETURN NEW; END $$`);
+      await own.pg.query('CREATE TRIGGER refuse_one BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION refuse_one()');
+      const r = await runCli(['migrate', 'orders', '--partition-size', '300', '--ranges', '4', '--batch-size', '20', '--json'], ownEnv);
+      expect(r.code, r.stderr.slice(-2000)).toBe(6);
+      expect(r.stderr).toMatch(/refused by a trigger of the test/);
+      expect(r.stderr).not.toMatch(/MongoCursorExhausted|Cursor is exhausted|\n\s+at /);
+      await own.pg.query('DROP TRIGGER refuse_one ON orders');
+      const again = await runCli(['migrate', 'orders', '--partition-size', '300', '--ranges', '4', '--batch-size', '20', '--json'], ownEnv);
+      expect(again.code, again.stderr.slice(-2000)).toBe(0);
+      const counts = await own.pg.query<{ rows: number; registered: number }>(`SELECT (SELECT count(*)::int FROM orders) AS rows, (SELECT count(*)::int FROM hybrid_migrate.id_map WHERE collection = 'orders') AS registered`);
+      expect(counts.rows[0]).toEqual({ rows: 1200, registered: 1200 });
     } finally {
       await own.drop();
     }

@@ -55,6 +55,28 @@ describe('readAhead', () => {
     };
     await expect(failing()).rejects.toThrow('write failed');
   });
+
+  it('an item read ahead that fails while the consumer works on the current one is the consumer\'s failure, not an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const seen: number[] = [];
+      const consume = async () => {
+        for await (const i of readAhead(source(5, [], 2))) {
+          seen.push(i);
+          // Busy with item 1 (a batch being written) well past the moment item 2 fails (a cursor closed under it).
+          await new Promise((r) => setTimeout(r, 60));
+        }
+      };
+      await expect(consume()).rejects.toThrow('lost at 2');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual([1]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
 
 describe('timedSource', () => {

@@ -318,16 +318,29 @@ async function runCollection(deps: MigrateDeps, opts: MigrateOptions, scope: Run
   const stats = new CollectionStats();
   deps.events?.collectionStarted?.(name, await approximateCount(deps.db, name), 0);
   const drift = deps.plan !== undefined ? createDriftDetector(deps.plan, name) : undefined;
-  const ctx = batchContext(deps, opts, scope, { collection, stats, drift, references: job.references });
-  await Promise.all(
+  // A failed range stops the collection's other ranges at their next batch (not other collections: they run to their end).
+  const rangeFailed = new AbortController();
+  const ctx = { ...batchContext(deps, opts, scope, { collection, stats, drift, references: job.references }), signal: AbortSignal.any([scope.control.signal, rangeFailed.signal]) };
+  // Every range settles before the collection's failure is thrown: a range still reading or
+  // writing after the command closed its connections failed on a closed cursor instead (exit 1,
+  // MongoCursorExhaustedError). The first failure stops the others at their next batch; a range
+  // stopped so is not done.
+  const ranges = await Promise.allSettled(
     tasks.map((task) =>
       workers(async () => {
-        if (scope.control.aborted) return;
-        await migratePartition(task, ctx);
-        if (!opts.dryRun && !scope.control.aborted) await markRangeDone(deps.pool, name, task.partition);
+        if (ctx.signal.aborted) return;
+        try {
+          await migratePartition(task, ctx);
+        } catch (e) {
+          rangeFailed.abort(e);
+          throw e;
+        }
+        if (!opts.dryRun && !ctx.signal.aborted) await markRangeDone(deps.pool, name, task.partition);
       }),
     ),
   );
+  const failedRange = ranges.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failedRange) throw failedRange.reason;
   const synced = Boolean(opts.incremental) && !opts.dryRun && !scope.control.aborted;
   let futureUpdatedAt = { count: 0, sampleIds: [] as string[] };
   if (synced) {
