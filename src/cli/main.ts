@@ -19,6 +19,15 @@ const onSignal = (sig: NodeJS.Signals) => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// A reader that goes away early (`hybrid-migrate status --json | head -1`) closes the pipe: what
+// is left of the output has nowhere to go, and the command still ends its work and its exit code
+// (a migration is not abandoned half-way because its output is not read). Other stream errors stay errors.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 const code = await run(process.argv.slice(2), {
   env: process.env,
   stdout: (s) => void process.stdout.write(s),

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabases, skipUnlessRealMongo, useTestDatabases } from '../support/databases.js';
-import { mongoUriFor, runCli, startCli } from '../support/cli.js';
+import { BIN, mongoUriFor, runCli, startCli } from '../support/cli.js';
+import { spawn } from 'node:child_process';
 import { insertSimpleOrders } from '../support/simple-orders.js';
 import { lockKey } from '../../src/state/collection-lock.js';
 import { STATE_LOCK_CLASS } from '../../src/state/schema.js';
@@ -82,6 +83,19 @@ describe('_id ranges', () => {
     } finally {
       await own.drop();
     }
+  });
+});
+
+describe('output nobody reads', () => {
+  it('a closed stdout (`| head -1`) is no crash: the command ends with its own exit code', async () => {
+    // Before: "Error: write EPIPE" (an unhandled 'error' event), a stack trace and exit 1.
+    const child = spawn(process.execPath, [BIN, 'migrate', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|\n\s+at /);
+    expect(code).toBe(0);
   });
 });
 
