@@ -127,6 +127,8 @@ export interface RegistryEntry {
   sourceKey: string;
   uuid: string;
   present: boolean;
+  /** --detect-deletes found its document deleted in MongoDB and kept the row on purpose (a conflict `deleted-in-source-but-kept`). */
+  keptDeleted: boolean;
 }
 
 /**
@@ -135,14 +137,15 @@ export interface RegistryEntry {
  * order is ObjectId order, which lets the caller merge them with MongoDB's ids read in order.
  */
 export async function registryPage(q: Queryable, target: RegistryTarget, afterUuid: string, limit: number): Promise<RegistryEntry[]> {
-  const r = await q.query<{ k: string; u: string; p: boolean }>(
-    `SELECT m.source_key AS k, m.uuid::text AS u, (t.${target.idColumn} IS NOT NULL) AS p
+  const r = await q.query<{ k: string; u: string; p: boolean; d: boolean }>(
+    `SELECT m.source_key AS k, m.uuid::text AS u, (t.${target.idColumn} IS NOT NULL) AS p,
+            EXISTS (SELECT 1 FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND c.source_key = m.source_key AND c.kind = 'deleted-in-source-but-kept' AND c.resolution = 'kept') AS d
        FROM ${stateTable('id_map')} m LEFT JOIN ${target.table} t ON t.${target.idColumn} = m.uuid
       WHERE m.collection = $1 AND m.uuid > $2::uuid
       ORDER BY m.uuid LIMIT $3`,
     [target.collection, afterUuid, limit],
   );
-  return r.rows.map((row) => ({ sourceKey: row.k, uuid: row.u, present: row.p }));
+  return r.rows.map((row) => ({ sourceKey: row.k, uuid: row.u, present: row.p, keptDeleted: row.d }));
 }
 
 /**

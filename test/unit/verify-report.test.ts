@@ -16,7 +16,7 @@ function result(): VerifyResult {
     collections: [
       {
         name: 'orders', model: 'Order', table: 'orders', source: 3, target: 3, migrated: 3, rejected: 0, notMigrated: 0, missing: 0, extra: 0, mismatched: 1, changedByApplication: 0, deletedByApplication: 0, applicationChanges: [], checked: 3,
-        uncheckedRegistry: 0, fields: { notes: 1 }, durationMs: 1, missingRows: [], extraRows: [], rejectSamples: [],
+        uncheckedRegistry: 0, keptDeletedInSource: 0, fields: { notes: 1 }, durationMs: 1, missingRows: [], extraRows: [], rejectSamples: [],
         mismatches: [{ collection: 'orders', sourceKey: 'oid:aa', sourceId: 'aa', uuid: 'u-1', field: 'notes', column: 'orders.notes', source: HOSTILE, target: null }],
       },
     ],

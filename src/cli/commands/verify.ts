@@ -174,6 +174,7 @@ function toJson(r: VerifyResult, report: WrittenReport | undefined) {
       notMigrated: c.notMigrated,
       checked: c.checked,
       uncheckedRegistry: c.uncheckedRegistry,
+      keptDeletedInSource: c.keptDeletedInSource,
       fields: c.fields,
       mismatches: c.mismatches,
       missingRows: c.missingRows,
@@ -213,6 +214,7 @@ function renderSummary(r: VerifyResult, report: WrittenReport | undefined): stri
     if (app.length > 0) out.push('', `${c.name}: ${formatInt(c.changedByApplication)} changed and ${formatInt(c.deletedByApplication)} deleted by the application since migration (kept; not differences):`, ...app);
     const extra = c.extraRows.slice(0, 5).map((e) => `  ${e.uuid} ${e.sourceKey ?? ''} ${e.reason}`);
     if (extra.length > 0) out.push('', `${c.name}: ${formatInt(c.extra)} extra:`, ...extra);
+    if (c.keptDeletedInSource > 0) out.push('', `${c.name}: ${formatInt(c.keptDeletedInSource)} row(s) kept although their documents were deleted in MongoDB (still referenced, or changed by the application; see hybrid_migrate.conflicts): not differences`);
     if (c.uncheckedRegistry > 0) out.push('', `${c.name}: ${formatInt(c.uncheckedRegistry)} registry entries have an _id no query can find again (see uncheckedRegistry): whether their documents were deleted in MongoDB is not checked`);
   }
   if (report) out.push('', `Report: ${report.html}`, `        ${report.markdown}`);

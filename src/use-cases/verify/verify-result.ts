@@ -85,6 +85,12 @@ export interface CollectionVerification {
   checked: number;
   /** Registry entries whose source key cannot be looked up by `_id` (exotic `_id` types): not checked for deletion. */
   uncheckedRegistry: number;
+  /**
+   * Rows whose documents were deleted in MongoDB and that --detect-deletes kept on purpose (other
+   * rows still reference them, or the application changed them: a `deleted-in-source-but-kept`
+   * conflict): reported, not differences.
+   */
+  keptDeletedInSource: number;
   /** Differences per field path (array positions folded: `items[].unitPrice`). */
   fields: Record<string, number>;
   mismatches: VerifyMismatch[];

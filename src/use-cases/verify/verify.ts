@@ -125,6 +125,7 @@ async function verifyCollection(deps: VerifyDeps, opts: VerifyOptions, mapped: M
     ].slice(0, opts.maxSamples),
     checked: tally.checked,
     uncheckedRegistry: registry.unchecked,
+    keptDeletedInSource: registry.keptDeleted,
     fields: Object.fromEntries([...tally.fields].sort((a, b) => b[1] - a[1])),
     mismatches: tally.mismatches,
     missingRows,
@@ -181,6 +182,7 @@ interface RegistryScan {
   extra: number;
   /** Registered documents still in MongoDB whose row is gone: only the application deletes a registered row without its entry. */
   rowDeleted: number;
+  keptDeleted: number;
   unchecked: number;
   extraRows: VerifyExtraRow[];
   deletedRows: { sourceKey: string; sourceId: string; uuid: string }[];
@@ -192,7 +194,7 @@ interface RegistryScan {
  * uuid is not the one its `_id` gives is a row registered under another id (extra).
  */
 async function scanRegistry(deps: VerifyDeps, opts: VerifyOptions, mapped: MappedCollection, maxSamples: number): Promise<RegistryScan> {
-  const out: RegistryScan = { extra: 0, rowDeleted: 0, unchecked: 0, extraRows: [], deletedRows: [] };
+  const out: RegistryScan = { extra: 0, rowDeleted: 0, unchecked: 0, keptDeleted: 0, extraRows: [], deletedRows: [] };
   const source = new OrderedObjectIds(deps.db, mapped.name);
   let after = '00000000-0000-0000-0000-000000000000';
   try {
@@ -231,7 +233,7 @@ async function scanRegistry(deps: VerifyDeps, opts: VerifyOptions, mapped: Mappe
 function scanRegistryPage(
   out: RegistryScan,
   mapped: MappedCollection,
-  page: readonly { sourceKey: string; uuid: string; present: boolean }[],
+  page: readonly { sourceKey: string; uuid: string; present: boolean; keptDeleted: boolean }[],
   decodedIds: readonly { key: string; id: unknown }[],
   exists: ReadonlySet<string>,
   maxSamples: number,
@@ -241,8 +243,10 @@ function scanRegistryPage(
     if (!byKey.has(e.sourceKey)) continue;
     const inSource = exists.has(e.sourceKey);
     if (!inSource) {
-      // Deleted in MongoDB: the row is extra; if the row is gone too, both sides agree.
-      if (e.present) addExtra(out, { uuid: e.uuid, sourceKey: e.sourceKey, reason: 'source-deleted' }, maxSamples);
+      // Deleted in MongoDB: the row is extra; if the row is gone too, both sides agree. A row
+      // --detect-deletes kept on purpose (still referenced, or changed by the application) is no difference.
+      if (e.present && e.keptDeleted) out.keptDeleted++;
+      else if (e.present) addExtra(out, { uuid: e.uuid, sourceKey: e.sourceKey, reason: 'source-deleted' }, maxSamples);
       continue;
     }
     const expected = idToUuid(mapped.name, byKey.get(e.sourceKey));
