@@ -7,7 +7,7 @@
 import type { ObjectId } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mongoUriFor, runCli, type CliEnv } from '../support/cli.js';
-import { useTestDatabases } from '../support/databases.js';
+import { createTestDatabases, useTestDatabases } from '../support/databases.js';
 import { runMigrate } from '../support/migration.js';
 import { insertSimpleOrders } from '../support/simple-orders.js';
 import { objectIdToUuid } from '../../src/core/ids.js';
@@ -174,6 +174,27 @@ describe('status', () => {
     expect(r.report.health.databases).toEqual({ mongodb: 'connected', postgresql: 'error' });
     expect(byName(r.report, 'orders')).toMatchObject({ documents: 35, migrated: null, rows: null, readyForPhase3: { ready: null } });
     expect(r.stdout + r.stderr).not.toContain(PG_SECRET);
+  });
+});
+
+describe('status and rejected documents deleted in MongoDB since', () => {
+  it('compared exactly, a reject counts only while its document is still in MongoDB', async () => {
+    // Before: the rejects table was counted as it stood; status said rejected 3 for 2 documents
+    // still set aside, and blocked Phase 3 on one nothing could migrate any more.
+    const own = await createTestDatabases();
+    try {
+      await insertSimpleOrders(own.db, 30, { badEvery: 10 });
+      const ownEnv = { MONGO_URI: mongoUriFor(own.mongoUri, own.mongoDbName), DATABASE_URL: own.databaseUrl };
+      const m = await runCli(['migrate', 'workspaces', 'orders', '--json'], ownEnv);
+      expect(m.code, m.stderr).toBe(0);
+      expect(JSON.parse(m.stdout).collections[1]).toMatchObject({ name: 'orders', rejected: 3 });
+      await own.db.collection('orders').deleteOne({ status: 'not-a-status' });
+      const { report } = await status(['orders', '--exact'], ownEnv);
+      expect(byName(report, 'orders')).toMatchObject({ documents: 29, migrated: 27, rejected: 2, pending: 0 });
+      expect(byName(report, 'orders').readyForPhase3.blockers).toContain('2 rejected documents (see hybrid_migrate.rejects)');
+    } finally {
+      await own.drop();
+    }
   });
 });
 

@@ -230,6 +230,8 @@ interface PendingFacts {
   pending: number | null;
   pendingExact: boolean;
   deletedInSource: number | null;
+  /** Rejected documents still in MongoDB (exact comparison only; a reject whose document is gone no longer counts). */
+  rejectedPresent?: number;
 }
 
 /** Exact pending when cheap (or asked): compare every _id with the registry; else estimated from counts. */
@@ -247,7 +249,7 @@ async function readPending(
     opts.exact || documents <= opts.exactLimit
       ? await attempt('id comparison', () => exactProgress(probe.mongo!.db, probe.pg!.pool, tables!, c.name, opts.signal))
       : null;
-  if (exact) return { pending: exact.pending, pendingExact: true, deletedInSource: Math.max(0, counts.migrated - exact.migratedPresent) };
+  if (exact) return { pending: exact.pending, pendingExact: true, deletedInSource: Math.max(0, counts.migrated - exact.migratedPresent), rejectedPresent: exact.rejectedPresent };
   return { pending: Math.max(0, documents - counts.migrated - counts.leftToApplication - counts.rejected), pendingExact: false, deletedInSource: null };
 }
 
@@ -259,7 +261,9 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
   const [documents, mongoBytes] = db ? await Promise.all([attempt('MongoDB count', () => db.collection(c.name).countDocuments()), attempt('collStats', () => collectionSize(db, c.name))]) : [null, null];
   const target = pool && tables ? await readTargetFacts(pool, tables, c, attempt) : NO_TARGET_FACTS;
   const { counts, checkpoints, runs, verification } = target;
-  const { pending, pendingExact, deletedInSource } = await readPending(probe, tables, c, documents, counts, opts, attempt);
+  const { pending, pendingExact, deletedInSource, rejectedPresent } = await readPending(probe, tables, c, documents, counts, opts, attempt);
+  // Compared exactly, a reject counts only while its document is still in MongoDB (one deleted since is nothing left to migrate).
+  const rejected = rejectedPresent ?? counts?.rejected ?? null;
   const lastCompleteRunStart = runs?.lastCompleteMigrate?.startedAt ?? null;
   const now = opts.now?.() ?? new Date();
   const changed = db && lastCompleteRunStart ? await attempt('changed documents', () => changedSince(db, c.name, c.updatedAtField, new Date(lastCompleteRunStart), now)) : null;
@@ -270,7 +274,7 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
     documents,
     pending,
     pendingExact,
-    rejected: counts?.rejected ?? null,
+    rejected,
     checkpoints,
     lastCompleteRunStart,
     changedSinceLastRun: changed,
@@ -287,7 +291,7 @@ async function collectionStatus(probe: ProbeResult, tables: StateTables | undefi
     migrated: counts?.migrated ?? null,
     pending,
     pendingExact,
-    rejected: counts?.rejected ?? null,
+    rejected,
     leftToApplication: counts?.leftToApplication ?? null,
     deletedInSource,
     rows: counts ? { total: counts.rows, migration: counts.migrationRows, application: counts.applicationRows } : null,
