@@ -19,6 +19,8 @@ import type { PendingReference } from '../core/transform.js';
  * inside a compound `_id` is found by trying each place it could end.
  */
 export function idOfSourceKey(key: string): { id: unknown } | undefined {
+  // Nearly every key (verify reads them all): an ObjectId's, read at once.
+  if (key.length === 28 && key.startsWith('oid:') && OID_HEX.test(key)) return { id: new ObjectId(key.slice(4)) };
   for (const c of parseKey(key, 0, true)) {
     if (c.end === key.length && sourceIdKey(c.value) === key) return { id: c.value };
   }
@@ -31,6 +33,7 @@ interface Parsed {
 }
 
 const TAG = /^([a-z0-9]+):/;
+const OID_HEX = /^oid:[0-9a-f]{24}$/;
 
 /** Every reading of the key starting at `pos` (one for most kinds; a nested string may end at several places). */
 function* parseKey(s: string, pos: number, top: boolean): Generator<Parsed> {
