@@ -83,3 +83,8 @@ export function keptForApplicationSql(collection: string, key: string): string {
 export function keptForApplication(alias: string): string {
   return `${alias}.resolution = 'kept' AND ${alias}.kind IN ('modified-by-application', 'deleted-by-application')`;
 }
+
+/** SQL: the conflict row `alias` records a row --detect-deletes kept although its document was deleted in MongoDB. */
+export function keptAfterSourceDelete(alias: string): string {
+  return `${alias}.resolution = 'kept' AND ${alias}.kind = 'deleted-in-source-but-kept'`;
+}

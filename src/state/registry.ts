@@ -9,7 +9,7 @@ import { uuidToObjectId } from '../core/ids.js';
 import { ejson } from '../source/partitions.js';
 import { qualifiedTable, quoteIdent, type SchemaModel } from '../schema/prisma-schema.js';
 import { readStateOr, rowHashSql, stateTable, type Queryable, type StateTables } from './schema.js';
-import { keptForApplication, keptForApplicationSql } from './conflicts.js';
+import { keptAfterSourceDelete, keptForApplication, keptForApplicationSql } from './conflicts.js';
 
 /** Where the registry entries of a batch point: the collection's main table and its id column (quoted). */
 export interface RegistryTarget {
@@ -139,7 +139,7 @@ export interface RegistryEntry {
 export async function registryPage(q: Queryable, target: RegistryTarget, afterUuid: string, limit: number): Promise<RegistryEntry[]> {
   const r = await q.query<{ k: string; u: string; p: boolean; d: boolean }>(
     `SELECT m.source_key AS k, m.uuid::text AS u, (t.${target.idColumn} IS NOT NULL) AS p,
-            EXISTS (SELECT 1 FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND c.source_key = m.source_key AND c.kind = 'deleted-in-source-but-kept' AND c.resolution = 'kept') AS d
+            EXISTS (SELECT 1 FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND c.source_key = m.source_key AND ${keptAfterSourceDelete('c')}) AS d
        FROM ${stateTable('id_map')} m LEFT JOIN ${target.table} t ON t.${target.idColumn} = m.uuid
       WHERE m.collection = $1 AND m.uuid > $2::uuid
       ORDER BY m.uuid LIMIT $3`,
@@ -220,7 +220,7 @@ export async function targetCounts(q: Queryable, tables: StateTables, collection
     ? `(SELECT count(DISTINCT c.source_key) FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND ${keptForApplication('c')} AND NOT ${registered('c.source_key')})`
     : '0';
   const deletedButKept = tables.conflicts
-    ? `(SELECT count(DISTINCT c.source_key) FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND c.kind = 'deleted-in-source-but-kept' AND c.resolution = 'kept' AND ${registered('c.source_key')})`
+    ? `(SELECT count(DISTINCT c.source_key) FROM ${stateTable('conflicts')} c WHERE c.collection = $1 AND ${keptAfterSourceDelete('c')} AND ${registered('c.source_key')})`
     : '0';
   const r = await q.query<{ migrated: string; rejected: string; left: string; rows: string; migration_rows: string; deleted_kept: string }>(
     `SELECT ${migrated}::bigint AS migrated, ${rejected}::bigint AS rejected, ${leftToApplication}::bigint AS left, (SELECT count(*) FROM ${table})::bigint AS rows, ${migrationRows}::bigint AS migration_rows, ${deletedButKept}::bigint AS deleted_kept, $1::text AS c`,

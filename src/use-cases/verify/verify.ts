@@ -27,7 +27,7 @@ import type { CollectionVerification, VerifyExtraRow, VerifyResult } from './ver
 import { collectionAgrees } from './verify-result.js';
 import { existingIds, readDocumentsByIds, readIdBatches, Reservoir } from './verify-source.js';
 import { idOfSourceKey } from '../../pipeline/source-keys.js';
-import { readRegistryPage, registeredRowCount, unregisteredRows } from './verify-target.js';
+import { readRegistryPage, registeredRowCount, unregisteredRows, type RegistryEntry } from './verify-target.js';
 import { ensureVerificationsTable } from '../../state/verifications.js';
 
 export interface VerifyOptions {
@@ -233,7 +233,7 @@ async function scanRegistry(deps: VerifyDeps, opts: VerifyOptions, mapped: Mappe
 function scanRegistryPage(
   out: RegistryScan,
   mapped: MappedCollection,
-  page: readonly { sourceKey: string; uuid: string; present: boolean; keptDeleted: boolean }[],
+  page: readonly RegistryEntry[],
   decodedIds: readonly { key: string; id: unknown }[],
   exists: ReadonlySet<string>,
   maxSamples: number,
